@@ -1,0 +1,63 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
+import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
+
+export interface PushJobsDeps {
+  redis: RedisClient;
+  prefix: string;
+  jobs: JobStore;
+  queues: Record<Platform, Queue<ChunkJobData>>;
+  chunkClients: number;
+  attempts: number;
+  retryBaseDelayMs: number;
+}
+
+/** An Idempotency-Key is remembered this long (contract: 24 h). */
+const IDEMPOTENCY_SECONDS = 24 * 3600;
+
+/**
+ * Turns one accepted request into a job record and chunk jobs on both platform queues. Clients are
+ * resolved to tokens by the workers, so this costs the same whatever the registry holds.
+ * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
+ */
+export async function enqueuePush(
+  deps: PushJobsDeps,
+  request: Push2ClientsRequest,
+  idempotencyKey?: string,
+): Promise<{ jobId: string; replayed: boolean }> {
+  const jobId = randomUUID();
+  const idemKey = idempotencyKey === undefined
+    ? undefined
+    : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+  if (idemKey) {
+    const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
+    if (claimed === null) {
+      const existing = await deps.redis.get(idemKey);
+      if (existing) return { jobId: existing, replayed: true };
+    }
+  }
+  try {
+    const clients = [...new Set(request.clients)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
+    await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
+    // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
+    await Promise.all(
+      platforms.map((platform) =>
+        deps.queues[platform].addBulk(
+          chunks.map((chunkClients, chunk) => ({
+            name: 'chunk',
+            data: { jobId, chunk, clients: chunkClients },
+            opts: { ...opts, jobId: `${jobId}-${chunk}` },
+          })),
+        ),
+      ),
+    );
+    return { jobId, replayed: false };
+  } catch (error) {
+    if (idemKey) await deps.redis.del(idemKey).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { ApiError, clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import type { TokenRegistry } from '@push/store';
+import { requireJsonBody } from '../validation';
+
+/** The token registry routes of the contract. */
+export function tokenRoutes(registry: TokenRegistry): Router {
+  const router = Router();
+
+  router.post('/tokens', async (req, res) => {
+    const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
+    if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
+    const { client, platform, token } = parsed.data;
+    await registry.register(client, platform, token);
+    res.json(ok({}));
+  });
+
+  router.delete('/tokens', async (req, res) => {
+    const parsed = deleteTokenSchema.safeParse(requireJsonBody(req));
+    if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
+    // iOS tokens are stored lower-case; a caller may quote one in upper case.
+    const { token } = parsed.data;
+    // Deleting is idempotent: a token no client has is already gone.
+    if ((await registry.remove(token)) === null && token !== token.toLowerCase()) await registry.remove(token.toLowerCase());
+    res.json(ok({}));
+  });
+
+  router.get('/clients/:client/tokens', async (req, res) => {
+    const client = clientIdSchema.safeParse(req.params.client);
+    if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
+    res.json(ok({ tokens: await registry.list(client.data) }));
+  });
+
+  return router;
+}

@@ -1,0 +1,181 @@
+import { startTestApi, type TestApi } from '@push/testing';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi('push2clients', { PUSH_CHUNK_CLIENTS: '2', PUSH_MAX_CLIENTS: '1000' });
+});
+afterAll(() => api.close());
+
+const examplePayload = {
+  type: 'marketing',
+  alert: '您有一則新的優惠活動,立即查看!',
+  badge: 1,
+  sound: 'default',
+  topic: 'io.imkit.app',
+  title: '限時優惠',
+  body: '您有一則新的優惠活動,立即查看!',
+  icon: 'https://example.com/icon.png',
+  collapseKey: 'promo_2026',
+};
+
+async function raw(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
+  const response = await fetch(api.url + path, { method, headers: init.headers, ...(init.body !== undefined && { body: init.body }) });
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+describe('POST /push/push2clients', () => {
+  it('queues the documented example and answers with a jobId', async () => {
+    const res = await api.request('POST', '/push/push2clients', { clients: ['user001', 'user002', 'user003'], payload: examplePayload });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ RC: 0, RM: 'OK', result: { jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
+
+    const { jobId } = res.body.result;
+    // 3 clients in chunks of 2: two chunk jobs per platform queue, holding every client once.
+    for (const queue of Object.values(api.queues)) {
+      const jobs = await queue.getJobs(['waiting']);
+      const mine = jobs.filter((j) => j.data.jobId === jobId).sort((a, b) => a.data.chunk - b.data.chunk);
+      expect(mine.map((j) => j.data.clients)).toEqual([['user001', 'user002'], ['user003']]);
+    }
+    const status = await api.request('GET', `/push/jobs/${jobId}`);
+    expect(status.body.result).toMatchObject({
+      jobId,
+      state: 'queued',
+      finishedAt: null,
+      totals: { clients: 3, tokens: 0, sent: 0, failed: 0, invalid: 0, expired: 0 },
+    });
+  });
+
+  it('accepts the localized alert example', async () => {
+    const res = await api.request('POST', '/push/push2clients', {
+      clients: ['user001'],
+      payload: { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.result.jobId).toBeDefined();
+  });
+
+  it('removes duplicate client ids', async () => {
+    const res = await api.request('POST', '/push/push2clients', { clients: ['a', 'b', 'a', 'b', 'a'], payload: { alert: 'x' } });
+    const status = await api.request('GET', `/push/jobs/${res.body.result.jobId}`);
+    expect(status.body.result.totals.clients).toBe(2);
+  });
+
+  it('answers 401 byte-for-byte as documented, without and with a wrong key', async () => {
+    const expected = '{"RC":401,"RM":"Unauthorized","error":{"code":"INVALID_API_KEY","message":"Invalid or missing API key"}}';
+    const body = JSON.stringify({ clients: ['a'], payload: { alert: 'x' } });
+    const missing = await raw('POST', '/push/push2clients', { body, headers: { 'Content-Type': 'application/json' } });
+    const wrong = await raw('POST', '/push/push2clients', { body, headers: { 'Content-Type': 'application/json', 'IM-API-KEY': 'nope' } });
+    for (const res of [missing, wrong]) {
+      expect(res.status).toBe(401);
+      expect(res.text).toBe(expected);
+    }
+  });
+
+  it.each([
+    ['no clients', { payload: { alert: 'x' } }],
+    ['no payload', { clients: ['a'] }],
+    ['an empty object', {}],
+    ['null clients', { clients: null, payload: { alert: 'x' } }],
+  ])('answers 400 MISSING_PARAMETER byte-for-byte for %s', async (_name, body) => {
+    const res = await raw('POST', '/push/push2clients', {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'IM-API-KEY': api.apiKey },
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toBe('{"RC":400,"RM":"Bad Request","error":{"code":"MISSING_PARAMETER","message":"clients and payload are required"}}');
+  });
+
+  it.each([
+    ['clients not an array', { clients: 'user001', payload: { alert: 'x' } }, /clients/],
+    ['a numeric client id', { clients: ['a', 7], payload: { alert: 'x' } }, /clients\[1\]/],
+    ['an empty client id', { clients: [''], payload: { alert: 'x' } }, /clients\[0\]: must be a non-empty string/],
+    ['an empty client list', { clients: [], payload: { alert: 'x' } }, /at least one client/],
+    ['payload not an object', { clients: ['a'], payload: 'hello' }, /payload/],
+    ['a negative badge', { clients: ['a'], payload: { badge: -1 } }, /payload\.badge/],
+    ['a string badge', { clients: ['a'], payload: { badge: '1' } }, /payload\.badge/],
+    ['a fractional expiry', { clients: ['a'], payload: { expiry: 1.5 } }, /payload\.expiry/],
+    ['an unknown payload field', { clients: ['a'], payload: { alert: 'x', colour: 'red' } }, /colour/],
+    ['an unknown top-level field', { clients: ['a'], payload: { alert: 'x' }, extra: 1 }, /extra/],
+    ['loc-args not strings', { clients: ['a'], payload: { alert: { 'loc-args': [1] } } }, /payload\.alert/],
+  ])('answers 400 INVALID_PARAMETER naming the field for %s', async (_name, body, message) => {
+    const res = await api.request('POST', '/push/push2clients', body);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER' } });
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  it('refuses more clients than PUSH_MAX_CLIENTS', async () => {
+    const clients = Array.from({ length: 1001 }, (_, i) => `c${i}`);
+    const res = await api.request('POST', '/push/push2clients', { clients, payload: { alert: 'x' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('TOO_MANY_CLIENTS');
+  });
+
+  it('refuses a payload whose encoding passes 4096 bytes', async () => {
+    const res = await api.request('POST', '/push/push2clients', { clients: ['a'], payload: { alert: 'x'.repeat(4100) } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(res.body.error.message).toMatch(/4096/);
+  });
+
+  it('answers malformed JSON, wrong content types and oversized bodies in the envelope', async () => {
+    const headers = { 'IM-API-KEY': api.apiKey, 'Content-Type': 'application/json' };
+    const malformed = await raw('POST', '/push/push2clients', { body: '{"clients": [', headers });
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.text)).toMatchObject({ RC: 400, error: { code: 'MALFORMED_JSON' } });
+
+    const text = await raw('POST', '/push/push2clients', { body: 'clients=a', headers: { ...headers, 'Content-Type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(JSON.parse(text.text)).toMatchObject({ RC: 415, RM: 'Unsupported Media Type', error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+
+    const latin1 = await raw('POST', '/push/push2clients', { body: '{}', headers: { ...headers, 'Content-Type': 'application/json; charset=latin1' } });
+    expect(latin1.status).toBe(415);
+    expect(JSON.parse(latin1.text).error.code).toBe('UNSUPPORTED_CHARSET');
+
+    const huge = await raw('POST', '/push/push2clients', { body: JSON.stringify({ clients: ['a'], payload: { alert: 'x'.repeat(200_000) } }), headers });
+    expect(huge.status).toBe(413);
+    expect(JSON.parse(huge.text)).toMatchObject({ RC: 413, RM: 'Payload Too Large', error: { code: 'BODY_TOO_LARGE' } });
+
+    const array = await raw('POST', '/push/push2clients', { body: '[1,2]', headers });
+    expect(array.status).toBe(400);
+    expect(JSON.parse(array.text).error.code).toBe('INVALID_BODY');
+  });
+
+  it('answers unknown routes and wrong methods in the envelope', async () => {
+    const unknown = await raw('GET', '/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.text)).toEqual({ RC: 404, RM: 'Not Found', error: { code: 'NOT_FOUND', message: 'no route GET /nowhere' } });
+
+    const wrongMethod = await raw('GET', '/push/push2clients', { headers: { 'IM-API-KEY': api.apiKey } });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(JSON.parse(wrongMethod.text)).toMatchObject({ RC: 405, RM: 'Method Not Allowed', error: { code: 'METHOD_NOT_ALLOWED' } });
+  });
+
+  it('returns the first jobId for a repeated Idempotency-Key and queues nothing new', async () => {
+    const body = { clients: ['i1', 'i2', 'i3'], payload: { alert: 'once' } };
+    const headers = { 'Idempotency-Key': `order-${Date.now()}` };
+    const first = await api.request('POST', '/push/push2clients', body, headers);
+    const again = await api.request('POST', '/push/push2clients', body, headers);
+    expect(again.status).toBe(200);
+    expect(again.body.result.jobId).toBe(first.body.result.jobId);
+    const jobs = await api.queues.ios.getJobs(['waiting']);
+    expect(jobs.filter((j) => j.data.clients.includes('i1'))).toHaveLength(1);
+
+    const other = await api.request('POST', '/push/push2clients', body, { 'Idempotency-Key': `${headers['Idempotency-Key']}-b` });
+    expect(other.body.result.jobId).not.toBe(first.body.result.jobId);
+
+    const bad = await api.request('POST', '/push/push2clients', body, { 'Idempotency-Key': 'has space' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('INVALID_IDEMPOTENCY_KEY');
+  });
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz without a key', async () => {
+    expect((await raw('GET', '/healthz')).status).toBe(200);
+    const ready = await raw('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.text)).toEqual({ RC: 0, RM: 'OK', result: { redis: 'ready' } });
+  });
+});

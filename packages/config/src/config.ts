@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { envSchema, type Env } from './env';
+
+/** Start-up refused: the message names the variable at fault. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+export interface Config extends Env {
+  apiKeys: string[];
+  /** True when IM_API_KEY was unset outside production and a random key was made for this run. */
+  apiKeyGenerated: boolean;
+}
+
+/** Parses the environment once; throws ConfigError naming the first invalid variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid'}`);
+  }
+  const env = parsed.data;
+  const keys = (env.IM_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (keys.length === 0 && env.NODE_ENV === 'production') {
+    throw new ConfigError('IM_API_KEY is required when NODE_ENV=production (comma-separated to allow rotation)');
+  }
+  if (keys.some((k) => k.length < 16)) throw new ConfigError('IM_API_KEY: every key must be at least 16 characters');
+  const apiKeyGenerated = keys.length === 0;
+  return { ...env, apiKeys: apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys, apiKeyGenerated };
+}
+
+export interface ApnsCredentials {
+  /** The .p8 signing key as PEM text. */
+  key: string;
+  keyId: string;
+  teamId: string;
+  production: boolean;
+  defaultTopic?: string;
+  host?: string;
+  port?: number;
+}
+
+export function hasApnsCredentials(config: Env): boolean {
+  return Boolean(config.APNS_KEY_FILE || config.APNS_KEY);
+}
+
+/** The APNs token-auth settings, checked before the first job; ConfigError names what is missing. */
+export function apnsCredentials(config: Env): ApnsCredentials {
+  if (!hasApnsCredentials(config)) throw new ConfigError('APNS_KEY_FILE or APNS_KEY is required by the APNs worker');
+  if (!config.APNS_KEY_ID) throw new ConfigError('APNS_KEY_ID is required with APNS_KEY_FILE / APNS_KEY');
+  if (!config.APNS_TEAM_ID) throw new ConfigError('APNS_TEAM_ID is required with APNS_KEY_FILE / APNS_KEY');
+  let key = config.APNS_KEY;
+  if (!key) {
+    try {
+      key = readFileSync(config.APNS_KEY_FILE!, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`APNS_KEY_FILE: cannot read ${config.APNS_KEY_FILE}: ${(error as Error).message}`);
+    }
+  }
+  if (!key.includes('PRIVATE KEY')) throw new ConfigError('APNS_KEY / APNS_KEY_FILE: not a PEM private key (.p8)');
+  return {
+    key,
+    keyId: config.APNS_KEY_ID,
+    teamId: config.APNS_TEAM_ID,
+    production: config.APNS_PRODUCTION,
+    ...(config.APNS_TOPIC && { defaultTopic: config.APNS_TOPIC }),
+    ...(config.APNS_HOST && { host: config.APNS_HOST }),
+    ...(config.APNS_PORT && { port: config.APNS_PORT }),
+  };
+}
+
+export function hasFcmCredentials(config: Env): boolean {
+  return Boolean(config.FCM_SERVICE_ACCOUNT_FILE || config.GOOGLE_APPLICATION_CREDENTIALS || config.FCM_ACCESS_TOKEN);
+}
+
+/** Keys whose values never reach a log line. */
+const secretNames = ['IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'apiKeys'] as const;
+
+/** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...config };
+  for (const name of secretNames) if (copy[name] !== undefined) copy[name] = '[redacted]';
+  copy.REDIS_URL = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//[redacted]@');
+  return copy;
+}

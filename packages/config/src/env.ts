@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const text = z.string().trim().min(1);
+
+/**
+ * Every environment variable any process reads, with its default. The contract's names come first,
+ * then the tuning knobs (README, "Configuration").
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  /** API port. @defaultValue 3000 */
+  PORT: int(0, 65535).default(3000),
+  /** Redis (or Redis Cluster seed) URL. @defaultValue redis://127.0.0.1:6379 */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key the service writes (queues and stores). @defaultValue push */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').default('push'),
+  /** Accepted API keys, comma-separated. */
+  IM_API_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  APNS_KEY_FILE: text.optional(),
+  APNS_KEY: text.optional(),
+  APNS_KEY_ID: text.optional(),
+  APNS_TEAM_ID: text.optional(),
+  APNS_TOPIC: text.optional(),
+  APNS_PRODUCTION: bool.default(false),
+  APNS_HOST: text.optional(),
+  APNS_PORT: int(1, 65535).optional(),
+
+  FCM_SERVICE_ACCOUNT_FILE: text.optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: text.optional(),
+  FCM_PROJECT_ID: text.optional(),
+  FCM_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('https://fcm.googleapis.com'),
+  FCM_ACCESS_TOKEN: text.optional(),
+
+  /** Most clients one push2clients request may name. @defaultValue 1000000 */
+  PUSH_MAX_CLIENTS: int(1).default(1_000_000),
+  /** Clients per chunk job the API queues for each platform. @defaultValue 1000 */
+  PUSH_CHUNK_CLIENTS: int(1, 100_000).default(1000),
+  /** How long job records and per-token results are kept. @defaultValue 604800 (7 days) */
+  JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
+  /** Requests per minute one API key may make under /push/ (0: no limit). @defaultValue 60000 */
+  API_RATE_LIMIT_PER_MINUTE: int(0).default(60_000),
+
+  /** Chunk jobs one worker process handles at once. @defaultValue 4 */
+  WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /** Delivery attempts per token before it is recorded `failed`. @defaultValue 5 */
+  DELIVERY_ATTEMPTS: int(1, 100).default(5),
+  /** Base of the exponential retry backoff (with jitter). @defaultValue 1000 */
+  RETRY_BASE_DELAY_MS: int(1).default(1000),
+  /** How often workers look for chunks of a crashed worker; its lock lasts twice as long. @defaultValue 5000 */
+  STALLED_INTERVAL_MS: int(500).default(5000),
+  /** Port of a worker's /metrics (0: a free port). @defaultValue 9464 */
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+
+  /** HTTP/2 connections to APNs. @defaultValue 4 */
+  APNS_CONNECTIONS: int(1, 64).default(4),
+  /** Tokens an APNs worker sends concurrently per chunk step. @defaultValue 1000 */
+  APNS_BATCH_SIZE: int(1, 10_000).default(1000),
+  /** Proactive APNs limit in notifications per minute (0: none). @defaultValue 0 */
+  APNS_RATE_LIMIT_PER_MINUTE: int(0).default(0),
+  /** HTTP/2 connections to FCM. @defaultValue 2 */
+  FCM_CONNECTIONS: int(1, 64).default(2),
+  /** Tokens per FCM send group (firebase-admin's multicast size). @defaultValue 500 */
+  FCM_BATCH_SIZE: int(1, 500).default(500),
+  /** Proactive FCM limit in messages per minute, FCM's default project quota (0: none). @defaultValue 600000 */
+  FCM_RATE_LIMIT_PER_MINUTE: int(0).default(600_000),
+  /** Timeout of one provider request. @defaultValue 15000 */
+  PROVIDER_TIMEOUT_MS: int(100).default(15_000),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** The two platforms the service delivers to; the token registry and job totals are split by them. */
+export const platforms = ['ios', 'android'] as const;
+export const platformSchema = z.enum(platforms);
+export type Platform = z.infer<typeof platformSchema>;
+
+/** A client id as the caller names its users: any non-empty string up to 256 characters. */
+export const clientIdSchema = z.string().min(1, 'must be a non-empty string').max(256, 'must be at most 256 characters');
+
+/** Apple's alert dictionary keys (Apple: "Generating a remote notification", table "alert"). */
+const apnsAlertSchema = z.strictObject({
+  title: z.string().optional(),
+  subtitle: z.string().optional(),
+  body: z.string().optional(),
+  'launch-image': z.string().optional(),
+  'title-loc-key': z.string().optional(),
+  'title-loc-args': z.array(z.string()).optional(),
+  'subtitle-loc-key': z.string().optional(),
+  'subtitle-loc-args': z.array(z.string()).optional(),
+  'loc-key': z.string().optional(),
+  'loc-args': z.array(z.string()).optional(),
+});
+
+/** The `payload` object of push2clients.txt. Unknown fields are refused rather than silently dropped. */
+export const payloadSchema = z.strictObject({
+  type: z.string().optional(),
+  expiry: z.number().int('must be whole Unix seconds').nonnegative().optional(),
+  alert: z.union([z.string(), apnsAlertSchema]).optional(),
+  badge: z.number().int().nonnegative().optional(),
+  sound: z.string().optional(),
+  topic: z.string().min(1).optional(),
+  title: z.string().optional(),
+  body: z.string().optional(),
+  icon: z.string().optional(),
+  collapseKey: z.string().optional(),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+/** The body of `POST /push/push2clients`; `maxClients` is the operator's per-request cap. */
+export function push2clientsSchema(maxClients: number) {
+  return z.strictObject({
+    clients: z
+      .array(clientIdSchema)
+      .min(1, 'must list at least one client')
+      .max(maxClients, `must list at most ${maxClients} clients`),
+    payload: payloadSchema,
+  });
+}
+export type Push2ClientsRequest = z.infer<ReturnType<typeof push2clientsSchema>>;
+
+/** APNs device tokens are hex (Apple does not promise a length, so none is fixed here beyond sanity). */
+const apnsTokenSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{16,512}$/, 'an iOS token must be 16 to 512 hexadecimal characters')
+  .transform((token) => token.toLowerCase());
+/** FCM registration tokens are URL-safe base64 with `:`; anything else (`/`, `%`, `.`) is refused. */
+const fcmTokenSchema = z.string().regex(/^[A-Za-z0-9_:-]{16,4096}$/, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
+
+/** `POST /push/tokens`. */
+export const registerTokenSchema = z.discriminatedUnion('platform', [
+  z.strictObject({ client: clientIdSchema, platform: z.literal('ios'), token: apnsTokenSchema }),
+  z.strictObject({ client: clientIdSchema, platform: z.literal('android'), token: fcmTokenSchema }),
+]);
+export type RegisterTokenRequest = z.infer<typeof registerTokenSchema>;
+
+/** `DELETE /push/tokens`. */
+export const deleteTokenSchema = z.strictObject({ token: z.string().min(1).max(4096) });
+
+/** Final statuses a token can end with (contract, "A token's final status"). */
+export const tokenStatuses = ['sent', 'failed', 'invalid', 'expired'] as const;
+export const tokenStatusSchema = z.enum(tokenStatuses);
+export type TokenStatus = z.infer<typeof tokenStatusSchema>;
+
+/** `GET /push/jobs/:jobId/results` query. */
+export const resultsQuerySchema = z.strictObject({
+  status: tokenStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+});
+export type ResultsQuery = z.infer<typeof resultsQuerySchema>;
+
+/** Turns zod issues into one readable sentence: `clients[3]: must be a non-empty string; payload.badge: ...`. */
+export function describeIssues(error: z.ZodError, limit = 5): string {
+  const parts = error.issues.slice(0, limit).map((issue) => {
+    const path = issue.path.reduce<string>(
+      (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+      '',
+    );
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const more = error.issues.length > limit ? ` (and ${error.issues.length - limit} more)` : '';
+  return parts.join('; ') + more;
+}

@@ -1,0 +1,6 @@
+export * from './redis';
+export * from './keys';
+export * from './token-registry';
+export * from './job-store';
+export * from './rate-limiter';
+export * from './queues';

@@ -1,0 +1,279 @@
+import { platforms, tokenStatuses, type Payload, type Platform, type TokenStatus } from '@push/contract';
+import type { RedisClient } from './redis';
+import { storeKeys, type StoreKeys } from './keys';
+
+export type JobState = 'queued' | 'processing' | 'completed';
+
+export interface Counts {
+  clients: number;
+  tokens: number;
+  sent: number;
+  failed: number;
+  invalid: number;
+  expired: number;
+}
+
+export interface JobStatus {
+  jobId: string;
+  state: JobState;
+  createdAt: string;
+  finishedAt: string | null;
+  totals: Counts;
+  platforms: Record<Platform, Counts & { chunks: number; chunksDone: number }>;
+}
+
+export interface TokenResult {
+  client: string;
+  token: string;
+  status: TokenStatus;
+  /** The provider's own reason for anything but `sent` (or ours: `expired`, `retries exhausted: ...`). */
+  reason?: string;
+}
+
+export interface ResultItem extends TokenResult {
+  platform: Platform;
+  reason: string;
+  at: string;
+}
+
+export interface NewJob {
+  jobId: string;
+  clients: number;
+  chunks: number;
+  payload: Payload;
+}
+
+const countNames = ['tokens', ...tokenStatuses] as const;
+
+// Every script first checks the job still exists, so a late write after retention never resurrects
+// counters without an expiry. All keys of one job share its {hash tag}.
+const TRACK = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local new, final = 0, {}
+for i = 4, #ARGV do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], 'p') == 1 then new = new + 1
+  elseif redis.call('HGET', KEYS[2], ARGV[i]) ~= 'p' then final[#final + 1] = i - 4 end
+end
+if new > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':tokens', new) end
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[3])
+redis.call('EXPIREAT', KEYS[2], ARGV[2])
+return final`;
+
+const RECORD = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local stream = { sent = KEYS[3], failed = KEYS[4], invalid = KEYS[5], expired = KEYS[6] }
+local counts, recorded = {}, 0
+for i = 3, #ARGV, 4 do
+  local token, client, status, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local current = redis.call('HGET', KEYS[2], token)
+  if current == false or current == 'p' then
+    if current == false then counts.tokens = (counts.tokens or 0) + 1 end
+    redis.call('HSET', KEYS[2], token, status)
+    counts[status] = (counts[status] or 0) + 1
+    redis.call('XADD', stream[status], '*', 'c', client, 'p', ARGV[1], 't', token, 'r', reason)
+    recorded = recorded + 1
+  end
+end
+for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. name, n) end
+for k = 2, 6 do redis.call('EXPIREAT', KEYS[k], ARGV[2]) end
+return recorded`;
+
+const CHUNK_DONE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[4])
+if redis.call('SADD', KEYS[2], ARGV[1] .. ':' .. ARGV[2]) == 0 then return 0 end
+redis.call('EXPIREAT', KEYS[2], ARGV[5])
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':clients', ARGV[3])
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':chunksDone', 1)
+local chunks = tonumber(redis.call('HGET', KEYS[1], 'chunks'))
+local complete = true
+for _, p in ipairs({ ${platforms.map((p) => `'${p}'`).join(', ')} }) do
+  if tonumber(redis.call('HGET', KEYS[1], p .. ':chunksDone') or '0') < chunks then complete = false end
+end
+if complete then redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[4]) end
+return 1`;
+
+/** A results cursor: which status stream, and the last stream id returned. */
+function parseCursor(cursor: string | undefined): { status: number; after: string } | null {
+  if (cursor === undefined) return { status: 0, after: '-' };
+  const match = /^(\d):(\d{1,20}-\d{1,20})$/.exec(cursor);
+  if (!match || Number(match[1]) >= tokenStatuses.length) return null;
+  return { status: Number(match[1]), after: `(${match[2]}` };
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API returned');
+    this.name = this.constructor.name;
+  }
+}
+
+/**
+ * Push jobs and their per-token results. Workers write through `track` / `record` / `chunkDone`,
+ * which are idempotent Lua scripts: a chunk that runs again never counts a token twice.
+ */
+export class JobStore {
+  private readonly keys: StoreKeys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    /** How long a job and its results are kept, in seconds. */
+    private readonly retentionSeconds: number,
+  ) {
+    this.keys = storeKeys(prefix);
+  }
+
+  async create(job: NewJob, now = Date.now()): Promise<void> {
+    const key = this.keys.job(job.jobId);
+    const expiresAt = Math.ceil(now / 1000) + this.retentionSeconds;
+    await this.redis
+      .multi()
+      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, payload: JSON.stringify(job.payload), expiresAt })
+      .expireat(key, expiresAt)
+      .exec();
+    await this.redis
+      .multi()
+      .zadd(this.keys.recentJobs(), now, job.jobId)
+      .zremrangebyscore(this.keys.recentJobs(), '-inf', now - this.retentionSeconds * 1000)
+      .exec();
+  }
+
+  /** The payload of a job, or undefined once it has expired. */
+  async payload(jobId: string): Promise<Payload | undefined> {
+    const text = await this.redis.hget(this.keys.job(jobId), 'payload');
+    return text === null ? undefined : (JSON.parse(text) as Payload);
+  }
+
+  /**
+   * Marks tokens as part of the job (counted once in `tokens`) and returns the indexes of those that
+   * already have a final result, which must not be sent again. Undefined when the job has expired.
+   */
+  async track(jobId: string, platform: Platform, tokens: readonly string[], now = Date.now()): Promise<Set<number> | undefined> {
+    if (tokens.length === 0) return new Set();
+    const result = (await this.redis.eval(
+      TRACK, 2, this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
+      platform, await this.expiresAt(jobId), now, ...tokens,
+    )) as number[] | number;
+    return typeof result === 'number' ? undefined : new Set(result);
+  }
+
+  /** Records final results; a token that already has one keeps it. Returns how many were new. */
+  async record(jobId: string, platform: Platform, results: readonly TokenResult[]): Promise<number> {
+    if (results.length === 0) return 0;
+    const args = results.flatMap((r) => [r.token, r.client, r.status, r.reason ?? '']);
+    const recorded = (await this.redis.eval(
+      RECORD, 6, this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
+      ...tokenStatuses.map((status) => this.keys.jobResults(jobId, status)),
+      platform, await this.expiresAt(jobId), ...args,
+    )) as number;
+    return Math.max(recorded, 0);
+  }
+
+  /** Marks one chunk of one platform finished; the job completes when every chunk of both has. */
+  async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
+    await this.redis.eval(
+      CHUNK_DONE, 2, this.keys.job(jobId), this.keys.jobChunks(jobId),
+      platform, chunk, clientsWithTokens, now, await this.expiresAt(jobId),
+    );
+  }
+
+  async get(jobId: string): Promise<JobStatus | undefined> {
+    const hash = await this.redis.hgetall(this.keys.job(jobId));
+    if (!hash.createdAt) return undefined;
+    const num = (field: string) => Number(hash[field] ?? 0);
+    const chunks = num('chunks');
+    const platformCounts = (p: Platform) => ({
+      clients: num(`${p}:clients`),
+      ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
+      chunks,
+      chunksDone: num(`${p}:chunksDone`),
+    }) as Counts & { chunks: number; chunksDone: number };
+    const perPlatform = { ios: platformCounts('ios'), android: platformCounts('android') };
+    const totals = {
+      clients: num('clients'),
+      ...Object.fromEntries(countNames.map((name) => [name, perPlatform.ios[name] + perPlatform.android[name]])),
+    } as Counts;
+    return {
+      jobId,
+      state: hash.finishedAt ? 'completed' : hash.startedAt ? 'processing' : 'queued',
+      createdAt: new Date(num('createdAt')).toISOString(),
+      finishedAt: hash.finishedAt ? new Date(num('finishedAt')).toISOString() : null,
+      totals,
+      platforms: perPlatform,
+    };
+  }
+
+  /** Recent jobs, newest first. */
+  async recent(limit: number): Promise<JobStatus[]> {
+    const ids = await this.redis.zrevrange(this.keys.recentJobs(), 0, limit - 1);
+    const jobs = await Promise.all(ids.map((id) => this.get(id)));
+    return jobs.filter((job): job is JobStatus => job !== undefined);
+  }
+
+  /**
+   * Per-token results, a page at a time: by status stream (sent, failed, invalid, expired), oldest first.
+   * Throws InvalidCursorError for a cursor this method did not return.
+   */
+  async results(
+    jobId: string,
+    query: { status?: TokenStatus; limit: number; cursor?: string },
+  ): Promise<{ items: ResultItem[]; nextCursor: string | null }> {
+    const position = parseCursor(query.cursor);
+    if (!position) throw new InvalidCursorError();
+    const only = query.status === undefined ? undefined : tokenStatuses.indexOf(query.status);
+    if (only !== undefined && query.cursor === undefined) position.status = only;
+    if (only !== undefined && position.status !== only) throw new InvalidCursorError();
+
+    const items: ResultItem[] = [];
+    for (let s = position.status; s < tokenStatuses.length && (only === undefined || s === only); s++) {
+      const status = tokenStatuses[s]!;
+      const after = s === position.status ? position.after : '-';
+      const want = query.limit - items.length;
+      // One more than needed tells whether this stream goes on.
+      const entries = await this.redis.xrange(this.keys.jobResults(jobId, status), after, '+', 'COUNT', want + 1);
+      for (const [id, fields] of entries.slice(0, want)) items.push(toItem(status, id, fields));
+      if (entries.length > want) return { items, nextCursor: `${s}:${entries[want - 1]![0]}` };
+      if (items.length === query.limit) {
+        const next = await this.nextNonEmpty(jobId, s + 1, only);
+        return { items, nextCursor: next === undefined ? null : `${s}:${entries[entries.length - 1]![0]}` };
+      }
+    }
+    return { items, nextCursor: null };
+  }
+
+  /** The index of the next status stream with entries, if the page ended exactly at a stream's end. */
+  private async nextNonEmpty(jobId: string, from: number, only: number | undefined): Promise<number | undefined> {
+    if (only !== undefined) return undefined;
+    for (let s = from; s < tokenStatuses.length; s++) {
+      if ((await this.redis.xlen(this.keys.jobResults(jobId, tokenStatuses[s]!))) > 0) return s;
+    }
+    return undefined;
+  }
+
+  private readonly expiries = new Map<string, number>();
+
+  /** The job's expiry (Unix seconds), cached: every key a job writes expires with its record. */
+  private async expiresAt(jobId: string): Promise<number> {
+    let at = this.expiries.get(jobId);
+    if (at === undefined) {
+      at = Number((await this.redis.hget(this.keys.job(jobId), 'expiresAt')) ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds;
+      if (this.expiries.size > 10_000) this.expiries.clear();
+      this.expiries.set(jobId, at);
+    }
+    return at;
+  }
+}
+
+function toItem(status: TokenStatus, id: string, fields: string[]): ResultItem {
+  const value: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
+  return {
+    client: value.c ?? '',
+    platform: value.p as Platform,
+    token: value.t ?? '',
+    status,
+    reason: value.r ?? '',
+    at: new Date(Number(id.split('-')[0])).toISOString(),
+  };
+}

@@ -1,0 +1,30 @@
+import type { Platform } from '@push/contract';
+
+/**
+ * Every Redis key the stores use. Keys that one script touches together share a `{hash tag}`
+ * so they live in one Redis Cluster slot.
+ */
+export function storeKeys(prefix: string) {
+  return {
+    /** Hash token -> "<platform>|<createdAt ms>" of one client's devices. */
+    clientTokens: (client: string) => `${prefix}:reg:c:{${client}}`,
+    /** String token -> client: the reverse index used to move and remove tokens. */
+    tokenOwner: (token: string) => `${prefix}:reg:t:{${token}}`,
+    /** Hash of one push job: createdAt, payload, chunk counts and per-platform counters. */
+    job: (jobId: string) => `${prefix}:job:{${jobId}}`,
+    /** Hash token -> "p" (pending) or a final status, per platform: what makes results exactly-once. */
+    jobTokens: (jobId: string, platform: Platform) => `${prefix}:job:{${jobId}}:tok:${platform}`,
+    /** Stream of final results of one status. */
+    jobResults: (jobId: string, status: string) => `${prefix}:job:{${jobId}}:r:${status}`,
+    /** Set of "<platform>:<chunk>" chunks whose every token has its final result. */
+    jobChunks: (jobId: string) => `${prefix}:job:{${jobId}}:chunks`,
+    /** Sorted set of job ids by creation time, for dashboards. */
+    recentJobs: () => `${prefix}:jobs`,
+    /** Idempotency-Key -> jobId, for 24 hours. */
+    idempotency: (key: string) => `${prefix}:idem:{${key}}`,
+    /** Token bucket of a rate limiter. */
+    rateLimit: (name: string) => `${prefix}:rl:{${name}}`,
+  };
+}
+
+export type StoreKeys = ReturnType<typeof storeKeys>;

@@ -1,0 +1,33 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Platform } from '@push/contract';
+
+/** One chunk of a push job for one platform: up to PUSH_CHUNK_CLIENTS client ids. No secrets, no payload. */
+export interface ChunkJobData {
+  jobId: string;
+  chunk: number;
+  clients: string[];
+  /** Set when a chunk is retried: the tokens its first run resolved, so retries finish exactly those. */
+  resolved?: { client: string; token: string }[];
+}
+
+export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm' };
+
+/** BullMQ prefix with a {hash tag}: every key of one queue lands in one Redis Cluster slot. */
+export function queuePrefix(prefix: string, platform: Platform): string {
+  return `{${prefix}:${queueName[platform]}}`;
+}
+
+export function createQueue(platform: Platform, connection: ConnectionOptions, prefix: string): Queue<ChunkJobData> {
+  return new Queue<ChunkJobData>(queueName[platform], { connection, prefix: queuePrefix(prefix, platform) });
+}
+
+/** Retry policy of chunk jobs: BullMQ's exponential backoff with jitter is the only retry loop. */
+export function chunkJobOptions(attempts: number, baseDelayMs: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: baseDelayMs, jitter: 0.5 },
+    // Results live in the job store; finished chunk jobs only need to linger for the dashboard.
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}

@@ -78,6 +78,33 @@ export function hasFcmCredentials(config: Env): boolean {
   return Boolean(config.FCM_SERVICE_ACCOUNT_FILE || config.GOOGLE_APPLICATION_CREDENTIALS || config.FCM_ACCESS_TOKEN);
 }
 
+export type FcmCredential = { accessToken: string } | { serviceAccountFile: string } | { applicationDefault: true };
+
+export interface FcmSettings {
+  endpoint: string;
+  projectId?: string;
+  credential: FcmCredential;
+}
+
+/**
+ * The FCM sender's settings: a ready token (FCM_ACCESS_TOKEN), a service account file, or Google's
+ * application default credentials, in that order. Project id from FCM_PROJECT_ID, else the service account.
+ */
+export function fcmSettings(config: Env): FcmSettings {
+  const credential: FcmCredential | undefined = config.FCM_ACCESS_TOKEN
+    ? { accessToken: config.FCM_ACCESS_TOKEN }
+    : config.FCM_SERVICE_ACCOUNT_FILE
+      ? { serviceAccountFile: config.FCM_SERVICE_ACCOUNT_FILE }
+      : config.GOOGLE_APPLICATION_CREDENTIALS
+        ? { applicationDefault: true }
+        : undefined;
+  if (!credential) {
+    throw new ConfigError('FCM_SERVICE_ACCOUNT_FILE, GOOGLE_APPLICATION_CREDENTIALS or FCM_ACCESS_TOKEN is required by the FCM worker');
+  }
+  if ('accessToken' in credential && !config.FCM_PROJECT_ID) throw new ConfigError('FCM_PROJECT_ID is required with FCM_ACCESS_TOKEN');
+  return { endpoint: config.FCM_ENDPOINT, ...(config.FCM_PROJECT_ID && { projectId: config.FCM_PROJECT_ID }), credential };
+}
+
 /** Keys whose values never reach a log line. */
 const secretNames = ['IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'apiKeys'] as const;
 

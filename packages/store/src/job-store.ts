@@ -126,7 +126,7 @@ export class JobStore {
 
   async create(job: NewJob, now = Date.now()): Promise<void> {
     const key = this.keys.job(job.jobId);
-    const expiresAt = Math.ceil(now / 1000) + this.retentionSeconds;
+    const expiresAt = Math.floor(now / 1000) + this.retentionSeconds;
     await this.redis
       .multi()
       .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, payload: JSON.stringify(job.payload), expiresAt })

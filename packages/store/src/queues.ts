@@ -6,8 +6,10 @@ export interface ChunkJobData {
   jobId: string;
   chunk: number;
   clients: string[];
-  /** Set when a chunk is retried: the tokens its first run resolved, so retries finish exactly those. */
+  /** Set when a chunk is retried: the tokens still without a final result, so retries finish exactly those. */
   resolved?: { client: string; token: string }[];
+  /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
+  clientsWithTokens?: number;
 }
 
 export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm' };

@@ -1,0 +1,39 @@
+import type { Platform } from '@push/contract';
+import { ConfigError, createLogger, loadConfig, redactConfig, type Config, type Logger } from '@push/config';
+import type { PushProvider } from '@push/providers';
+import { createDeliveryWorker } from './worker';
+
+/**
+ * The whole life of a worker process: configuration checked before the first job (credentials
+ * included), the worker started, and SIGTERM/SIGINT answered by finishing in-flight chunks first.
+ */
+export async function runWorkerProcess(
+  platform: Platform,
+  name: string,
+  createProvider: (config: Config, logger: Logger) => PushProvider | Promise<PushProvider>,
+): Promise<void> {
+  try {
+    const config = loadConfig();
+    const logger = createLogger(name, config.LOG_LEVEL);
+    logger.info({ config: redactConfig(config) }, 'starting');
+    const provider = await createProvider(config, logger);
+    const delivery = createDeliveryWorker({ platform, provider, config, logger });
+    await delivery.worker.waitUntilReady();
+    logger.info({ queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: finishing in-flight chunks');
+      await delivery.close();
+      logger.info('stopped');
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  } catch (error) {
+    process.stderr.write(`${name}: ${error instanceof ConfigError ? error.message : (error as Error).stack}\n`);
+    process.exit(1);
+  }
+}

@@ -1,3 +1,4 @@
 export * from './redis';
 export * from './redis-server';
 export * from './api';
+export * from './stack';

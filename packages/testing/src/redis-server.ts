@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -34,6 +34,21 @@ export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<voi
   }
 }
 
+/** Resolves once something accepts TCP connections on the port (no client library: no lingering timers). */
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  }))) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -55,6 +70,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
+  await waitForPort(port);
   await waitForRedis(url);
   return {
     url,

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
+import type { Platform } from '@push/contract';
+import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { createApnsProvider, createFcmProvider } from '@push/providers';
+import { startApnsSimulator, startFcmSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator } from '@push/simulators';
+import type { JobStatus, ResultItem } from '@push/store';
+import { startTestApi, type TestApi } from './api';
+import { waitFor } from './redis';
+
+export interface TestStack {
+  api: TestApi;
+  apns: ApnsSimulator;
+  fcm: FcmSimulator;
+  /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
+  workerEnv: Record<string, string>;
+  /** Starts one more in-process worker for a platform, optionally with other settings. */
+  addWorker(platform: Platform, env?: Record<string, string>): DeliveryWorker;
+  /** Starts a worker as a separate process (`node apps/<x>-worker/dist/index.js`). */
+  spawnWorker(platform: Platform, env?: Record<string, string>): ChildProcess;
+  register(client: string, platform: Platform, token: string): Promise<void>;
+  push(clients: string[], payload: Record<string, unknown>): Promise<string>;
+  waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
+  allResults(jobId: string): Promise<ResultItem[]>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  apns?: ApnsBehaviour;
+  fcm?: FcmBehaviour;
+  /** In-process workers per platform started with the stack (default 1 each). */
+  workers?: Partial<Record<Platform, number>>;
+  env?: Record<string, string>;
+}
+
+const root = resolve(__dirname, '../../..');
+
+/** API + simulators + workers on the test Redis, each test file with its own prefix. */
+export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
+  const [apns, fcm] = await Promise.all([startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {})]);
+  const keyFile = join(tmpdir(), `push-test-apns-${apns.port}.p8`);
+  writeFileSync(keyFile, apns.signingKeyPem);
+  const baseEnv = {
+    API_RATE_LIMIT_PER_MINUTE: '0',
+    RETRY_BASE_DELAY_MS: '50',
+    STALLED_INTERVAL_MS: '1000',
+    APNS_KEY_FILE: keyFile,
+    APNS_KEY_ID: apns.keyId,
+    APNS_TEAM_ID: apns.teamId,
+    APNS_TOPIC: 'io.test.app',
+    APNS_HOST: apns.host,
+    APNS_PORT: String(apns.port),
+    FCM_ENDPOINT: fcm.url,
+    FCM_PROJECT_ID: fcm.projectId,
+    FCM_ACCESS_TOKEN: fcm.accessToken,
+    FCM_RATE_LIMIT_PER_MINUTE: '0',
+    ...options.env,
+  };
+  const api = await startTestApi(name, baseEnv);
+  const workers: DeliveryWorker[] = [];
+  const children: ChildProcess[] = [];
+  const logger = createLogger('test-worker', 'silent');
+
+  const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
+    const config = loadConfig({ ...api.config, ...baseEnv, REDIS_URL: api.config.REDIS_URL, REDIS_PREFIX: api.prefix, IM_API_KEY: api.apiKey, ...env } as unknown as NodeJS.ProcessEnv);
+    const provider = platform === 'ios'
+      ? createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: apns.caPem })
+      : createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: fcm.caPem });
+    const worker = createDeliveryWorker({ platform, provider, config, logger });
+    workers.push(worker);
+    return worker;
+  };
+  for (const platform of ['ios', 'android'] as const) {
+    for (let i = 0; i < (options.workers?.[platform] ?? 1); i++) addWorker(platform);
+  }
+
+  const workerEnv = {
+    ...baseEnv,
+    REDIS_URL: api.config.REDIS_URL,
+    REDIS_PREFIX: api.prefix,
+    LOG_LEVEL: 'silent',
+    WORKER_METRICS_PORT: '0',
+    NODE_EXTRA_CA_CERTS: apns.caFile,
+  };
+
+  return {
+    api,
+    apns,
+    fcm,
+    workerEnv,
+    addWorker,
+    spawnWorker(platform, env = {}) {
+      const file = join(root, 'apps', platform === 'ios' ? 'apns-worker' : 'fcm-worker', 'dist', 'index.js');
+      const child = spawn(process.execPath, [file], { env: { ...process.env, ...workerEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+      return child;
+    },
+    async register(client, platform, token) {
+      const res = await api.request('POST', '/push/tokens', { client, platform, token });
+      if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
+    },
+    async push(clients, payload) {
+      const res = await api.request('POST', '/push/push2clients', { clients, payload });
+      if (res.status !== 200) throw new Error(`push failed: ${JSON.stringify(res.body)}`);
+      return res.body.result.jobId as string;
+    },
+    async waitForCompletion(jobId, timeoutMs = 30_000) {
+      return waitFor(async () => {
+        const res = await api.request('GET', `/push/jobs/${jobId}`);
+        return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
+      }, timeoutMs, `job ${jobId} to complete`);
+    },
+    async allResults(jobId) {
+      const items: ResultItem[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+        const res = await api.request('GET', `/push/jobs/${jobId}/results?limit=1000${query}`);
+        items.push(...res.body.result.items);
+        cursor = res.body.result.nextCursor;
+      } while (cursor);
+      return items;
+    },
+    async close() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.close()));
+      await api.close();
+      await Promise.all([apns.close(), fcm.close()]);
+    },
+  };
+}

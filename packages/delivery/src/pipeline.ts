@@ -37,12 +37,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Delivers one chunk job: resolve clients to tokens, skip tokens that already have a final result
  * (a rerun after a crash or retry), send in provider-sized groups, record every final result, and
- * hand back what must be retried. `lastAttempt` turns remaining temporary failures into `failed`.
+ * hand back what must be retried. On the `lastAttempt`, remaining temporary failures become `failed`,
+ * unless the provider asked for a pause and `mayPause` allows one more.
  */
 export async function deliverChunk(
   ctx: DeliveryContext,
   data: ChunkJobData,
-  lastAttempt: boolean,
+  { lastAttempt, mayPause }: { lastAttempt: boolean; mayPause: boolean },
 ): Promise<ChunkRun> {
   const { platform, jobs } = ctx;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
@@ -99,7 +100,7 @@ export async function deliverChunk(
     pauseMs = sorted.pauseMs;
   }
 
-  if (retry.length > 0 && pauseMs !== undefined) {
+  if (retry.length > 0 && pauseMs !== undefined && mayPause) {
     ctx.events?.paused?.(platform, pauseMs);
     log.warn({ pauseMs, remaining: retry.length, ...counts }, 'provider throttled: pausing the queue');
     return { kind: 'pause', remaining: retry, clientsWithTokens, pauseMs };

@@ -21,6 +21,9 @@ export interface DeliveryWorker {
   close(): Promise<void>;
 }
 
+/** Quota pauses a chunk may take per delivery attempt before a pause counts as a failed attempt. */
+const MAX_PAUSES_PER_ATTEMPT = 3;
+
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
   constructor(message: string) {
@@ -50,19 +53,24 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     ...(events && { events }),
   };
 
+  const queueConnection = createRedis(config.REDIS_URL, 'worker', { enableAutoPipelining: false });
   const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     queueName[platform],
     async (job: Job<ChunkJobData>) => {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // A quota pause costs no attempt, but a chunk the provider throttles without end must still end.
+      const mayPause = (job.data.pauses ?? 0) < MAX_PAUSES_PER_ATTEMPT * (job.attemptsMade + 1);
       let run;
       try {
-        run = await deliverChunk(ctx, job.data, lastAttempt);
+        run = await deliverChunk(ctx, job.data, { lastAttempt, mayPause });
       } catch (error) {
         if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
         throw error;
       }
       if (run.kind === 'done') return run.counts;
-      await job.updateData({ ...job.data, resolved: run.remaining.map(({ client, token }) => ({ client, token })), clientsWithTokens: run.clientsWithTokens });
+      const pauses = (job.data.pauses ?? 0) + (run.kind === 'pause' ? 1 : 0);
+      const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
+      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens, pauses });
       if (run.kind === 'pause') {
         await worker.rateLimit(run.pauseMs);
         throw Worker.RateLimitError();
@@ -70,7 +78,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
     },
     {
-      connection: createRedis(config.REDIS_URL, 'worker', { enableAutoPipelining: false }),
+      connection: queueConnection,
       prefix: queuePrefix(prefix, platform),
       concurrency: config.WORKER_CONCURRENCY,
       // A crashed worker's chunk is picked up by another within about two stalled intervals.
@@ -89,6 +97,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     async close() {
       await worker.close();
       await provider.close();
+      queueConnection.disconnect();
       redis.disconnect();
     },
   };

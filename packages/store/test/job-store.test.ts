@@ -68,7 +68,7 @@ describe('job store, written as a worker writes it and read through the API', ()
   it('pages through results with a cursor, each item exactly once', async () => {
     const jobId = await newJob(['p1']);
     const results = Array.from({ length: 25 }, (_, i) => ({
-      client: `p${i}`, token: `tok${i}`, status: (['sent', 'failed', 'invalid'] as const)[i % 3], reason: i % 3 ? 'why' : '',
+      client: `p${i}`, token: `tok${i}`, status: (['sent', 'failed', 'invalid'] as const)[i % 3]!, reason: i % 3 ? 'why' : '',
     }));
     await jobs.record(jobId, 'android', results);
     const seen: string[] = [];

@@ -13,6 +13,8 @@ export interface TestApi {
   url: string;
   apiKey: string;
   prefix: string;
+  /** The environment the API's config was parsed from (workers of the same stack start from it). */
+  env: Record<string, string>;
   config: Config;
   redis: RedisClient;
   queues: Record<Platform, Queue<ChunkJobData>>;
@@ -24,14 +26,15 @@ export interface TestApi {
 /** Starts the real API on a free port with its own Redis key prefix; `close()` deletes its keys. */
 export async function startTestApi(name: string, env: Record<string, string> = {}): Promise<TestApi> {
   const prefix = uniquePrefix(name);
-  const config = loadConfig({
+  const rawEnv = {
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     IM_API_KEY: TEST_API_KEY,
     API_RATE_LIMIT_PER_MINUTE: '0',
     LOG_LEVEL: 'silent',
     ...env,
-  });
+  };
+  const config = loadConfig(rawEnv);
   const redis = createRedis(config.REDIS_URL, 'producer');
   await waitForReady(redis);
   const queues = Object.fromEntries(platforms.map((p) => [p, createQueue(p, createRedis(config.REDIS_URL, 'producer'), prefix)])) as TestApi['queues'];
@@ -44,6 +47,7 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     url,
     apiKey: TEST_API_KEY,
     prefix,
+    env: rawEnv,
     config,
     redis,
     queues,

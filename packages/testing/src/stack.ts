@@ -65,7 +65,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const logger = createLogger('test-worker', 'silent');
 
   const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
-    const config = loadConfig({ ...api.config, ...baseEnv, REDIS_URL: api.config.REDIS_URL, REDIS_PREFIX: api.prefix, IM_API_KEY: api.apiKey, ...env } as unknown as NodeJS.ProcessEnv);
+    const config = loadConfig({ ...api.env, ...env });
     const provider = platform === 'ios'
       ? createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: apns.caPem })
       : createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: fcm.caPem });

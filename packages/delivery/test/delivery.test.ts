@@ -1,0 +1,219 @@
+import { startTestStack, waitFor, type TestStack } from '@push/testing';
+import { TokenRegistry } from '@push/store';
+
+/** 64-hex iOS tokens and FCM-style Android tokens with a readable prefix. */
+const iosToken = (tag: string, n: number) => `${tag}${n.toString(16).padStart(64 - tag.length, '0')}`;
+const fcmToken = (tag: string, n: number) => `${tag}_${String(n).padStart(24, '0')}`;
+
+const examples = [
+  { type: 'marketing', alert: '您有一則新的優惠活動,立即查看!', badge: 1, sound: 'default', topic: 'io.imkit.app', title: '限時優惠', body: '您有一則新的優惠活動,立即查看!', icon: 'https://example.com/icon.png', collapseKey: 'promo_2026' },
+  { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
+  { type: 'alert', alert: '系統維護通知:今晚 23:00 將進行例行維護', badge: 1, sound: 'default', title: '系統公告', body: '系統維護通知:今晚 23:00 將進行例行維護', icon: 'https://example.com/icon.png' },
+];
+
+describe('delivery, end to end through the API, workers and simulators', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('delivery', {
+      apns: { dead: ['dead*'], bad: ['bad0*'], wrongTopic: ['0bad*'], flakyOnce: ['f1a*'] },
+      fcm: { dead: ['dead*'], bad: ['bad*'], flakyOnce: ['flaky*'] },
+      env: { PUSH_CHUNK_CLIENTS: '2' },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it('delivers the API document examples to every device, mapped per the contract', async () => {
+    await stack.register('user001', 'ios', iosToken('a1', 1));
+    await stack.register('user001', 'android', fcmToken('ok', 1));
+    await stack.register('user002', 'ios', iosToken('a2', 2));
+    await stack.register('user003', 'android', fcmToken('ok', 3));
+    for (const payload of examples) {
+      stack.apns.reset();
+      stack.fcm.reset();
+      const jobId = await stack.push(['user001', 'user002', 'user003', 'nobody'], payload);
+      const job = await stack.waitForCompletion(jobId);
+      expect(job.totals).toEqual({ clients: 4, tokens: 4, sent: 4, failed: 0, invalid: 0, expired: 0 });
+      expect(job.platforms.ios).toMatchObject({ clients: 2, tokens: 2, sent: 2 });
+      expect(job.platforms.android).toMatchObject({ clients: 2, tokens: 2, sent: 2 });
+      const results = await stack.allResults(jobId);
+      expect(results.map((r) => `${r.client}/${r.platform}/${r.status}`).sort()).toEqual([
+        'user001/android/sent', 'user001/ios/sent', 'user002/ios/sent', 'user003/android/sent',
+      ]);
+
+      const ios = stack.apns.receivedFor(iosToken('a1', 1));
+      expect(ios).toHaveLength(1);
+      expect(ios[0]!.body).toEqual({
+        aps: {
+          alert: payload.alert,
+          ...(payload.badge !== undefined && { badge: payload.badge }),
+          ...(payload.sound !== undefined && { sound: payload.sound }),
+        },
+        ...(payload.type !== undefined && { type: payload.type }),
+      });
+      expect(ios[0]!.headers['apns-topic']).toBe(payload.topic ?? 'io.test.app');
+      expect(ios[0]!.headers['apns-push-type']).toBe('alert');
+
+      const android = stack.fcm.receivedFor(fcmToken('ok', 3));
+      expect(android).toHaveLength(1);
+      expect((android[0]!.body as { message: unknown }).message).toEqual({
+        token: fcmToken('ok', 3),
+        notification: { title: payload.title, body: payload.body },
+        ...((payload.icon ?? payload.collapseKey) && {
+          android: {
+            ...(payload.collapseKey && { collapse_key: payload.collapseKey }),
+            ...(payload.icon && { notification: { icon: payload.icon } }),
+          },
+        }),
+        ...(payload.type && { data: { type: payload.type } }),
+      });
+    }
+  });
+
+  it('classifies dead and bad tokens as invalid and removes them from the registry', async () => {
+    const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
+    await stack.register('c-dead', 'ios', iosToken('dead', 1));
+    await stack.register('c-dead', 'android', fcmToken('dead', 1));
+    await stack.register('c-bad', 'ios', iosToken('bad0', 1));
+    await stack.register('c-bad', 'android', fcmToken('bad', 1));
+    await stack.register('c-topic', 'ios', iosToken('0bad', 1));
+    await stack.register('c-ok', 'ios', iosToken('c0c0', 1));
+    const jobId = await stack.push(['c-dead', 'c-bad', 'c-topic', 'c-ok'], { alert: 'hello' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ tokens: 6, sent: 1, invalid: 5, failed: 0 });
+    const invalid = await stack.allResults(jobId);
+    const reasons = Object.fromEntries(invalid.filter((r) => r.status === 'invalid').map((r) => [`${r.client}/${r.platform}`, r.reason]));
+    expect(reasons).toEqual({
+      'c-dead/ios': expect.stringContaining('Unregistered'),
+      'c-dead/android': expect.stringContaining('UNREGISTERED'),
+      'c-bad/ios': expect.stringContaining('BadDeviceToken'),
+      'c-bad/android': expect.stringContaining('INVALID_ARGUMENT'),
+      'c-topic/ios': expect.stringContaining('DeviceTokenNotForTopic'),
+    });
+    expect(await registry.list('c-dead')).toEqual([]);
+    expect(await registry.list('c-bad')).toEqual([]);
+    expect(await registry.list('c-topic')).toEqual([]);
+    expect((await registry.list('c-ok')).map((t) => t.token)).toEqual([iosToken('c0c0', 1)]);
+  });
+
+  it('retries a transient failure for only the token that had it', async () => {
+    stack.apns.reset();
+    stack.fcm.reset();
+    await stack.register('c-flaky', 'ios', iosToken('f1a', 7));
+    await stack.register('c-flaky', 'android', fcmToken('flaky', 7));
+    await stack.register('c-steady', 'ios', iosToken('5eed', 7));
+    await stack.register('c-steady', 'android', fcmToken('steady', 7));
+    const jobId = await stack.push(['c-flaky', 'c-steady'], { alert: 'again' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ tokens: 4, sent: 4, failed: 0 });
+    expect(stack.apns.receivedFor(iosToken('f1a', 7))).toHaveLength(1);
+    expect(stack.apns.receivedFor(iosToken('5eed', 7))).toHaveLength(1);
+    // Two requests for the flaky token (503, then accepted), one for the steady one.
+    expect(stack.apns.stats().requests).toBe(3);
+    expect(stack.fcm.stats().requests).toBe(3);
+  });
+
+  it('records expired tokens without sending them', async () => {
+    stack.apns.reset();
+    stack.fcm.reset();
+    await stack.register('c-late', 'ios', iosToken('1a7e', 1));
+    await stack.register('c-late', 'android', fcmToken('late', 1));
+    const jobId = await stack.push(['c-late'], { alert: 'too late', expiry: Math.floor(Date.now() / 1000) - 5 });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ tokens: 2, expired: 2, sent: 0 });
+    expect(stack.apns.stats().requests + stack.fcm.stats().requests).toBe(0);
+    const results = await stack.allResults(jobId);
+    expect(results.every((r) => r.status === 'expired')).toBe(true);
+  });
+
+  it('sends a token listed under two clients of one job once', async () => {
+    stack.fcm.reset();
+    await stack.register('c-one', 'android', fcmToken('shared', 1));
+    const jobId = await stack.push(['c-one', 'c-one'], { alert: 'once' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ clients: 1, tokens: 1, sent: 1 });
+    expect(stack.fcm.receivedFor(fcmToken('shared', 1))).toHaveLength(1);
+  });
+});
+
+describe('retries used up, permanent errors and throttling', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('delivery-faults', {
+      workers: { ios: 1, android: 0 },
+      env: { DELIVERY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20' },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it('marks tokens failed with the reason once retries are used up, and backs off between attempts', async () => {
+    const android = stack.addWorker('android');
+    await stack.register('c-out', 'ios', iosToken('0e', 1));
+    await stack.register('c-out', 'android', fcmToken('out', 1));
+    stack.apns.outage(60_000);
+    stack.fcm.outage(60_000);
+    const jobId = await stack.push(['c-out'], { alert: 'down' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ tokens: 2, failed: 2, sent: 0 });
+    const results = await stack.allResults(jobId);
+    expect(results.map((r) => r.reason)).toEqual([expect.stringMatching(/^retries exhausted: .*(503|Unavailable|UNAVAILABLE)/i), expect.stringMatching(/^retries exhausted/)]);
+    // Exactly DELIVERY_ATTEMPTS requests per token: the worker's retries are the only ones.
+    expect(stack.apns.stats().requests).toBe(3);
+    expect(stack.fcm.stats().requests).toBe(3);
+    stack.apns.outage(0);
+    stack.fcm.outage(0);
+    await android.close();
+  });
+
+  it('records a permanent provider error as failed with the provider reason', async () => {
+    const wrong = stack.addWorker('android', { FCM_ACCESS_TOKEN: 'not-the-token' });
+    await stack.register('c-auth', 'android', fcmToken('auth', 1));
+    stack.fcm.reset();
+    const jobId = await stack.push(['c-auth'], { alert: 'x' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.platforms.android).toMatchObject({ tokens: 1, failed: 1 });
+    const [result] = (await stack.allResults(jobId)).filter((r) => r.platform === 'android');
+    expect(result!.reason).toMatch(/UNAUTHENTICATED|401/);
+    expect(stack.fcm.stats().requests).toBe(1);
+    await wrong.close();
+  });
+});
+
+describe('rate limits', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('delivery-429', { env: { RETRY_BASE_DELAY_MS: '20' } });
+  });
+  afterAll(() => stack.close());
+
+  it('pauses the whole FCM queue for at least Retry-After on QUOTA_EXCEEDED, then delivers everything', async () => {
+    const clients = Array.from({ length: 20 }, (_, i) => `q${i}`);
+    await Promise.all(clients.map((c, i) => stack.register(c, 'android', fcmToken('quota', i))));
+    stack.fcm.setBehaviour({ throttled: ['quota*'], retryAfterSeconds: 1 });
+    const jobId = await stack.push(clients, { alert: 'quota' });
+    const throttledAt = await waitFor(() => ((stack.fcm.stats().rejected.QUOTA_EXCEEDED ?? 0) > 0 ? Date.now() : undefined));
+    const rejectedRequests = stack.fcm.stats().requests;
+    stack.fcm.setBehaviour({ throttled: [] });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.platforms.android).toMatchObject({ tokens: 20, sent: 20, failed: 0 });
+    const firstAccepted = Math.min(...clients.map((_, i) => stack.fcm.receivedFor(fcmToken('quota', i))[0]!.at));
+    expect(firstAccepted - throttledAt).toBeGreaterThanOrEqual(900);
+    // The pause stopped the worker: no request hit the simulator between the 429s and the resume.
+    expect(rejectedRequests).toBeLessThanOrEqual(20);
+  });
+
+  it('retries only the throttled device on APNs 429', async () => {
+    stack.apns.reset();
+    await stack.register('c-hot', 'ios', iosToken('70', 1));
+    await stack.register('c-cool', 'ios', iosToken('c001', 1));
+    stack.apns.setBehaviour({ throttled: [iosToken('70', 1)] });
+    const jobId = await stack.push(['c-hot', 'c-cool'], { alert: 'hot' });
+    await waitFor(() => (stack.apns.stats().rejected.TooManyRequests ?? 0) >= 2 || undefined);
+    stack.apns.setBehaviour({ throttled: [] });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.platforms.ios).toMatchObject({ tokens: 2, sent: 2 });
+    expect(stack.apns.receivedFor(iosToken('c001', 1))).toHaveLength(1);
+    const requests = stack.apns.stats().requests;
+    const hotRejected = stack.apns.stats().rejected.TooManyRequests ?? 0;
+    expect(requests).toBe(1 + hotRejected + 1);
+  });
+});

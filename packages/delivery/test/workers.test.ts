@@ -1,0 +1,82 @@
+import { once } from 'node:events';
+import { startTestStack, waitFor, type TestStack } from '@push/testing';
+
+const iosToken = (n: number) => n.toString(16).padStart(64, '0');
+const fcmToken = (n: number) => `tok_${String(n).padStart(24, '0')}`;
+
+/** Registers `count` clients with one token per platform; `offset` keeps tokens of several calls apart. */
+async function registerMany(stack: TestStack, count: number, prefix: string, offset = 0): Promise<string[]> {
+  const clients = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  // Straight into the registry: thousands of HTTP calls would only slow the test down.
+  const { TokenRegistry } = await import('@push/store');
+  const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
+  await Promise.all(clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]));
+  return clients;
+}
+
+describe('several workers on one queue', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('workers-shared', { workers: { ios: 2, android: 2 }, env: { PUSH_CHUNK_CLIENTS: '25' } });
+  });
+  afterAll(() => stack.close());
+
+  it('shares the chunks between two workers per platform, each token sent exactly once', async () => {
+    const clients = await registerMany(stack, 500, 's');
+    const jobId = await stack.push(clients, { alert: 'shared' });
+    const job = await stack.waitForCompletion(jobId);
+    expect(job.totals).toMatchObject({ clients: 500, tokens: 1000, sent: 1000 });
+    expect(stack.apns.received()).toHaveLength(500);
+    expect(new Set(stack.apns.received().map((n) => n.token)).size).toBe(500);
+    expect(new Set(stack.fcm.received().map((n) => n.token)).size).toBe(500);
+    expect(stack.fcm.received()).toHaveLength(500);
+  });
+});
+
+describe('a worker process killed in the middle of a job', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('workers-kill', {
+      workers: { ios: 0, android: 0 },
+      apns: { latencyMs: 30, jitterMs: 10 },
+      fcm: { latencyMs: 30, jitterMs: 10 },
+      env: { PUSH_CHUNK_CLIENTS: '100', STALLED_INTERVAL_MS: '1000' },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it.each(['ios', 'android'] as const)('%s: a restarted worker finishes the job; every token gets one final result', async (platform) => {
+    const clients = await registerMany(stack, 3000, `k${platform}`, platform === 'ios' ? 0 : 10_000);
+    const sim = platform === 'ios' ? stack.apns : stack.fcm;
+    sim.reset();
+    const env = { APNS_BATCH_SIZE: '50', FCM_BATCH_SIZE: '50', WORKER_CONCURRENCY: '2' };
+    const first = stack.spawnWorker(platform, env);
+    const jobId = await stack.push(clients, { alert: 'crash test' });
+    await waitFor(() => (sim.received().length >= 600 ? true : undefined), 30_000, 'some deliveries');
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    const atKill = sim.received().length;
+
+    stack.spawnWorker(platform, env);
+    const job = await waitFor(async () => {
+      const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
+      const p = res.body.result.platforms[platform];
+      return p.chunksDone === p.chunks ? res.body.result : undefined;
+    }, 60_000, 'the platform to finish');
+    const counts = job.platforms[platform];
+    expect(counts).toMatchObject({ tokens: 3000, sent: 3000, failed: 0 });
+
+    const results = (await stack.allResults(jobId)).filter((r) => r.platform === platform);
+    expect(results).toHaveLength(3000);
+    expect(new Set(results.map((r) => r.token)).size).toBe(3000);
+
+    // The other platform's job also waits on this queue: count only this job's tokens.
+    const mine = new Set(results.map((r) => r.token));
+    const delivered = sim.received().map((n) => n.token).filter((t) => mine.has(t));
+    const duplicates = delivered.length - new Set(delivered).size;
+    expect(new Set(delivered).size).toBe(3000);
+    // Only what was in flight at the kill can go out twice: at most concurrency x batch size.
+    expect(duplicates).toBeLessThanOrEqual(2 * 50);
+    process.stdout.write(`${platform}: killed after ${atKill} deliveries; ${duplicates} sent twice\n`);
+  });
+});

@@ -1,0 +1,86 @@
+import { Notification } from '@parse/node-apn';
+import { maskToken, type ApnsCredentials, type Logger } from '@push/config';
+import { toApns, type ApnsNotification, type Payload } from '@push/contract';
+import { classifyApns } from './apns-classify';
+import { createApnsConnection, type ApnsAnswer, type ApnsConnection } from './apns-connection';
+import { ProviderClosedError } from './errors';
+import { InFlight } from './in-flight';
+import type { PushProvider, SendOutcome } from './provider';
+import { isApnsToken } from './token-format';
+
+export interface ApnsProviderOptions {
+  /** Token-auth key, ids, environment, default topic and the optional host/port override (APNS_HOST/APNS_PORT). */
+  credentials: ApnsCredentials;
+  /** HTTP/2 connections to APNs, used round-robin (node-apn's MultiProvider). */
+  connections: number;
+  /** How long one request may wait for its answer, in milliseconds. */
+  timeoutMs: number;
+  logger?: Logger;
+  /**
+   * A PEM CA to trust for the APNs endpoint (a simulator or a TLS-inspecting proxy). It replaces Node's
+   * default trust store for these connections.
+   * @defaultValue unset: Node's roots plus NODE_EXTRA_CA_CERTS
+   */
+  ca?: string;
+}
+
+/** Refused before sending: the token is not hex, so it could change the request path (see token-format.ts). */
+const NOT_HEX = 'BadDeviceToken: not a hexadecimal token (not sent)';
+
+/** The APNs provider: one HTTP/2 request per token over `connections` sessions, token (JWT) auth. */
+export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
+  const connection = createApnsConnection(options);
+  const logger = options.logger;
+  const inFlight = new InFlight();
+  let closing: Promise<void> | undefined;
+
+  async function sendOne(notification: Notification, token: string): Promise<SendOutcome> {
+    if (!isApnsToken(token)) return { status: 'failed', reason: NOT_HEX };
+    let answer = await connection.send(notification, token);
+    if (answer.status === 403 && answer.reason === 'ExpiredProviderToken') {
+      // node-apn has already re-signed the shared JWT on this answer (apns-connection.ts); Apple asks for
+      // a new token and the same request again. Once only: a second refusal is classified like any 403.
+      logger?.debug({ token: maskToken(token) }, 'APNs provider token expired: refreshed, resending once');
+      answer = await connection.send(notification, token);
+    }
+    const outcome = outcomeOf(answer);
+    if (outcome.status !== 'sent') logger?.debug({ token: maskToken(token), ...outcome }, 'apns answer');
+    return outcome;
+  }
+
+  return {
+    platform: 'ios',
+    async send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
+      if (closing) throw new ProviderClosedError('APNs');
+      const notification = toNotification(toApns(payload, options.credentials.defaultTopic));
+      return inFlight.track(Promise.all(tokens.map((token) => sendOne(notification, token))));
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await inFlight.drained();
+        await connection.shutdown();
+      })();
+      return closing;
+    },
+  };
+}
+
+function outcomeOf(answer: ApnsAnswer): SendOutcome {
+  if (answer.status === undefined) {
+    // No HTTP answer (node-apn: 'apn write timeout', 'apn write aborted', session errors): retried later.
+    const kind = /timeout/i.test(answer.error) ? 'Timeout' : 'ConnectionError';
+    return { status: 'retry', scope: 'token', reason: `${kind}: ${answer.error}` };
+  }
+  return classifyApns(answer.status, answer.reason);
+}
+
+/** The contract's mapping (`toApns`) carried by a node-apn Notification: raw body, headers as given. */
+export function toNotification({ headers, body }: ApnsNotification): Notification {
+  const notification = new Notification();
+  notification.rawPayload = body;
+  notification.pushType = headers['apns-push-type'];
+  notification.priority = Number(headers['apns-priority']);
+  if (headers['apns-topic'] !== undefined) notification.topic = headers['apns-topic'];
+  if (headers['apns-expiration'] !== undefined) notification.expiry = Number(headers['apns-expiration']);
+  return notification;
+}

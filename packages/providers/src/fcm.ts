@@ -1,0 +1,101 @@
+import { maskToken, type Logger } from '@push/config';
+import { toFcm, type Payload } from '@push/contract';
+import { ProviderClosedError } from './errors';
+import { InFlight } from './in-flight';
+import { classifyFcm } from './fcm-classify';
+import { createFcmAuth, type FcmCredential } from './fcm-credentials';
+import { Http2SessionPool } from './fcm-session-pool';
+import type { PushProvider, SendOutcome } from './provider';
+import { isFcmToken } from './token-format';
+import { transportOutcome } from './transport';
+
+export interface FcmProviderOptions {
+  /** FCM HTTP v1 base URL (FCM_ENDPOINT), e.g. `https://fcm.googleapis.com`; a path prefix is kept. */
+  endpoint: string;
+  /** Firebase project id (FCM_PROJECT_ID). @defaultValue the service account's `project_id` */
+  projectId?: string;
+  credential: FcmCredential;
+  /** Persistent HTTP/2 sessions to `endpoint`. */
+  connections: number;
+  /** How long one request may wait for its answer once sent, in milliseconds. */
+  timeoutMs: number;
+  logger?: Logger;
+  /**
+   * A PEM CA to trust for `endpoint` (simulators, proxies). It replaces Node's default trust store.
+   * @defaultValue unset: Node's roots plus NODE_EXTRA_CA_CERTS
+   */
+  ca?: string;
+}
+
+/** Refused before sending: FCM tokens are [A-Za-z0-9_:-] (see token-format.ts). */
+const BAD_FORMAT = 'INVALID_ARGUMENT: not an FCM registration token (not sent)';
+
+/**
+ * The FCM provider: one HTTP v1 `messages:send` request per token, multiplexed over a pool of persistent
+ * HTTP/2 sessions. Not firebase-admin's messaging(): that cannot be pointed at another host, opens a new
+ * session for every sendEach() and stops at 100 streams. Throws ProviderConfigError when the project id or
+ * the service account cannot be found.
+ */
+export function createFcmProvider(options: FcmProviderOptions): PushProvider {
+  const auth = createFcmAuth(options.credential, options.projectId);
+  const base = new URL(options.endpoint);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const pool = new Http2SessionPool({
+    origin: base.origin,
+    connections: options.connections,
+    timeoutMs: options.timeoutMs,
+    ...(options.ca !== undefined && { ca: options.ca }),
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+  const logger = options.logger;
+  const inFlight = new InFlight();
+  let closing: Promise<void> | undefined;
+
+  async function sendOne(path: string, bearer: string, message: object, token: string): Promise<SendOutcome> {
+    if (!isFcmToken(token)) return { status: 'failed', reason: BAD_FORMAT };
+    let outcome: SendOutcome;
+    try {
+      const response = await pool.request({
+        path,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ message: { ...message, token } }),
+      });
+      // A 401 may be a token revoked early: the next send fetches a new one (a static token stays as is).
+      if (response.status === 401) auth.invalidate();
+      const retryAfter = response.headers['retry-after'];
+      outcome = classifyFcm(response.status, response.body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    } catch (error) {
+      outcome = transportOutcome(error);
+    }
+    if (outcome.status !== 'sent') logger?.debug({ token: maskToken(token), ...outcome }, 'fcm answer');
+    return outcome;
+  }
+
+  async function sendAll(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
+    const projectId = await auth.projectId();
+    let bearer: string;
+    try {
+      bearer = await auth.accessToken();
+    } catch (error) {
+      // The OAuth server is unreachable or refused the credential: nothing was sent; retried later.
+      const reason = `ACCESS_TOKEN_UNAVAILABLE: ${(error as Error).message}`;
+      logger?.warn({ err: (error as Error).message }, 'fcm access token unavailable');
+      return tokens.map(() => ({ status: 'retry', scope: 'token', reason }));
+    }
+    const path = `${prefix}/v1/projects/${encodeURIComponent(projectId)}/messages:send`;
+    const message = toFcm(payload, Date.now());
+    return Promise.all(tokens.map((token) => sendOne(path, bearer, message, token)));
+  }
+
+  return {
+    platform: 'android',
+    send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
+      if (closing) return Promise.reject(new ProviderClosedError('FCM'));
+      return inFlight.track(sendAll(tokens, payload));
+    },
+    close(): Promise<void> {
+      closing ??= inFlight.drained().then(() => pool.close());
+      return closing;
+    },
+  };
+}

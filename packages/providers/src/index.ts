@@ -1,0 +1,8 @@
+export * from './provider';
+export * from './errors';
+export * from './apns';
+export * from './apns-classify';
+export * from './fcm';
+export * from './fcm-classify';
+export type { FcmCredential } from './fcm-credentials';
+export { isApnsToken, isFcmToken } from './token-format';

@@ -1,0 +1,20 @@
+import type { SendOutcome } from './provider';
+import { RequestTimeoutError } from './errors';
+
+/**
+ * A request that got no HTTP answer (timeout, reset stream, refused or dropped connection). The provider
+ * may or may not have seen it, and nothing says the token is at fault, so only this token is retried,
+ * later, by the worker's retry policy (Apple and Google both ask for retries with backoff on such errors).
+ */
+export function transportOutcome(error: unknown): SendOutcome {
+  return { status: 'retry', scope: 'token', reason: transportReason(error) };
+}
+
+export function transportReason(error: unknown): string {
+  if (error instanceof RequestTimeoutError) return `Timeout: ${error.message}`;
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `ConnectionError: ${code ? `${code} ` : ''}${error.message}`;
+  }
+  return `ConnectionError: ${String(error)}`;
+}

@@ -102,6 +102,10 @@ async function main() {
   });
   if (config.apiKeyGenerated) say(`no IM_API_KEY set: use  IM-API-KEY: ${env.IM_API_KEY}`);
   say(`API on http://127.0.0.1:${config.PORT}  (Ctrl-C stops everything)`);
+  say(`dashboards: http://127.0.0.1:${config.PORT}/admin/jobs and /admin/queues (user admin, password ${
+    env.ADMIN_PASSWORD ? 'ADMIN_PASSWORD' : 'the API key'})`);
+  say(`metrics: GET /metrics on the API and on ports ${apps[1][2].WORKER_METRICS_PORT} (APNs worker) and ${
+    apps[2][2].WORKER_METRICS_PORT} (FCM worker), with Authorization: Bearer <${env.METRICS_TOKEN ? 'METRICS_TOKEN' : 'the API key'}>`);
 
   async function stop(code) {
     if (stopping) return;

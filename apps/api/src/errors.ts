@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ApiError, failure } from '@push/contract';
 import type { Logger } from '@push/config';
@@ -11,6 +12,37 @@ const bodyErrors: Record<string, [number, string, string]> = {
   'request.aborted': [400, 'REQUEST_ABORTED', 'the request was aborted before its body arrived'],
   'request.size.invalid': [400, 'BAD_REQUEST', 'the request body length does not match Content-Length'],
 };
+
+/**
+ * Other client errors Express and body-parser raise as http-errors (`status` 4xx, `expose: true`) without
+ * a `type` of their own: a path whose percent-encoding does not decode (router's URIError), a gzip /
+ * deflate / br body that does not decompress (zlib). Answered with their 4xx, never as a 500.
+ */
+function clientError(error: unknown): [number, string, string] | undefined {
+  const e = error as { status?: unknown; statusCode?: unknown; expose?: unknown; errno?: unknown } | null;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (status === undefined || status < 400 || status > 499 || e?.expose === false) return undefined;
+  if (error instanceof URIError) return [400, 'MALFORMED_PATH', 'the request path is not valid percent-encoded UTF-8'];
+  // zlib's errors carry an errno (Z_DATA_ERROR, brotli's ERR__...); body-parser gives them status 400.
+  if (typeof e?.errno === 'number') {
+    return [400, 'MALFORMED_BODY', 'the request body could not be decompressed (Content-Encoding)'];
+  }
+  const phrase = STATUS_CODES[status] ?? 'Bad Request';
+  return [status, phrase.toUpperCase().replace(/[^A-Z]+/g, '_'), `the request was refused: ${phrase}`];
+}
+
+/** ioredis / Redis answers that mean "Redis is unreachable or not serving", whatever the client's status says. */
+const REDIS_DOWN = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|^LOADING|^READONLY|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Command timed out/;
+
+/**
+ * Whether an error comes from Redis being away. The connection's status alone is not enough: a command
+ * can fail on a socket that just closed while the client still says `ready`, or on another connection
+ * (a queue's) than the one checked.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  const e = error as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'MaxRetriesPerRequestError' || (typeof e?.message === 'string' && REDIS_DOWN.test(e.message));
+}
 
 export const notFound: RequestHandler = (req) => {
   throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`);
@@ -33,12 +65,15 @@ export function errorHandler(logger: Logger, redisReady: () => boolean): ErrorRe
     let status: number;
     let code: string;
     let message: string;
+    let client: [number, string, string] | undefined;
     if (error instanceof ApiError) {
       ({ status, code, message } = error);
       if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     } else if (typeof error?.type === 'string' && bodyErrors[error.type]) {
       [status, code, message] = bodyErrors[error.type]!;
-    } else if (!redisReady()) {
+    } else if ((client = clientError(error))) {
+      [status, code, message] = client;
+    } else if (!redisReady() || isRedisUnavailable(error)) {
       [status, code, message] = [503, 'SERVICE_UNAVAILABLE', 'the queue store is unreachable; nothing was changed, retry later'];
       res.set('Retry-After', '5');
       logger.warn({ err: error, path: req.path }, 'redis unavailable');

@@ -1,6 +1,7 @@
-import type { Server } from 'node:http';
-import { platforms } from '@push/contract';
+import { STATUS_CODES, type Server } from 'node:http';
+import { failure, platforms } from '@push/contract';
 import { ConfigError, createLogger, loadConfig, redactConfig } from '@push/config';
+import { createMetricsRegistry } from '@push/metrics';
 import { createQueue, createRedis, waitForReady } from '@push/store';
 import { createServer } from './server';
 
@@ -14,21 +15,32 @@ async function main(): Promise<void> {
     process.stdout.write(`\nNo IM_API_KEY set: this run accepts the generated key\n  IM-API-KEY: ${config.apiKeys[0]}\n\n`);
   }
 
-  const redis = createRedis(config.REDIS_URL, 'producer');
+  const cluster = config.REDIS_CLUSTER;
+  const redis = createRedis(config.REDIS_URL, 'producer', { cluster });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 15_000).catch(() => {
     throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactConfig(config).REDIS_URL}`);
   });
   const queues = Object.fromEntries(
     platforms.map((p) => {
-      const queue = createQueue(p, createRedis(config.REDIS_URL, 'producer', { enableAutoPipelining: false }), config.REDIS_PREFIX);
+      const queue = createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }), config.REDIS_PREFIX);
       queue.on('error', (err) => logger.warn({ err: err.message, queue: queue.name }, 'queue error'));
       return [p, queue];
     }),
   ) as Parameters<typeof createServer>[0]['queues'];
 
-  const app = createServer({ config, logger, redis, queues });
-  const server: Server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
+  const app = createServer({ config, logger, redis, queues, metrics: createMetricsRegistry() });
+  const server: Server = app.listen(config.PORT, () => {
+    logger.info({ port: config.PORT, metrics: '/metrics', dashboards: ['/admin/jobs', '/admin/queues'] }, 'API listening');
+  });
+  // Requests Node refuses before Express sees them (bad framing, headers over 16 KiB) get the envelope too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify(failure(status, status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', 'the request could not be parsed as HTTP'));
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');

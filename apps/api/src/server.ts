@@ -2,10 +2,14 @@ import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
 import { failure, ok, type Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
+import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
 import { JobStore, RateLimiter, TokenRegistry, type ChunkJobData, type RedisClient } from '@push/store';
+import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
+import { metricsRoute, requestMetrics } from './metrics';
 import { rateLimitPerKey } from './rate-limit';
+import { verifyUtf8Body } from './validation';
 import { jobRoutes } from './routes/jobs';
 import { pushRoutes } from './routes/push';
 import { tokenRoutes } from './routes/tokens';
@@ -16,6 +20,11 @@ export interface ApiDeps {
   /** The API's own connection (fail-fast). */
   redis: RedisClient;
   queues: Record<Platform, Queue<ChunkJobData>>;
+  /**
+   * The process's metrics registry, served at `GET /metrics`; `index.ts` passes one with the default
+   * process metrics. @defaultValue a new registry with the API's own metrics only
+   */
+  metrics?: Registry;
 }
 
 /** Room for PUSH_MAX_CLIENTS ids of typical length, plus the payload. */
@@ -24,7 +33,8 @@ export function bodyLimitBytes(maxClients: number): number {
 }
 
 /** The API as an Express app; `index.ts` only wires the process around it. */
-export function createServer({ config, logger, redis, queues }: ApiDeps): Express {
+export function createServer(deps: ApiDeps): Express {
+  const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }) } = deps;
   const prefix = config.REDIS_PREFIX;
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const registry = new TokenRegistry(redis, prefix);
@@ -36,6 +46,13 @@ export function createServer({ config, logger, redis, queues }: ApiDeps): Expres
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+
+  // Before everything else: every answer is counted, `/metrics` and the dashboards included.
+  queueDepthMetric(metrics, Object.values(queues));
+  redisUpMetric(metrics, () => redis.status === 'ready');
+  app.use(requestMetrics(httpMetrics(metrics)));
+  app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
+  app.all('/metrics', methodNotAllowed(['GET']));
 
   app.get('/healthz', (_req, res) => {
     res.json(ok({ status: 'ok' }));
@@ -49,7 +66,7 @@ export function createServer({ config, logger, redis, queues }: ApiDeps): Expres
   const push = express.Router();
   push.use(requireApiKey(config.apiKeys));
   push.use(rateLimitPerKey((i) => limiters[i]!));
-  push.use(express.json({ limit: bodyLimitBytes(config.PUSH_MAX_CLIENTS), strict: true }));
+  push.use(express.json({ limit: bodyLimitBytes(config.PUSH_MAX_CLIENTS), strict: true, verify: verifyUtf8Body }));
   push.use(
     pushRoutes({
       redis,
@@ -64,9 +81,8 @@ export function createServer({ config, logger, redis, queues }: ApiDeps): Expres
   );
   push.use(tokenRoutes(registry));
   push.use(jobRoutes(jobs));
-  push.all('/push2clients', methodNotAllowed(['POST']));
-  push.all('/tokens', methodNotAllowed(['POST', 'DELETE']));
   app.use('/push', push);
+  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -12,13 +12,28 @@ export class ConfigError extends Error {
 
 export interface Config extends Env {
   apiKeys: string[];
+  /** Tokens accepted on `GET /metrics`: METRICS_TOKEN's list, else the API keys. */
+  metricsTokens: string[];
+  /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
+  adminPasswords: string[];
   /** True when IM_API_KEY was unset outside production and a random key was made for this run. */
   apiKeyGenerated: boolean;
 }
 
-/** Parses the environment once; throws ConfigError naming the first invalid variable. */
+/** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
+function secretList(name: string, value: string | undefined): string[] {
+  const list = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
+  return list;
+}
+
+/**
+ * Parses the environment once; throws ConfigError naming the first invalid variable. A variable set to
+ * the empty string counts as unset (what `VAR: ${VAR:-}` in docker-compose.yml gives).
+ */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+  const given = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
@@ -31,7 +46,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (keys.some((k) => k.length < 16)) throw new ConfigError('IM_API_KEY: every key must be at least 16 characters');
   const apiKeyGenerated = keys.length === 0;
-  return { ...env, apiKeys: apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys, apiKeyGenerated };
+  const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
+  const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
+  const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
+  return {
+    ...env,
+    apiKeys,
+    apiKeyGenerated,
+    metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys,
+    adminPasswords: adminPasswords.length > 0 ? adminPasswords : apiKeys,
+  };
 }
 
 export interface ApnsCredentials {
@@ -106,7 +130,9 @@ export function fcmSettings(config: Env): FcmSettings {
 }
 
 /** Keys whose values never reach a log line. */
-const secretNames = ['IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'apiKeys'] as const;
+const secretNames = [
+  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'apiKeys', 'metricsTokens', 'adminPasswords',
+] as const;
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
 export function redactConfig(config: Config): Record<string, unknown> {

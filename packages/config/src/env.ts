@@ -16,6 +16,12 @@ export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   /** Redis (or Redis Cluster seed) URL. @defaultValue redis://127.0.0.1:6379 */
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+  /**
+   * `true`: REDIS_URL is one seed node of a Redis Cluster (the other nodes are discovered from it). Every
+   * key a script or transaction touches together shares a {hash tag}, so all of them work on a cluster.
+   * @defaultValue false
+   */
+  REDIS_CLUSTER: bool.default(false),
   /** Prefix of every Redis key the service writes (queues and stores). @defaultValue push */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').default('push'),
   /** Accepted API keys, comma-separated. */
@@ -56,6 +62,16 @@ export const envSchema = z.object({
   STALLED_INTERVAL_MS: int(500).default(5000),
   /** Port of a worker's /metrics (0: a free port). @defaultValue 9464 */
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  /**
+   * Bearer token(s) Prometheus sends to `GET /metrics` (API and workers), comma-separated to allow
+   * rotation; at least 16 characters each. @defaultValue unset: the API keys (IM_API_KEY) are accepted
+   */
+  METRICS_TOKEN: z.string().optional(),
+  /**
+   * Password(s) of the user `admin` for the dashboards under /admin (HTTP Basic auth), comma-separated
+   * to allow rotation; at least 16 characters each. @defaultValue unset: the API keys (IM_API_KEY) are accepted
+   */
+  ADMIN_PASSWORD: z.string().optional(),
 
   /** HTTP/2 connections to APNs. @defaultValue 4 */
   APNS_CONNECTIONS: int(1, 64).default(4),

@@ -29,7 +29,13 @@ export const payloadSchema = z.strictObject({
   alert: z.union([z.string(), apnsAlertSchema]).optional(),
   badge: z.number().int().nonnegative().optional(),
   sound: z.string().optional(),
-  topic: z.string().min(1).optional(),
+  /**
+   * Sent as the `apns-topic` header, so it is not counted in the 4096-byte payload: bounded here. A bundle
+   * id (Apple: A-Z a-z 0-9 hyphen period) with its push-type suffix (`.voip`, `.complication`, ...). An
+   * unbounded one would reach the worker and break its HTTP/2 session to APNs (FRAME_SIZE_ERROR) on every
+   * attempt, failing the other jobs' requests on that session too; CR LF would be a header injection.
+   */
+  topic: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)').optional(),
   title: z.string().optional(),
   body: z.string().optional(),
   icon: z.string().optional(),

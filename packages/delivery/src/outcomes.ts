@@ -18,27 +18,31 @@ export interface SortedOutcomes {
 /** Default pause when a provider throttles us without saying for how long. */
 export const DEFAULT_PAUSE_MS = 60_000;
 
+const NO_ANSWER: SendOutcome = { status: 'retry', scope: 'token', reason: 'no answer from provider' };
+
 export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonly SendOutcome[]): SortedOutcomes {
   const sorted: SortedOutcomes = { final: [], dead: [], retry: [] };
-  tokens.forEach((target, i) => {
-    const outcome = outcomes[i] ?? { status: 'retry', scope: 'token', reason: 'no answer from provider' };
+  // A plain loop building each result literally: this runs once per token sent.
+  for (let i = 0; i < tokens.length; i++) {
+    const { client, token } = tokens[i]!;
+    const outcome = outcomes[i] ?? NO_ANSWER;
     switch (outcome.status) {
       case 'sent':
-        sorted.final.push({ ...target, status: 'sent' });
+        sorted.final.push({ client, token, status: 'sent' });
         break;
       case 'invalid':
-        sorted.final.push({ ...target, status: 'invalid', reason: outcome.reason });
-        sorted.dead.push(target.token);
+        sorted.final.push({ client, token, status: 'invalid', reason: outcome.reason });
+        sorted.dead.push(token);
         break;
       case 'failed':
-        sorted.final.push({ ...target, status: 'failed', reason: outcome.reason });
+        sorted.final.push({ client, token, status: 'failed', reason: outcome.reason });
         break;
       case 'retry':
-        sorted.retry.push({ ...target, reason: outcome.reason });
+        sorted.retry.push({ client, token, reason: outcome.reason });
         if (outcome.scope === 'provider') sorted.pauseMs = Math.max(sorted.pauseMs ?? 0, outcome.retryAfterMs ?? DEFAULT_PAUSE_MS);
         break;
     }
-  });
+  }
   return sorted;
 }
 

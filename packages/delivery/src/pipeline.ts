@@ -1,7 +1,7 @@
 import { isExpired, type Payload, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
-import type { ChunkJobData, JobStore, RateLimiter, ResolvedToken, TokenRegistry, TokenResult } from '@push/store';
+import type { ChunkJobData, JobStore, ProviderPause, RateLimiter, ResolvedToken, TokenRegistry, TokenResult } from '@push/store';
 import { chunk, sortOutcomes, type RetryToken } from './outcomes';
 
 /** Optional observers (metrics); the pipeline works the same without them. */
@@ -20,31 +20,65 @@ export interface DeliveryContext {
   jobs: JobStore;
   /** Proactive provider limit, shared by every worker of the platform. */
   limiter: RateLimiter;
+  /** The provider's own "stop sending for a while" (FCM quota), shared by every worker of the platform. */
+  pause: ProviderPause;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
+  stopping?: AbortSignal;
   logger: Logger;
   events?: DeliveryEvents;
 }
 
-/** How a chunk run ended. `retry` and `pause` carry the tokens still without a final result. */
+/**
+ * How a chunk run ended. `retry` carries the tokens still without a final result; `interrupted` too,
+ * when the worker stopped while the chunk waited for a provider pause that lasts until `resumeAt`.
+ */
 export type ChunkRun =
   | { kind: 'done'; counts: Record<string, number> }
   | { kind: 'retry'; remaining: RetryToken[]; clientsWithTokens: number }
-  | { kind: 'pause'; remaining: RetryToken[]; clientsWithTokens: number; pauseMs: number };
+  | { kind: 'interrupted'; remaining: ResolvedToken[]; clientsWithTokens: number; resumeAt: number };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Quota pauses one chunk run sits out before its throttled tokens count as a failed attempt (so a
+ * provider that throttles without end still lets the chunk finish, through BullMQ's retries).
+ */
+export const MAX_PAUSES_PER_RUN = 3;
+
+/**
+ * Waits while `next()` answers a delay in ms. Returns undefined once it answers 0, or the delay still
+ * ahead when `stopping` fires (the worker is shutting down and must not sit out a long pause).
+ */
+async function waitOut(next: () => Promise<number>, stopping?: AbortSignal): Promise<number | undefined> {
+  for (let wait = await next(); wait > 0; wait = await next()) {
+    if (stopping?.aborted) return wait;
+    await sleep(wait, stopping);
+  }
+  return undefined;
+}
+
+/** Waits `ms`, or less when `signal` fires first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
 
 /**
  * Delivers one chunk job: resolve clients to tokens, skip tokens that already have a final result
  * (a rerun after a crash or retry), send in provider-sized groups, record every final result, and
- * hand back what must be retried. On the `lastAttempt`, remaining temporary failures become `failed`,
- * unless the provider asked for a pause and `mayPause` allows one more.
+ * hand back what must be retried. A provider's quota answer pauses every worker of the platform and
+ * resends the throttled tokens after the pause. On the `lastAttempt`, remaining temporary failures
+ * become `failed`.
  */
-export async function deliverChunk(
-  ctx: DeliveryContext,
-  data: ChunkJobData,
-  { lastAttempt, mayPause }: { lastAttempt: boolean; mayPause: boolean },
-): Promise<ChunkRun> {
+export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, lastAttempt: boolean): Promise<ChunkRun> {
   const { platform, jobs } = ctx;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
   const payload = await payloadOf(jobs, data.jobId);
@@ -72,19 +106,20 @@ export async function deliverChunk(
   };
 
   const retry: RetryToken[] = [];
-  let pauseMs: number | undefined;
-  for (const group of chunk(pending, ctx.batchSize)) {
-    if (pauseMs !== undefined) {
-      // The provider asked us to stop: what is left waits for the queue to resume.
-      retry.push(...group.map((t) => ({ ...t, reason: 'not sent: provider quota pause' })));
-      continue;
+  const groups = chunk(pending, ctx.batchSize);
+  let pauses = 0;
+  for (let group = groups.shift(); group; group = groups.shift()) {
+    // The provider's pause first, then the proactive limit (which takes its permits when it answers 0).
+    const held = (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping))
+      ?? (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
+    if (held !== undefined) {
+      const remaining = [group, ...groups, retry].flat().map(({ client, token }) => ({ client, token }));
+      log.info({ remaining: remaining.length, waitMs: held }, 'stopping while sending is paused: chunk handed back');
+      return { kind: 'interrupted', remaining, clientsWithTokens, resumeAt: Date.now() + held };
     }
     if (isExpired(payload, Date.now())) {
       await record(group.map((t) => ({ ...t, status: 'expired', reason: 'expiry passed before sending' })));
       continue;
-    }
-    for (let wait = await ctx.limiter.take(group.length); wait > 0; wait = await ctx.limiter.take(group.length)) {
-      await sleep(wait);
     }
     const started = process.hrtime.bigint();
     const outcomes = await ctx.provider.send(group.map((t) => t.token), payload);
@@ -96,15 +131,17 @@ export async function deliverChunk(
       ctx.events?.deadRemoved?.(platform, sorted.dead.length);
       log.info({ tokens: sorted.dead.map(maskToken) }, 'dead tokens removed from the registry');
     }
-    retry.push(...sorted.retry);
-    pauseMs = sorted.pauseMs;
+    if (sorted.pauseMs !== undefined && pauses < MAX_PAUSES_PER_RUN) {
+      pauses++;
+      await ctx.pause.pause(sorted.pauseMs);
+      ctx.events?.paused?.(platform, sorted.pauseMs);
+      log.warn({ pauseMs: sorted.pauseMs, throttled: sorted.retry.length }, 'provider throttled: pausing all sending');
+      groups.unshift(sorted.retry.map(({ client, token }) => ({ client, token })));
+    } else {
+      retry.push(...sorted.retry);
+    }
   }
 
-  if (retry.length > 0 && pauseMs !== undefined && mayPause) {
-    ctx.events?.paused?.(platform, pauseMs);
-    log.warn({ pauseMs, remaining: retry.length, ...counts }, 'provider throttled: pausing the queue');
-    return { kind: 'pause', remaining: retry, clientsWithTokens, pauseMs };
-  }
   if (retry.length > 0 && !lastAttempt) {
     ctx.events?.retried?.(platform, retry.length);
     log.info({ retry: retry.length, reason: retry[0]!.reason, ...counts }, 'chunk partly sent: will retry');

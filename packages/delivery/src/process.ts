@@ -1,11 +1,13 @@
 import type { Platform } from '@push/contract';
 import { ConfigError, createLogger, loadConfig, redactConfig, type Config, type Logger } from '@push/config';
+import { createMetricsRegistry, deliveryMetrics, redisUpMetric, startMetricsServer } from '@push/metrics';
 import type { PushProvider } from '@push/providers';
 import { createDeliveryWorker } from './worker';
 
 /**
  * The whole life of a worker process: configuration checked before the first job (credentials
- * included), the worker started, and SIGTERM/SIGINT answered by finishing in-flight chunks first.
+ * included), the worker started with its metrics server (WORKER_METRICS_PORT: `/metrics`, `/healthz`),
+ * and SIGTERM/SIGINT answered by finishing in-flight chunks first.
  */
 export async function runWorkerProcess(
   platform: Platform,
@@ -17,9 +19,12 @@ export async function runWorkerProcess(
     const logger = createLogger(name, config.LOG_LEVEL);
     logger.info({ config: redactConfig(config) }, 'starting');
     const provider = await createProvider(config, logger);
-    const delivery = createDeliveryWorker({ platform, provider, config, logger });
+    const registry = createMetricsRegistry();
+    const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
+    redisUpMetric(registry, delivery.redisReady);
     await delivery.worker.waitUntilReady();
-    logger.info({ queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+    const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
+    logger.info({ queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port }, 'worker ready');
 
     let stopping = false;
     const stop = async (signal: string) => {
@@ -27,6 +32,7 @@ export async function runWorkerProcess(
       stopping = true;
       logger.info({ signal }, 'stopping: finishing in-flight chunks');
       await delivery.close();
+      await metrics.close();
       logger.info('stopped');
       process.exit(0);
     };

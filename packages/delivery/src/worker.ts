@@ -1,9 +1,9 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  JobStore, RateLimiter, TokenRegistry, createRedis, queueName, queuePrefix, type ChunkJobData, type RedisClient,
+  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, queueName, queuePrefix, type ChunkJobData, type RedisClient,
 } from '@push/store';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
@@ -17,12 +17,11 @@ export interface DeliveryWorkerDeps {
 
 export interface DeliveryWorker {
   worker: Worker<ChunkJobData>;
+  /** Whether both Redis connections (stores and queue) are ready, for `push_redis_up`. */
+  redisReady(): boolean;
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
 }
-
-/** Quota pauses a chunk may take per delivery attempt before a pause counts as a failed attempt. */
-const MAX_PAUSES_PER_ATTEMPT = 3;
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
@@ -34,46 +33,47 @@ export class ChunkRetryError extends Error {
 
 /**
  * A BullMQ worker on one platform queue running the delivery pipeline. BullMQ's retries (exponential
- * backoff with jitter) are the only retry loop; a provider's quota pause stops the whole queue through
- * `worker.rateLimit`, which every worker of the platform honours.
+ * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
+ * (ProviderPause), which every worker of the platform honours before each send.
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker');
+  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
+  const stopping = new AbortController();
   const ctx: DeliveryContext = {
     platform,
     provider,
     registry: new TokenRegistry(redis, prefix),
     jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
     limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
+    pause: new ProviderPause(redis, prefix, queueName[platform]),
     batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
     logger,
+    stopping: stopping.signal,
     ...(events && { events }),
   };
 
-  const queueConnection = createRedis(config.REDIS_URL, 'worker', { enableAutoPipelining: false });
+  const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
   const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     queueName[platform],
-    async (job: Job<ChunkJobData>) => {
+    async (job: Job<ChunkJobData>, token?: string) => {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      // A quota pause costs no attempt, but a chunk the provider throttles without end must still end.
-      const mayPause = (job.data.pauses ?? 0) < MAX_PAUSES_PER_ATTEMPT * (job.attemptsMade + 1);
       let run;
       try {
-        run = await deliverChunk(ctx, job.data, { lastAttempt, mayPause });
+        run = await deliverChunk(ctx, job.data, lastAttempt);
       } catch (error) {
         if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
         throw error;
       }
       if (run.kind === 'done') return run.counts;
-      const pauses = (job.data.pauses ?? 0) + (run.kind === 'pause' ? 1 : 0);
       const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
-      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens, pauses });
-      if (run.kind === 'pause') {
-        await worker.rateLimit(run.pauseMs);
-        throw Worker.RateLimitError();
+      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
+      if (run.kind === 'interrupted') {
+        // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+        await job.moveToDelayed(run.resumeAt, token);
+        throw new DelayedError();
       }
       throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
     },
@@ -89,12 +89,18 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
+    // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
+    if (job && /stalled more than allowable limit/.test(err.message)) {
+      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+    }
     if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
   });
 
   return {
     worker,
+    redisReady: () => redis.status === 'ready' && queueConnection.status === 'ready',
     async close() {
+      stopping.abort();
       await worker.close();
       await provider.close();
       queueConnection.disconnect();

@@ -12,7 +12,11 @@ import { probeSession } from './http2-probe';
 export type ApnsAnswer = { status: number; reason?: string } | { status: undefined; error: string };
 
 export interface ApnsConnection {
-  send(notification: Notification, token: string): Promise<ApnsAnswer>;
+  /**
+   * Sends one notification to many tokens concurrently (node-apn's own multi-recipient send: the
+   * notification's headers and body are built once) and returns the answers in the order of `tokens`.
+   */
+  sendMany(notification: Notification, tokens: readonly string[]): Promise<ApnsAnswer[]>;
   /** Closes every HTTP/2 session once its open streams have finished. */
   shutdown(): Promise<void>;
 }
@@ -62,20 +66,36 @@ export function createApnsConnection(options: ApnsConnectionOptions): ApnsConnec
   if (options.logger) for (const client of clients) client.setLogger(bridge(options.logger, 'debug'), bridge(options.logger, 'info'));
 
   return {
-    async send(notification, token) {
-      const { sent, failed } = await provider.send(notification, token);
-      if (sent.length > 0) return { status: 200 };
-      const answer = toAnswer(failed[0]);
+    async sendMany(notification, tokens) {
+      if (tokens.length === 0) return [];
+      const { sent, failed } = await provider.send(notification, tokens as string[]);
+      // node-apn answers in completion order; every answer names its token (`device`, lib/client.js
+      // `write`). A token listed twice was sent twice and has two answers, taken in turn.
+      const byToken = new Map<string, ApnsAnswer[]>();
+      const add = (device: unknown, answer: ApnsAnswer) => {
+        if (typeof device !== 'string') return;
+        const list = byToken.get(device);
+        if (list) list.push(answer);
+        else byToken.set(device, [answer]);
+      };
+      for (const s of sent) add((s as { device?: unknown }).device, SENT);
+      let timedOut = false;
+      for (const f of failed) {
+        const answer = toAnswer(f);
+        if (answer.status === undefined && /timeout/i.test(answer.error)) timedOut = true;
+        add((f as { device?: unknown }).device, answer);
+      }
       // node-apn's heartbeat PING only logs when unanswered, so a silently dead connection would swallow
       // requests until TCP gives up. We cannot tell which client timed out: probe each session.
-      if (answer.status === undefined && /timeout/i.test(answer.error)) {
-        for (const client of clients) if (client.session) probeSession(client.session, options.timeoutMs);
-      }
-      return answer;
+      if (timedOut) for (const client of clients) if (client.session) probeSession(client.session, options.timeoutMs);
+      return tokens.map((token) => byToken.get(token)?.shift() ?? NO_ANSWER);
     },
     shutdown: () => new Promise<void>((resolve) => void provider.shutdown(resolve)),
   };
 }
+
+const SENT: ApnsAnswer = { status: 200 };
+const NO_ANSWER: ApnsAnswer = { status: undefined, error: 'no answer from node-apn' };
 
 function internals(provider: MultiProvider): LibMultiClient {
   const client = (provider as unknown as { client?: Partial<LibMultiClient> }).client;
@@ -115,7 +135,7 @@ function skipDestroyedSessionsOnClose(clients: LibClient[]): void {
 
 /** node-apn reports failures in several shapes (lib/client.js `request`/`write`); this flattens them. */
 function toAnswer(failure: ResponseFailure | undefined): ApnsAnswer {
-  if (!failure) return { status: undefined, error: 'no answer from node-apn' };
+  if (!failure) return NO_ANSWER;
   const status = typeof failure.status === 'number' ? failure.status : undefined;
   if (status !== undefined) {
     if (failure.response?.reason) return { status, reason: failure.response.reason };

@@ -34,18 +34,38 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
   const inFlight = new InFlight();
   let closing: Promise<void> | undefined;
 
-  async function sendOne(notification: Notification, token: string): Promise<SendOutcome> {
-    if (!isApnsToken(token)) return { status: 'failed', reason: NOT_HEX };
-    let answer = await connection.send(notification, token);
-    if (answer.status === 403 && answer.reason === 'ExpiredProviderToken') {
-      // node-apn has already re-signed the shared JWT on this answer (apns-connection.ts); Apple asks for
-      // a new token and the same request again. Once only: a second refusal is classified like any 403.
-      logger?.debug({ token: maskToken(token) }, 'APNs provider token expired: refreshed, resending once');
-      answer = await connection.send(notification, token);
+  async function sendAll(notification: Notification, tokens: readonly string[]): Promise<SendOutcome[]> {
+    const outcomes: SendOutcome[] = new Array(tokens.length);
+    const hex: string[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      if (isApnsToken(tokens[i]!)) {
+        hex.push(tokens[i]!);
+        at.push(i);
+      } else {
+        outcomes[i] = { status: 'failed', reason: NOT_HEX };
+      }
     }
-    const outcome = outcomeOf(answer);
-    if (outcome.status !== 'sent') logger?.debug({ token: maskToken(token), ...outcome }, 'apns answer');
-    return outcome;
+    const answers = await connection.sendMany(notification, hex);
+    // node-apn has already re-signed the shared JWT on such an answer (apns-connection.ts); Apple asks for
+    // a new token and the same request again. Once only: a second refusal is classified like any 403.
+    const expired: number[] = [];
+    answers.forEach((answer, j) => {
+      if (answer.status === 403 && answer.reason === 'ExpiredProviderToken') expired.push(j);
+    });
+    if (expired.length > 0) {
+      logger?.debug({ tokens: expired.length }, 'APNs provider token expired: refreshed, resending once');
+      const again = await connection.sendMany(notification, expired.map((j) => hex[j]!));
+      expired.forEach((j, k) => {
+        answers[j] = again[k]!;
+      });
+    }
+    answers.forEach((answer, j) => {
+      const outcome = outcomeOf(answer);
+      if (outcome.status !== 'sent') logger?.debug({ token: maskToken(hex[j]!), ...outcome }, 'apns answer');
+      outcomes[at[j]!] = outcome;
+    });
+    return outcomes;
   }
 
   return {
@@ -53,7 +73,7 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
     async send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
       if (closing) throw new ProviderClosedError('APNs');
       const notification = toNotification(toApns(payload, options.credentials.defaultTopic));
-      return inFlight.track(Promise.all(tokens.map((token) => sendOne(notification, token))));
+      return inFlight.track(sendAll(notification, tokens));
     },
     close(): Promise<void> {
       closing ??= (async () => {
@@ -65,7 +85,10 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
   };
 }
 
+const SENT: SendOutcome = Object.freeze({ status: 'sent' });
+
 function outcomeOf(answer: ApnsAnswer): SendOutcome {
+  if (answer.status === 200) return SENT;
   if (answer.status === undefined) {
     // No HTTP answer (node-apn: 'apn write timeout', 'apn write aborted', session errors): retried later.
     const kind = /timeout/i.test(answer.error) ? 'Timeout' : 'ConnectionError';

@@ -1,10 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 
-/** A throwaway CA and a server certificate it signed, valid for localhost, 127.0.0.1 and ::1. */
+/** A throwaway CA and a server certificate it signed, valid for localhost, 127.0.0.1, ::1 and any extra hosts. */
 export interface CertBundle {
   caPem: string;
   caKeyPem: string;
@@ -22,14 +23,17 @@ const CA_FILE = 'ca.pem';
 const pending = new Map<string, Promise<CertBundle>>();
 
 /**
- * The certificates for `certDir`, created there on first use and reused afterwards; without a directory,
- * generated once per process with the CA written to a temp file.
+ * The certificates for `certDir`, created there on first use and reused afterwards (replaced when they do not
+ * name every one of `hosts`); without a directory, generated once per process with the CA written to a temp
+ * file. `hosts`: DNS names or IP addresses the server certificate is valid for besides the loopback ones
+ * (e.g. `simulators`, the name other containers reach it by).
  */
-export function loadOrCreateCerts(certDir?: string): Promise<CertBundle> {
-  const key = certDir ? path.resolve(certDir) : '';
+export function loadOrCreateCerts(certDir?: string, hosts: readonly string[] = []): Promise<CertBundle> {
+  const dir = certDir ? path.resolve(certDir) : '';
+  const key = `${dir}\n${[...hosts].sort().join(',')}`;
   let p = pending.get(key);
   if (!p) {
-    p = key ? fromDir(key) : inTempDir();
+    p = dir ? fromDir(dir, hosts) : inTempDir(hosts);
     // A failure must not stick: the next call tries again.
     p.catch(() => pending.delete(key));
     pending.set(key, p);
@@ -37,7 +41,9 @@ export function loadOrCreateCerts(certDir?: string): Promise<CertBundle> {
   return p;
 }
 
-async function generateBundle(): Promise<Omit<CertBundle, 'caFile'>> {
+const altName = (host: string) => (isIP(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host });
+
+async function generateBundle(hosts: readonly string[]): Promise<Omit<CertBundle, 'caFile'>> {
   const now = Date.now();
   const ca = await generate([{ name: 'commonName', value: 'push-dispatch simulators CA' }], {
     keyType: 'ec',
@@ -66,6 +72,7 @@ async function generateBundle(): Promise<Omit<CertBundle, 'caFile'>> {
           { type: 2, value: 'localhost' },
           { type: 7, ip: '127.0.0.1' },
           { type: 7, ip: '::1' },
+          ...hosts.map(altName),
         ],
       },
     ],
@@ -73,41 +80,42 @@ async function generateBundle(): Promise<Omit<CertBundle, 'caFile'>> {
   return { caPem: ca.cert, caKeyPem: ca.private, certPem: server.cert, keyPem: server.private };
 }
 
-async function inTempDir(): Promise<CertBundle> {
-  const bundle = await generateBundle();
+async function inTempDir(hosts: readonly string[]): Promise<CertBundle> {
+  const bundle = await generateBundle(hosts);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'push-sim-'));
   const caFile = path.join(dir, CA_FILE);
   await fs.writeFile(caFile, bundle.caPem);
   return { ...bundle, caFile };
 }
 
-function stillValid(b: Omit<CertBundle, 'caFile'>): boolean {
+function stillValid(b: Omit<CertBundle, 'caFile'>, hosts: readonly string[]): boolean {
   try {
     const cert = new X509Certificate(b.certPem);
     const ca = new X509Certificate(b.caPem);
-    return cert.checkIssued(ca) && Date.parse(cert.validTo) > Date.now() + 30 * DAY_MS;
+    const names = hosts.every((h) => (isIP(h) ? cert.checkIP(h) !== undefined : cert.checkHost(h) !== undefined));
+    return cert.checkIssued(ca) && Date.parse(cert.validTo) > Date.now() + 30 * DAY_MS && names;
   } catch {
     return false;
   }
 }
 
-async function readBundle(file: string): Promise<Omit<CertBundle, 'caFile'> | undefined> {
+async function readBundle(file: string, hosts: readonly string[]): Promise<Omit<CertBundle, 'caFile'> | undefined> {
   try {
     const b = JSON.parse(await fs.readFile(file, 'utf8')) as Omit<CertBundle, 'caFile'>;
-    return stillValid(b) ? b : undefined;
+    return stillValid(b, hosts) ? b : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function fromDir(dir: string): Promise<CertBundle> {
+async function fromDir(dir: string, hosts: readonly string[]): Promise<CertBundle> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, BUNDLE_FILE);
-  let bundle = await readBundle(file);
+  let bundle = await readBundle(file, hosts);
   if (!bundle) {
-    // Expired or unreadable: replace it.
+    // Expired, unreadable or without a host now asked for: replace it.
     await fs.rm(file, { force: true });
-    const fresh = await generateBundle();
+    const fresh = await generateBundle(hosts);
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
     await fs.writeFile(tmp, JSON.stringify(fresh), { mode: 0o600 });
     try {
@@ -116,7 +124,7 @@ async function fromDir(dir: string): Promise<CertBundle> {
       await fs.link(tmp, file);
       bundle = fresh;
     } catch {
-      bundle = (await readBundle(file)) ?? fresh;
+      bundle = (await readBundle(file, hosts)) ?? fresh;
     } finally {
       await fs.rm(tmp, { force: true });
     }

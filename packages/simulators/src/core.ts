@@ -49,14 +49,14 @@ export function splitOptions<O extends ServerOptions, K extends keyof O>(
   options: O,
   extraKeys: readonly K[],
 ): { server: ServerOptions; extra: Pick<O, K>; behaviour: Record<string, unknown> } {
-  const { port, host, certDir, ...rest } = options;
+  const { port, host, certDir, certHosts, ...rest } = options;
   const extra = {} as Pick<O, K>;
   const behaviour: Record<string, unknown> = { ...rest };
   for (const k of extraKeys) {
     extra[k] = options[k];
     delete behaviour[k as string];
   }
-  return { server: { port, host, certDir }, extra, behaviour };
+  return { server: { port, host, certDir, certHosts }, extra, behaviour };
 }
 
 /** Starts the TLS server for `core` and returns the public Simulator methods. */
@@ -66,7 +66,7 @@ export async function listen<B extends CommonBehaviour>(
   allowHTTP1: boolean,
   handle: Handler,
 ): Promise<{ sim: Simulator<B>; server: SimServer }> {
-  const certs = await loadOrCreateCerts(server.certDir);
+  const certs = await loadOrCreateCerts(server.certDir, server.certHosts);
   const methods = {
     caPem: certs.caPem,
     caFile: certs.caFile,

@@ -34,7 +34,7 @@ const BEHAVIOUR_VARS: ReadonlyArray<{ name: string; key: string; list: boolean; 
 
 /** Every variable the standalone simulators read, for the README and error messages. */
 export const SIMULATOR_ENV_VARS = [
-  'SIM_HOST', 'SIM_APNS_PORT', 'SIM_FCM_PORT', 'SIM_DIR', 'SIM_APNS_KEY_ID', 'SIM_APNS_TEAM_ID',
+  'SIM_HOST', 'SIM_APNS_PORT', 'SIM_FCM_PORT', 'SIM_DIR', 'SIM_CERT_HOSTS', 'SIM_APNS_KEY_ID', 'SIM_APNS_TEAM_ID',
   'SIM_FCM_PROJECT_ID', 'SIM_FCM_ACCESS_TOKEN', ...BEHAVIOUR_VARS.map((v) => v.name),
 ];
 
@@ -65,6 +65,7 @@ export function simulatorOptionsFromEnv(env: Env = process.env): StartSimulators
     apnsPort: port(env, 'SIM_APNS_PORT', 2197),
     fcmPort: port(env, 'SIM_FCM_PORT', 4443),
     dir: text('SIM_DIR') ?? '.data/simulators',
+    certHosts: list(env.SIM_CERT_HOSTS ?? ''),
     apns: { ...apns, keyId: text('SIM_APNS_KEY_ID'), teamId: text('SIM_APNS_TEAM_ID') },
     fcm: { ...fcm, projectId: text('SIM_FCM_PROJECT_ID'), accessToken: text('SIM_FCM_ACCESS_TOKEN') },
   };

@@ -18,6 +18,8 @@ export interface StartSimulatorsOptions {
    * restarts, so running workers keep trusting and authenticating. Unset: fresh ones in a temp directory.
    */
   dir?: string;
+  /** Extra DNS names or IP addresses their certificate is valid for (SIM_CERT_HOSTS). @defaultValue none */
+  certHosts?: string[];
   /** Behaviour for both simulators (each one's own settings below win). */
   common?: CommonBehaviour;
   apns?: ApnsBehaviour & { keyId?: string; teamId?: string; signingKeyPem?: string };
@@ -64,8 +66,8 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const signingKeyPem = apnsOptions.signingKeyPem ?? saved?.keyPem ?? generateSigningKey().privatePem;
 
   const [apns, fcm] = await Promise.all([
-    startApnsSimulator({ ...options.common, ...apnsOptions, keyId: identity.keyId, teamId: identity.teamId, signingKeyPem, host, port: options.apnsPort ?? 0, certDir: dir }),
-    startFcmSimulator({ ...options.common, ...fcmOptions, projectId: identity.projectId, accessToken: identity.accessToken, host, port: options.fcmPort ?? 0, certDir: dir }),
+    startApnsSimulator({ ...options.common, ...apnsOptions, keyId: identity.keyId, teamId: identity.teamId, signingKeyPem, host, port: options.apnsPort ?? 0, certDir: dir, certHosts: options.certHosts }),
+    startFcmSimulator({ ...options.common, ...fcmOptions, projectId: identity.projectId, accessToken: identity.accessToken, host, port: options.fcmPort ?? 0, certDir: dir, certHosts: options.certHosts }),
   ]);
   const keyDir = dir ?? path.dirname(apns.caFile);
   const keyFile = path.join(keyDir, 'apns-key.p8');

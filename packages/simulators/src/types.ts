@@ -115,6 +115,11 @@ export interface ServerOptions {
   host?: string;
   /** Where the CA and server certificate are kept and reused; unset: generated per process, CA in a temp file. */
   certDir?: string;
+  /**
+   * Extra DNS names or IP addresses the server certificate is valid for, besides localhost, 127.0.0.1 and ::1
+   * (e.g. `simulators`, the name other containers reach it by). @defaultValue none
+   */
+  certHosts?: string[];
 }
 
 export interface ApnsSimulatorOptions extends ServerOptions, ApnsBehaviour {

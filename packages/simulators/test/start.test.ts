@@ -64,6 +64,38 @@ describe('startSimulators', () => {
   });
 });
 
+describe('certificate hosts', () => {
+  it('names the extra hosts in the certificate, and replaces a kept one that does not name them', async () => {
+    const { X509Certificate } = await import('node:crypto');
+    const plain = await startSimulators({ dir });
+    const certOf = async () => new X509Certificate((JSON.parse(await fs.readFile(path.join(dir, 'certs.json'), 'utf8')) as { certPem: string }).certPem);
+    const plainCert = await certOf();
+    await plain.close();
+    expect(plainCert.checkHost('simulators')).toBeUndefined();
+
+    const named = await startSimulators({ dir, certHosts: ['simulators', '10.1.2.3'] });
+    try {
+      const cert = await certOf();
+      expect(cert.checkHost('simulators')).toBe('simulators');
+      expect(cert.checkIP('10.1.2.3')).toBe('10.1.2.3');
+      expect(cert.checkHost('localhost')).toBe('localhost');
+      // A worker dialing `simulators` (here resolved to 127.0.0.1) trusts it through NODE_EXTRA_CA_CERTS.
+      const script = `require('https').get({ host: '127.0.0.1', servername: 'simulators', port: process.argv[1], path: '/_sim/stats' }, (r) => { console.log(r.statusCode); r.resume(); }).on('error', (e) => { console.log(e.code); })`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, String(named.fcm.port)], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: named.info.caFile },
+      });
+      expect(stdout.trim()).toBe('200');
+    } finally {
+      await named.close();
+    }
+  });
+
+  it('reads SIM_CERT_HOSTS as a list', () => {
+    expect(simulatorOptionsFromEnv({ SIM_CERT_HOSTS: 'simulators, sim.internal' }).certHosts).toEqual(['simulators', 'sim.internal']);
+    expect(simulatorOptionsFromEnv({}).certHosts).toEqual([]);
+  });
+});
+
 describe('simulatorOptionsFromEnv', () => {
   it('reads ports, lists and numbers, with the documented defaults', () => {
     const o = simulatorOptionsFromEnv({

@@ -3,4 +3,5 @@ export * from './keys';
 export * from './token-registry';
 export * from './job-store';
 export * from './rate-limiter';
+export * from './provider-pause';
 export * from './queues';

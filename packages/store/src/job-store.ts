@@ -161,7 +161,14 @@ export class JobStore {
   /** Records final results; a token that already has one keeps it. Returns how many were new. */
   async record(jobId: string, platform: Platform, results: readonly TokenResult[]): Promise<number> {
     if (results.length === 0) return 0;
-    const args = results.flatMap((r) => [r.token, r.client, r.status, r.reason ?? '']);
+    const args: string[] = new Array(results.length * 4);
+    for (let i = 0, j = 0; i < results.length; i++, j += 4) {
+      const r = results[i]!;
+      args[j] = r.token;
+      args[j + 1] = r.client;
+      args[j + 2] = r.status;
+      args[j + 3] = r.reason ?? '';
+    }
     const recorded = (await this.redis.eval(
       RECORD, 6, this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
       ...tokenStatuses.map((status) => this.keys.jobResults(jobId, status)),

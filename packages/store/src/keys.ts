@@ -18,10 +18,12 @@ export function storeKeys(prefix: string) {
     jobResults: (jobId: string, status: string) => `${prefix}:job:{${jobId}}:r:${status}`,
     /** Set of "<platform>:<chunk>" chunks whose every token has its final result. */
     jobChunks: (jobId: string) => `${prefix}:job:{${jobId}}:chunks`,
-    /** Sorted set of job ids by creation time, for dashboards. */
+    /** Sorted set of job ids by creation time, for dashboards (one key: its own slot, used alone). */
     recentJobs: () => `${prefix}:jobs`,
     /** Idempotency-Key -> jobId, for 24 hours. */
     idempotency: (key: string) => `${prefix}:idem:{${key}}`,
+    /** Set while a provider asked every worker to stop sending (FCM 429 Retry-After). */
+    providerPause: (name: string) => `${prefix}:pause:{${name}}`,
     /** Token bucket of a rate limiter. */
     rateLimit: (name: string) => `${prefix}:rl:{${name}}`,
   };

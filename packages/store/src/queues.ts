@@ -10,8 +10,6 @@ export interface ChunkJobData {
   resolved?: { client: string; token: string }[];
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
-  /** How many times a provider's quota pause sent this chunk back to the queue. */
-  pauses?: number;
 }
 
 export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm' };

@@ -36,8 +36,16 @@ export async function startTestApi(name: string, env: Record<string, string> = {
   };
   const config = loadConfig(rawEnv);
   const redis = createRedis(config.REDIS_URL, 'producer');
+  // Connection errors while a test stops Redis are expected: the API answers 503 for them.
+  redis.on('error', () => undefined);
   await waitForReady(redis);
-  const queues = Object.fromEntries(platforms.map((p) => [p, createQueue(p, createRedis(config.REDIS_URL, 'producer'), prefix)])) as TestApi['queues'];
+  const queues = Object.fromEntries(platforms.map((p) => {
+    const connection = createRedis(config.REDIS_URL, 'producer');
+    connection.on('error', () => undefined);
+    const queue = createQueue(p, connection, prefix);
+    queue.on('error', () => undefined);
+    return [p, queue];
+  })) as TestApi['queues'];
   const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -2,3 +2,4 @@ export * from './redis';
 export * from './redis-server';
 export * from './api';
 export * from './stack';
+export * from './processes';

@@ -62,26 +62,72 @@ export interface RedisServer {
 
 /** Starts a private `redis-server` on a free loopback port, keeping its data in a temporary folder. */
 export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServer> {
+  const server = await startRestartableRedisServer(extraArgs);
+  return {
+    url: server.url,
+    port: server.port,
+    get process() {
+      return server.process;
+    },
+    stop: () => server.stop(),
+  };
+}
+
+export interface RestartableRedisServer extends RedisServer {
+  /** The data folder, kept across restarts (AOF and RDB files live here). */
+  readonly dir: string;
+  /** True while the `redis-server` process runs. */
+  readonly running: boolean;
+  /**
+   * Stops the process and keeps the data folder: `SIGTERM` is Redis' clean shutdown (the AOF is flushed),
+   * `SIGKILL` a crash (only what the AOF's fsync policy already wrote survives).
+   * @defaultValue 'SIGTERM'
+   */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts `redis-server` again on the same port, with the same arguments and data folder. */
+  restart(): Promise<void>;
+}
+
+/**
+ * A private `redis-server` that can be stopped and started again on the same port and data folder, e.g.
+ * `startRestartableRedisServer(['--appendonly', 'yes'])` for a Redis that keeps its data across a restart.
+ * `stop()` ends it for good and deletes the folder.
+ */
+export async function startRestartableRedisServer(extraArgs: string[] = []): Promise<RestartableRedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'push-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
-    { stdio: 'ignore' },
-  );
   const url = `redis://127.0.0.1:${port}`;
-  await waitForPort(port);
-  await waitForRedis(url);
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs];
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForPort(port);
+    await waitForRedis(url);
+  };
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  await launch();
   return {
     url,
     port,
-    process: child,
+    dir,
+    get process() {
+      return child;
+    },
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    halt,
+    async restart() {
+      await halt();
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -9,6 +9,7 @@ import { createApnsProvider, createFcmProvider } from '@push/providers';
 import { startApnsSimulator, startFcmSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator } from '@push/simulators';
 import type { JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
+import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess } from './processes';
 import { waitFor } from './redis';
 
 export interface TestStack {
@@ -21,6 +22,10 @@ export interface TestStack {
   addWorker(platform: Platform, env?: Record<string, string>): DeliveryWorker;
   /** Starts a worker as a separate process (`node apps/<x>-worker/dist/index.js`). */
   spawnWorker(platform: Platform, env?: Record<string, string>): ChildProcess;
+  /** Like spawnWorker, with the process' stdout and stderr captured (LOG_LEVEL as given in `env`). */
+  startWorkerProcess(platform: Platform, env?: Record<string, string>): ManagedProcess;
+  /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
+  startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
   push(clients: string[], payload: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
@@ -34,6 +39,11 @@ export interface StackOptions {
   /** In-process workers per platform started with the stack (default 1 each). */
   workers?: Partial<Record<Platform, number>>;
   env?: Record<string, string>;
+  /**
+   * Another Redis than the shared test Redis (e.g. a `startRestartableRedisServer`); the API, the
+   * workers and the helpers all use it. @defaultValue the test Redis (REDIS_URL)
+   */
+  redisUrl?: string;
 }
 
 const root = resolve(__dirname, '../../..');
@@ -57,11 +67,13 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     FCM_PROJECT_ID: fcm.projectId,
     FCM_ACCESS_TOKEN: fcm.accessToken,
     FCM_RATE_LIMIT_PER_MINUTE: '0',
+    ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,
   };
   const api = await startTestApi(name, baseEnv);
   const workers: DeliveryWorker[] = [];
   const children: ChildProcess[] = [];
+  const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
   const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
@@ -98,6 +110,16 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       children.push(child);
       return child;
     },
+    startWorkerProcess(platform, env = {}) {
+      const proc = spawnNode(appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker'), { ...workerEnv, ...env });
+      managed.push(proc);
+      return proc;
+    },
+    async startApiProcess(env = {}) {
+      const proc = await spawnApiProcess({ ...api.env, LOG_LEVEL: 'info', ...env });
+      managed.push(proc);
+      return proc;
+    },
     async register(client, platform, token) {
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
@@ -126,6 +148,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     },
     async close() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await Promise.all(managed.map((proc) => proc.stop('SIGKILL')));
       await Promise.all(workers.map((w) => w.close()));
       await api.close();
       await Promise.all([apns.close(), fcm.close()]);

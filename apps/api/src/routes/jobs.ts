@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
 import { InvalidCursorError, type JobStore } from '@push/store';
+import { methodNotAllowed } from '../errors';
 
 const jobIdPattern = /^[0-9a-f-]{36}$/;
 
@@ -26,6 +27,10 @@ export function jobRoutes(jobs: JobStore): Router {
       throw error;
     }
   });
+
+  // Any other method (OPTIONS included, which Express would otherwise answer in plain text) gets the enveloped 405.
+  router.all('/jobs/:jobId', methodNotAllowed(['GET']));
+  router.all('/jobs/:jobId/results', methodNotAllowed(['GET']));
 
   return router;
 }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { ApiError, clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
+import { methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
 /** The token registry routes of the contract. */
@@ -30,6 +31,10 @@ export function tokenRoutes(registry: TokenRegistry): Router {
     if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
     res.json(ok({ tokens: await registry.list(client.data) }));
   });
+
+  // Any other method (OPTIONS included, which Express would otherwise answer in plain text) gets the enveloped 405.
+  router.all('/tokens', methodNotAllowed(['POST', 'DELETE']));
+  router.all('/clients/:client/tokens', methodNotAllowed(['GET']));
 
   return router;
 }

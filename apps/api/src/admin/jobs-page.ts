@@ -1,0 +1,252 @@
+import { Router } from 'express';
+
+// The job-status page: plain HTML, CSS and one script, no build step. The script reads the admin JSON
+// routes (same origin, the browser resends the Basic credentials) and writes every value with
+// textContent, never as HTML: client ids and provider reasons come from outside.
+
+const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Push jobs</title>
+<link rel="stylesheet" href="jobs.css">
+<script src="jobs.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>Push jobs</h1>
+  <nav><a href="jobs" aria-current="page">Jobs</a> <a href="queues">Queues</a></nav>
+  <span id="status" role="status">loading…</span>
+</header>
+<main>
+  <table id="jobs">
+    <thead><tr>
+      <th>Job</th><th>Created</th><th>State</th><th class="n">Clients</th><th class="n">Tokens</th>
+      <th class="n">Sent</th><th class="n">Failed</th><th class="n">Invalid</th><th class="n">Expired</th>
+      <th>iOS chunks</th><th>Android chunks</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="empty" hidden>No push jobs yet.</p>
+  <section id="detail" hidden>
+    <h2>Job <code id="detail-id"></code> <span id="detail-state" class="state"></span></h2>
+    <p id="detail-times"></p>
+    <div class="bar">
+      <label>Status
+        <select id="filter">
+          <option value="">all</option><option>sent</option><option>failed</option><option>invalid</option><option>expired</option>
+        </select>
+      </label>
+      <span id="results-count"></span>
+    </div>
+    <table id="results">
+      <thead><tr><th>Client</th><th>Platform</th><th>Token</th><th>Status</th><th>Reason</th><th>At</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <button id="more" type="button" hidden>Load more</button>
+  </section>
+</main>
+</body>
+</html>
+`;
+
+const css = `
+:root { font: 14px/1.4 system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
+body { margin: 0; }
+header { display: flex; align-items: baseline; gap: 1.5rem; padding: .8rem 1.5rem; background: #1d2330; color: #fff; }
+header h1 { font-size: 1.2rem; margin: 0; }
+header nav a { color: #c9d4ff; margin-right: .8rem; text-decoration: none; }
+header nav a[aria-current] { color: #fff; font-weight: 600; }
+#status { margin-left: auto; font-size: .85rem; color: #aab3c5; }
+#status.error { color: #ff9b9b; }
+main { padding: 1rem 1.5rem; }
+table { width: 100%; border-collapse: collapse; background: #fff; box-shadow: 0 1px 2px #0002; }
+th, td { padding: .4rem .6rem; border-bottom: 1px solid #e6e8ee; text-align: left; white-space: nowrap; }
+th { background: #eef0f5; font-weight: 600; font-size: .8rem; text-transform: uppercase; color: #4a5266; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+#jobs tbody tr { cursor: pointer; }
+#jobs tbody tr:hover { background: #f0f4ff; }
+#jobs tbody tr.selected { background: #e1e9ff; }
+code, .mono { font-family: ui-monospace, monospace; font-size: .85rem; }
+.state { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .8rem; font-weight: 600; }
+.state.queued { background: #eceff4; color: #4a5266; }
+.state.processing { background: #fff3cd; color: #7a5a00; }
+.state.completed { background: #d8f3dc; color: #1b5e20; }
+.progress { display: inline-flex; align-items: center; gap: .4rem; }
+.progress meter { width: 5rem; }
+.status-sent { color: #1b5e20; } .status-failed { color: #b00020; } .status-invalid { color: #8a4b00; } .status-expired { color: #555; }
+#detail { margin-top: 1.5rem; }
+#detail h2 { font-size: 1.05rem; }
+.bar { display: flex; gap: 1rem; align-items: center; margin: .5rem 0; }
+td.token { max-width: 22rem; overflow: hidden; text-overflow: ellipsis; }
+td.reason { white-space: normal; }
+button { margin-top: .6rem; padding: .35rem .9rem; }
+`;
+
+const script = `'use strict';
+(function () {
+  var POLL_MS = 2000;
+  var PAGE = 100;
+  var selected = null;      // job id shown below the list
+  var selectedSig = '';     // its state and totals when its results were loaded
+  var cursor = null;        // next page of its results
+  var shown = 0;
+
+  function $(id) { return document.getElementById(id); }
+  function cell(row, text, className) {
+    var td = document.createElement('td');
+    td.textContent = text === undefined || text === null ? '' : String(text);
+    if (className) td.className = className;
+    row.appendChild(td);
+    return td;
+  }
+  function time(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+  function stateBadge(td, state) {
+    var span = document.createElement('span');
+    span.className = 'state ' + state;
+    span.textContent = state;
+    td.appendChild(span);
+  }
+  function progress(row, p, platform) {
+    var td = cell(row, '', 'progress-cell');
+    td.dataset.platform = platform;
+    var wrap = document.createElement('span');
+    wrap.className = 'progress';
+    var meter = document.createElement('meter');
+    meter.min = 0; meter.max = Math.max(p.chunks, 1); meter.value = p.chunksDone;
+    var text = document.createElement('span');
+    text.className = 'chunks';
+    text.textContent = p.chunksDone + '/' + p.chunks;
+    wrap.appendChild(meter); wrap.appendChild(text);
+    td.appendChild(wrap);
+  }
+  function signature(job) { return job.state + ' ' + JSON.stringify(job.totals); }
+
+  async function getJson(url) {
+    var res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    var body = await res.json();
+    if (body.RC !== 0) throw new Error(body.error ? body.error.code + ': ' + body.error.message : 'HTTP ' + res.status);
+    return body.result;
+  }
+
+  function renderJobs(jobs) {
+    var tbody = $('jobs').querySelector('tbody');
+    var rows = document.createDocumentFragment();
+    jobs.forEach(function (job) {
+      var tr = document.createElement('tr');
+      tr.dataset.jobId = job.jobId;
+      if (job.jobId === selected) tr.className = 'selected';
+      var id = cell(tr, job.jobId.slice(0, 8), 'mono job-id');
+      id.title = job.jobId;
+      cell(tr, time(job.createdAt), 'created');
+      stateBadge(cell(tr, '', 'state-cell'), job.state);
+      ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired'].forEach(function (name) {
+        cell(tr, job.totals[name], 'n total-' + name);
+      });
+      progress(tr, job.platforms.ios, 'ios');
+      progress(tr, job.platforms.android, 'android');
+      tr.addEventListener('click', function () { select(job.jobId); });
+      rows.appendChild(tr);
+    });
+    tbody.replaceChildren(rows);
+    $('empty').hidden = jobs.length > 0;
+  }
+
+  function renderDetail(job) {
+    $('detail').hidden = false;
+    $('detail-id').textContent = job.jobId;
+    var state = $('detail-state');
+    state.className = 'state ' + job.state;
+    state.textContent = job.state;
+    $('detail-times').textContent = 'created ' + time(job.createdAt) +
+      (job.finishedAt ? ' · finished ' + time(job.finishedAt) : '') +
+      ' · ' + job.totals.tokens + ' tokens: ' + job.totals.sent + ' sent, ' + job.totals.failed + ' failed, ' +
+      job.totals.invalid + ' invalid, ' + job.totals.expired + ' expired';
+  }
+
+  async function loadResults(reset) {
+    if (!selected) return;
+    var jobId = selected;
+    var params = new URLSearchParams({ limit: String(PAGE) });
+    if ($('filter').value) params.set('status', $('filter').value);
+    if (!reset && cursor) params.set('cursor', cursor);
+    var page = await getJson('api/jobs/' + encodeURIComponent(jobId) + '/results?' + params);
+    if (jobId !== selected) return;
+    var tbody = $('results').querySelector('tbody');
+    if (reset) { tbody.replaceChildren(); shown = 0; }
+    page.items.forEach(function (item) {
+      var tr = document.createElement('tr');
+      cell(tr, item.client, 'client');
+      cell(tr, item.platform, 'platform');
+      cell(tr, item.token, 'token mono').title = item.token;
+      cell(tr, item.status, 'result-status status-' + item.status);
+      cell(tr, item.reason, 'reason');
+      cell(tr, time(item.at), 'at');
+      tbody.appendChild(tr);
+    });
+    shown += page.items.length;
+    cursor = page.nextCursor;
+    $('more').hidden = !cursor;
+    $('results-count').textContent = shown + (cursor ? '+' : '') + ' result' + (shown === 1 ? '' : 's');
+  }
+
+  function select(jobId) {
+    selected = jobId;
+    selectedSig = '';
+    cursor = null;
+    if (location.hash !== '#' + jobId) history.replaceState(null, '', '#' + jobId);
+    refresh();
+  }
+
+  async function refresh() {
+    try {
+      var result = await getJson('api/jobs?limit=50');
+      renderJobs(result.jobs);
+      var job = result.jobs.find(function (j) { return j.jobId === selected; });
+      // A job older than the list (a shared link): read it on its own.
+      if (!job && selected) job = await getJson('api/jobs/' + encodeURIComponent(selected));
+      if (job) {
+        renderDetail(job);
+        // New results arrived: reload the first page, unless the reader has paged further.
+        if (signature(job) !== selectedSig && shown <= PAGE) {
+          selectedSig = signature(job);
+          await loadResults(true);
+        }
+      }
+      var status = $('status');
+      status.className = '';
+      status.textContent = 'updated ' + new Date().toLocaleTimeString();
+    } catch (error) {
+      $('status').className = 'error';
+      $('status').textContent = 'cannot refresh: ' + error.message;
+    }
+  }
+
+  $('filter').addEventListener('change', function () { cursor = null; loadResults(true).catch(showError); });
+  $('more').addEventListener('click', function () { loadResults(false).catch(showError); });
+  function showError(error) { $('status').className = 'error'; $('status').textContent = error.message; }
+
+  if (location.hash.length > 1) selected = decodeURIComponent(location.hash.slice(1));
+  refresh();
+  setInterval(refresh, POLL_MS);
+})();
+`;
+
+/** `GET /jobs` (the page), `/jobs.js`, `/jobs.css`: static, with a strict Content-Security-Policy. */
+export function jobsPage(): Router {
+  const router = Router();
+  const send = (type: string, body: string) => (_req: unknown, res: import('express').Response) => {
+    res.set({
+      'Content-Type': `${type}; charset=utf-8`,
+      'Cache-Control': 'no-cache',
+      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    }).send(body);
+  };
+  router.get('/jobs', send('text/html', html));
+  router.get('/jobs.js', send('text/javascript', script));
+  router.get('/jobs.css', send('text/css', css));
+  return router;
+}

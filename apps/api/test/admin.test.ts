@@ -1,0 +1,125 @@
+import { startTestApi, startTestStack, type TestApi, type TestStack } from '@push/testing';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const fcmToken = (n: number) => `admin_token_${String(n).padStart(20, '0')}`;
+/** An envelope whose shape each test asserts. */
+const json = async (res: Response): Promise<any> => res.json();
+
+describe('the dashboards under /admin', () => {
+  let stack: TestStack;
+  let admin: (path: string, init?: RequestInit) => Promise<Response>;
+  let jobId: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack('admin', { fcm: { dead: [fcmToken(1)] } });
+    admin = (path, init = {}) =>
+      fetch(stack.api.url + path, { ...init, redirect: 'manual', headers: { Authorization: basic('admin', stack.api.apiKey), ...init.headers } });
+    for (let i = 0; i < 3; i++) await stack.register(`a${i}`, 'android', fcmToken(i));
+    jobId = await stack.push(['a0', 'a1', 'a2', 'nobody'], { alert: 'admin' });
+    await stack.waitForCompletion(jobId);
+  });
+  afterAll(() => stack.close());
+
+  it.each([
+    ['no credentials', undefined],
+    ['the wrong user', basic('root', 'test-key-0123456789abcdef')],
+    ['a wrong password', basic('admin', 'test-key-0123456789abcdeX')],
+    ['an API key header instead', undefined],
+  ])('asks for Basic auth when given %s, on every admin path', async (_, authorization) => {
+    for (const path of ['/admin', '/admin/jobs', '/admin/jobs.js', '/admin/api/jobs', '/admin/queues', '/admin/queues/api/queues']) {
+      const headers: Record<string, string> = authorization ? { Authorization: authorization } : { 'IM-API-KEY': stack.api.apiKey };
+      const res = await fetch(stack.api.url + path, { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Basic realm="push admin", charset="UTF-8"');
+      expect(await json(res)).toEqual({ RC: 401, RM: 'Unauthorized', error: { code: 'ADMIN_AUTH_REQUIRED', message: expect.any(String) } });
+    }
+  });
+
+  it('sends /admin to the jobs page', async () => {
+    const res = await admin('/admin');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/admin/jobs');
+  });
+
+  it('serves the jobs page, its script and style with a strict Content-Security-Policy', async () => {
+    const page = await admin('/admin/jobs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('<script src="jobs.js" defer></script>');
+    const script = await admin('/admin/jobs.js');
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toContain("getJson('api/jobs?limit=50')");
+    expect((await admin('/admin/jobs.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
+  it('lists recent jobs with state, totals and per-platform progress', async () => {
+    const res = await admin('/admin/api/jobs');
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.RC).toBe(0);
+    expect(body.result.jobs).toHaveLength(1);
+    expect(body.result.jobs[0]).toMatchObject({
+      jobId,
+      state: 'completed',
+      totals: { clients: 4, tokens: 3, sent: 2, invalid: 1, failed: 0, expired: 0 },
+      platforms: { android: { chunks: 1, chunksDone: 1, tokens: 3 }, ios: { chunks: 1, chunksDone: 1, tokens: 0 } },
+    });
+    const one = await json(await admin(`/admin/api/jobs/${jobId}`));
+    expect(one.result).toEqual(body.result.jobs[0]);
+  });
+
+  it('pages through per-token results, filtered by status', async () => {
+    const first = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2`))).result;
+    expect(first.items).toHaveLength(2);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const rest = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`))).result;
+    expect(rest).toEqual({ items: [expect.objectContaining({ status: 'invalid', token: fcmToken(1), client: 'a1' })], nextCursor: null });
+    const invalid = (await json(await admin(`/admin/api/jobs/${jobId}/results?status=invalid`))).result;
+    expect(invalid.items.map((i: { token: string }) => i.token)).toEqual([fcmToken(1)]);
+  });
+
+  it.each([
+    [`/admin/api/jobs/00000000-0000-0000-0000-000000000000`, 404, 'JOB_NOT_FOUND'],
+    [`/admin/api/jobs/not-a-job/results`, 404, 'JOB_NOT_FOUND'],
+    ['/admin/api/jobs?limit=0', 400, 'INVALID_PARAMETER'],
+    ['/admin/api/jobs?bogus=1', 400, 'INVALID_PARAMETER'],
+    ['/admin/nothing-here', 404, 'NOT_FOUND'],
+  ])('answers %s with %i %s in the envelope', async (path, status, code) => {
+    const res = await admin(path);
+    expect(res.status).toBe(status);
+    expect((await json(res)).error.code).toBe(code);
+  });
+
+  it('refuses a results cursor it did not make', async () => {
+    const res = await admin(`/admin/api/jobs/${jobId}/results?cursor=bogus`);
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.code).toBe('INVALID_CURSOR');
+  });
+
+  it('mounts bull-board at /admin/queues over both platform queues', async () => {
+    const page = await admin('/admin/queues');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<base href="/admin/queues/" />');
+    const api = await admin('/admin/queues/api/queues?activeQueue=apns&page=1&jobsPerPage=10');
+    expect(api.status).toBe(200);
+    const { queues } = (await json(api)) as { queues: { name: string }[] };
+    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'fcm']);
+  });
+});
+
+describe('ADMIN_PASSWORD', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi('admin-password', { ADMIN_PASSWORD: 'old-admin-password-01,new-admin-password-02' });
+  });
+  afterAll(() => api.close());
+
+  it('replaces the API keys as the admin password, several allowed for rotation', async () => {
+    const get = (password: string) => fetch(`${api.url}/admin/api/jobs`, { headers: { Authorization: basic('admin', password) } });
+    expect((await get(api.apiKey)).status).toBe(401);
+    expect((await get('old-admin-password-01')).status).toBe(200);
+    expect((await get('new-admin-password-02')).status).toBe(200);
+  });
+});

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const httpBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface HttpMetrics {
+  /** Counts one answered request; `route` is the route pattern (`/push/jobs/:jobId`), never the raw path. */
+  observe(method: string, route: string, status: number, seconds: number): void;
+}
+
+export function httpMetrics(registry: Registry): HttpMetrics {
+  const requests = new Counter({
+    name: 'push_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'push_http_request_duration_seconds',
+    help: 'Time from request to the end of the answer, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: httpBuckets,
+    registers: [registry],
+  });
+  return {
+    observe(method, route, status, seconds) {
+      const labels = { method, route, status: String(status) };
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    },
+  };
+}
+
+/** What the queue-depth gauge needs of a BullMQ Queue. */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+/** The queue states reported by `push_queue_jobs`. */
+export const queueStates = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
+
+/**
+ * `push_queue_jobs{queue,state}`, read from Redis at each scrape. A scrape while Redis is away reports
+ * no queue series (rather than stale ones) and does not fail the other metrics.
+ */
+export function queueDepthMetric(registry: Registry, queues: readonly CountableQueue[]): void {
+  new Gauge({
+    name: 'push_queue_jobs',
+    help: 'Chunk jobs in each platform queue by state (waiting, active, delayed, failed, paused), read at scrape.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = await Promise.all(queues.map((q) => q.getJobCounts(...queueStates).catch(() => undefined)));
+      counts.forEach((count, i) => {
+        if (!count) return;
+        for (const state of queueStates) this.set({ queue: queues[i]!.name, state }, count[state] ?? 0);
+      });
+    },
+  });
+}
+
+/** `push_redis_up`: 1 while the process's Redis connection is ready, else 0. */
+export function redisUpMetric(registry: Registry, ready: () => boolean): void {
+  new Gauge({
+    name: 'push_redis_up',
+    help: "1 while this process's Redis connection is ready, else 0.",
+    registers: [registry],
+    collect() {
+      this.set(ready() ? 1 : 0);
+    },
+  });
+}

@@ -1,0 +1,6 @@
+export * from './registry';
+export * from './secrets';
+export * from './delivery-metrics';
+export * from './api-metrics';
+export * from './server';
+export type { Registry } from 'prom-client';

@@ -1,0 +1,69 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { failure } from '@push/contract';
+import { bearerToken, matchesSecret } from './secrets';
+
+export interface MetricsServerOptions {
+  registry: Registry;
+  /** Tokens accepted in `Authorization: Bearer <token>` (METRICS_TOKEN, else the API keys). */
+  tokens: readonly string[];
+  /** 0: a free port. */
+  port: number;
+  /** @defaultValue every interface */
+  host?: string;
+}
+
+export interface MetricsServer {
+  server: Server;
+  /** The port it listens on (the chosen one when asked for 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker's own small HTTP server: `GET /metrics` (Prometheus text, bearer token required) and
+ * `GET /healthz` (200 while the process runs, no token: for container health checks).
+ */
+export async function startMetricsServer({ registry, tokens, port, host }: MetricsServerOptions): Promise<MetricsServer> {
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return json(res, 200, { RC: 0, RM: 'OK', result: { status: 'ok' } });
+    }
+    if (path !== '/metrics') return json(res, 404, failure(404, 'NOT_FOUND', `no route ${req.method} ${path}`));
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return json(res, 405, failure(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`), { Allow: 'GET' });
+    }
+    if (!matchesSecret(tokens, bearerToken(req.headers.authorization))) {
+      return json(res, 401, failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'), {
+        'WWW-Authenticate': 'Bearer realm="metrics"',
+      });
+    }
+    const text = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      if (!res.headersSent) json(res, 500, failure(500, 'INTERNAL_ERROR', error.message));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,271 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { createServer } from '@push/api/server';
+import { apnsCredentials, createLogger, loadConfig, type Config } from '@push/config';
+import { platforms, type Platform } from '@push/contract';
+import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { createApnsProvider } from '@push/providers';
+import { startApnsSimulator, startFcmSimulator, type ApnsSimulator, type FcmSimulator } from '@push/simulators';
+import {
+  createQueue, createRedis, queuePrefix, storeKeys, waitForReady, type ChunkJobData, type JobStatus, type RedisClient,
+} from '@push/store';
+import { freePort, uniquePrefix, waitFor } from '@push/testing';
+import type { Queue } from 'bullmq';
+
+// A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
+// (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
+// and every queue key lands where its scripts and transactions need it, or the job could not complete.
+
+const root = resolve(__dirname, '../../..');
+const run = promisify(execFile);
+const API_KEY = 'cluster-key-0123456789abcdef';
+const iosToken = (n: number) => `c1${n}`.padEnd(64, 'a');
+const fcmToken = (n: number) => `cluster_token_${String(n).padStart(20, '0')}`;
+
+interface RedisClusterProcesses {
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  const stop = async () => {
+    await Promise.all(children.map((child) => new Promise((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
+      child.once('exit', r);
+      child.kill('SIGKILL');
+    })));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'push-cluster-'));
+      dirs.push(dir);
+      ports.push(port);
+      children.push(spawn('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
+      ], { stdio: 'ignore' }));
+    }
+    for (const port of ports) {
+      await waitFor(() => run('redis-cli', ['-p', String(port), 'ping']).then((r) => (r.stdout.trim() === 'PONG' ? true : undefined), () => undefined), 10_000, `redis-server on ${port}`);
+    }
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const port of ports) {
+      await waitFor(async () => {
+        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
+        return stdout.includes('cluster_state:ok') ? true : undefined;
+      }, 20_000, `cluster_state:ok on ${port}`);
+    }
+    return { ports, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The FCM worker as its own process (REDIS_CLUSTER from its environment), ready once it says so. */
+function startFcmWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(root, 'apps/fcm-worker/dist/index.js')], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolveChild, reject) => {
+    const timer = setTimeout(() => reject(new Error('the FCM worker process did not get ready')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the FCM worker process exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"msg":"worker ready"')) {
+        clearTimeout(timer);
+        resolveChild(child);
+      }
+    });
+  });
+}
+
+describe('Redis Cluster', () => {
+  let cluster: RedisClusterProcesses;
+  let seedUrl: string;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    seedUrl = `redis://127.0.0.1:${cluster.ports[0]}`;
+  });
+  afterAll(() => cluster?.stop());
+
+  describe('createRedis', () => {
+    it.each(['producer', 'worker'] as const)('returns a ready ioredis Cluster for the %s role with REDIS_CLUSTER', async (role) => {
+      const client = createRedis(seedUrl, role, { cluster: true });
+      try {
+        expect(client).toBeInstanceOf(Cluster);
+        await waitForReady(client, 10_000);
+        expect(client.status).toBe('ready');
+        const redisOptions = (client as Cluster).options.redisOptions!;
+        expect(redisOptions.maxRetriesPerRequest).toBe(role === 'worker' ? null : 1);
+        expect((client as Cluster).options.enableOfflineQueue).toBe(role === 'worker');
+        expect((client as Cluster).nodes('master')).toHaveLength(3);
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('returns a plain Redis connection without it', () => {
+      const client = createRedis(seedUrl, 'producer', { lazyConnect: true });
+      expect(client).toBeInstanceOf(Redis);
+      client.disconnect();
+    });
+  });
+
+  describe('a whole push job', () => {
+    const logger = createLogger('cluster-test', 'silent');
+    let config: Config;
+    let env: Record<string, string>;
+    let apns: ApnsSimulator;
+    let fcm: FcmSimulator;
+    let redis: RedisClient;
+    let queues: Record<Platform, Queue<ChunkJobData>>;
+    let server: Server;
+    let url: string;
+    let apnsWorker: DeliveryWorker;
+    let fcmWorker: ChildProcess;
+    let keyFile: string;
+
+    const request = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(url + path, {
+        method,
+        headers: { 'IM-API-KEY': API_KEY, 'Content-Type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as { result: any } };
+    };
+
+    beforeAll(async () => {
+      [apns, fcm] = await Promise.all([startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] })]);
+      keyFile = join(tmpdir(), `push-cluster-apns-${apns.port}.p8`);
+      writeFileSync(keyFile, apns.signingKeyPem);
+      env = {
+        REDIS_URL: seedUrl,
+        REDIS_CLUSTER: 'true',
+        REDIS_PREFIX: uniquePrefix('cluster'),
+        IM_API_KEY: API_KEY,
+        API_RATE_LIMIT_PER_MINUTE: '100000',
+        PUSH_CHUNK_CLIENTS: '7',
+        RETRY_BASE_DELAY_MS: '50',
+        STALLED_INTERVAL_MS: '1000',
+        APNS_KEY_FILE: keyFile,
+        APNS_KEY_ID: apns.keyId,
+        APNS_TEAM_ID: apns.teamId,
+        APNS_TOPIC: 'io.test.app',
+        APNS_HOST: apns.host,
+        APNS_PORT: String(apns.port),
+        FCM_ENDPOINT: fcm.url,
+        FCM_PROJECT_ID: fcm.projectId,
+        FCM_ACCESS_TOKEN: fcm.accessToken,
+        FCM_RATE_LIMIT_PER_MINUTE: '100000',
+        NODE_EXTRA_CA_CERTS: apns.caFile,
+        LOG_LEVEL: 'silent',
+      };
+      config = loadConfig(env);
+
+      redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });
+      await waitForReady(redis);
+      queues = Object.fromEntries(platforms.map((p) => [
+        p,
+        createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster: true, enableAutoPipelining: false }), config.REDIS_PREFIX),
+      ])) as typeof queues;
+      const app = createServer({ config, logger, redis, queues });
+      server = await new Promise((r) => {
+        const s = app.listen(0, '127.0.0.1', () => r(s));
+      });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+      const provider = createApnsProvider({ credentials: apnsCredentials(config), connections: 1, timeoutMs: 5000, logger, ca: apns.caPem });
+      apnsWorker = createDeliveryWorker({ platform: 'ios', provider, config, logger });
+      fcmWorker = await startFcmWorkerProcess(env);
+    });
+
+    afterAll(async () => {
+      if (fcmWorker && fcmWorker.exitCode === null) {
+        const exited = new Promise((r) => fcmWorker.once('exit', r));
+        fcmWorker.kill('SIGTERM');
+        await exited;
+      }
+      await apnsWorker?.close();
+      server?.closeAllConnections();
+      await new Promise((r) => server?.close(r));
+      await Promise.all(Object.values(queues ?? {}).map(async (q) => {
+        const client = await q.client;
+        await q.close();
+        client.disconnect();
+      }));
+      redis?.disconnect();
+      await Promise.all([apns?.close(), fcm?.close()]);
+      rmSync(keyFile, { force: true });
+    });
+
+    it('delivers every token, with the idempotent scripts, queues and rate limiter on a three-master cluster', async () => {
+      const clients = Array.from({ length: 20 }, (_, i) => `cluster-user-${i}`);
+      // Straight into the registry for most (faster than one request each)...
+      const { TokenRegistry } = await import('@push/store');
+      const registry = new TokenRegistry(redis, config.REDIS_PREFIX);
+      await Promise.all(clients.slice(1).flatMap((c, i) => [registry.register(c, 'ios', iosToken(i + 1)), registry.register(c, 'android', fcmToken(i + 1))]));
+      // ...and through the API for one client (register, list).
+      expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'ios', token: iosToken(0) })).status).toBe(200);
+      expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'android', token: fcmToken(0) })).status).toBe(200);
+
+      const pushed = await fetch(`${url}/push/push2clients`, {
+        method: 'POST',
+        headers: { 'IM-API-KEY': API_KEY, 'Content-Type': 'application/json', 'Idempotency-Key': 'cluster-job-1' },
+        body: JSON.stringify({ clients: [...clients, 'nobody'], payload: { alert: 'cluster', badge: 1 } }),
+      });
+      expect(pushed.status).toBe(200);
+      const { jobId } = ((await pushed.json()) as { result: { jobId: string } }).result;
+
+      const job = await waitFor(async () => {
+        const res = await request('GET', `/push/jobs/${jobId}`);
+        return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
+      }, 60_000, 'the job to complete on the cluster');
+      expect(job.totals).toEqual({ clients: 21, tokens: 40, sent: 39, failed: 0, invalid: 1, expired: 0 });
+      expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
+      expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
+      expect(new Set(apns.received().map((n) => n.token)).size).toBe(19);
+      expect(new Set(fcm.received().map((n) => n.token)).size).toBe(20);
+
+      // The dead token left the registry.
+      const listed = await request('GET', `/push/clients/${clients[1]}/tokens`);
+      expect(listed.body.result.tokens.map((t: { platform: string }) => t.platform)).toEqual(['android']);
+      const results = await request('GET', `/push/jobs/${jobId}/results?status=invalid`);
+      expect(results.body.result.items).toEqual([expect.objectContaining({ client: clients[1], token: iosToken(1), status: 'invalid' })]);
+    });
+
+    it('spreads the keys over the masters, each queue and each job within one slot', async () => {
+      const c = redis as Cluster;
+      const masters = c.nodes('master');
+      const counts = await Promise.all(masters.map((node) => node.dbsize()));
+      expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+      const slotOf = (key: string) => c.cluster('KEYSLOT', key) as Promise<number>;
+      const keys = storeKeys(config.REDIS_PREFIX);
+      const jobSlots = await Promise.all([keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf));
+      expect(new Set(jobSlots).size).toBe(1);
+      const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));
+      expect(queueSlots[0]).not.toBe(queueSlots[1]);
+    });
+
+    it('serves metrics with queue depth read from the cluster', async () => {
+      const res = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('push_redis_up 1');
+      expect(text).toMatch(/^push_queue_jobs\{queue="fcm",state="waiting"\} 0$/m);
+      expect(text).toMatch(/^push_queue_jobs\{queue="apns",state="failed"\} 0$/m);
+    });
+  });
+});

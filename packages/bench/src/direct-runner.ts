@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import type { DirectLibrary, DirectRunReport, DirectRunRequest } from './direct';
+import { forkHelper, type Helper } from './ipc';
+import { CpuMeter, round } from './proc';
+import type { SimHostInfo, SimSnapshot } from './sim-host';
+
+export interface DirectScriptReport extends DirectRunReport {
+  /** CPU of the script, the simulators, Redis (idle here) and everything else on the machine during the run. */
+  cpu: Record<string, { cpuSeconds: number; cores: number }>;
+  simulatorCpuSeconds: number;
+  /** The simulators' event-loop utilisation during the run. */
+  simulatorBusy: number;
+  /** HTTP/2 connections the simulators saw opened during the measured run. */
+  connections: { ios: number; android: number };
+  accepted: { ios: number; android: number };
+}
+
+/**
+ * Runs one direct script (direct.ts) in a fresh process: the given libraries send their platform's
+ * tokens concurrently, as a script sending one notification to everyone would.
+ */
+export async function runDirect(
+  sim: SimHostInfo,
+  request: DirectRunRequest,
+  sims: Helper,
+  otherPids: Record<string, number> = {},
+  cpuProfDir?: string,
+): Promise<DirectScriptReport> {
+  const execArgv = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
+  const { helper } = await forkHelper<boolean>(join(__dirname, 'direct.js'), [JSON.stringify(sim)], { execArgv });
+  try {
+    await helper.call('prepare', request);
+    await sims.call('arm');
+    const meter = new CpuMeter(() => ({ direct: helper.pid, simulators: sims.pid, ...otherPids }));
+    meter.start();
+    const report = await helper.call<DirectRunReport>('run', request);
+    const cpu = meter.stop();
+    const snap = await sims.call<SimSnapshot>('disarm');
+    return {
+      ...report,
+      cpu,
+      simulatorCpuSeconds: cpu.simulators?.cpuSeconds ?? 0,
+      simulatorBusy: round(snap.eventLoopUtilization, 2),
+      connections: { ios: snap.apns.sessions, android: snap.fcm.sessions },
+      accepted: { ios: snap.apns.accepted, android: snap.fcm.accepted },
+    };
+  } finally {
+    await helper.stop();
+  }
+}
+
+export const libraryPlatform = (library: DirectLibrary) => (library === 'node-apn' ? 'ios' : 'android');

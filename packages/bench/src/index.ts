@@ -1,0 +1,3 @@
+export { runBench, type BenchReport } from './main';
+export { parseOptions, usage, type BenchOptions } from './options';
+export { formatReport } from './report';

@@ -1,0 +1,158 @@
+import type { Payload, Platform } from '@push/contract';
+import type { RedisClient } from '@push/store';
+import type { Helper } from './ipc';
+import { keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
+import { clientIds } from './population';
+import { CpuMeter, peakRssBytes, round } from './proc';
+import type { Service } from './service';
+import type { SimSnapshot } from './sim-host';
+
+/** The notification every run sends: the API document's example (push2clients.txt). */
+export const benchPayload: Payload = {
+  type: 'alert',
+  alert: '系統維護通知:今晚 23:00 將進行例行維護',
+  badge: 1,
+  sound: 'default',
+  title: '系統公告',
+  body: '系統維護通知:今晚 23:00 將進行例行維護',
+  icon: 'https://example.com/icon.png',
+};
+
+export interface PlatformFigures {
+  tokens: number;
+  tokensPerSecond: number;
+  /** From the request to the token's result being recorded (the provider had answered), ms. */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface ServiceRunReport {
+  clients: number;
+  workersPerPlatform: number;
+  jobId: string;
+  /** The API's answer to POST /push/push2clients, ms. */
+  apiAnswerMs: number;
+  /** From the request to the first notification a simulator accepted, ms. */
+  firstDeliveryMs: number;
+  /** From the request to the job's `finishedAt`, ms. */
+  completionMs: number;
+  tokens: number;
+  tokensPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  platforms: Record<Platform, PlatformFigures>;
+  /** Final statuses as recorded (every token should be `sent`). */
+  statuses: Record<string, number>;
+  /** What the simulators accepted in the run (each token exactly once when nothing failed). */
+  accepted: Record<Platform, number>;
+  /** HTTP/2 connections the simulators saw opened in the run. */
+  connections: Record<Platform, number>;
+  /** Peak RSS (VmHWM) of each process since it started, bytes. */
+  peakRssBytes: Record<string, number>;
+  /** CPU each process used during the run, and the share of a core. */
+  cpu: Record<string, { cpuSeconds: number; cores: number }>;
+  /** The simulators' event-loop utilisation during the run (1: their core was saturated). */
+  simulatorBusy: number;
+  redis: {
+    /** used_memory after the job minus before the request, bytes (job keys and BullMQ's chunk jobs). */
+    usedMemoryDelta: number;
+    /** MEMORY USAGE of the job's own keys (record, per-token status hashes, result streams), bytes. */
+    jobKeysBytes: number;
+    bytesPerResult: number;
+  };
+}
+
+export interface RunContext {
+  service: Service;
+  sims: Helper;
+  redis: RedisClient;
+  prefix: string;
+  /** PIDs outside the service whose CPU is worth following (simulators, Redis). */
+  otherPids: Record<string, number>;
+  timeoutMs: number;
+  log(line: string): void;
+}
+
+async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: number; totals: Record<string, number> }> {
+  const deadline = Date.now() + ctx.timeoutMs;
+  for (;;) {
+    const res = await ctx.service.request('GET', `/push/jobs/${jobId}`);
+    const job = res.body?.result;
+    if (job?.state === 'completed') return { finishedAt: Date.parse(job.finishedAt), totals: job.totals };
+    if (Date.now() > deadline) throw new Error(`job ${jobId} not completed after ${ctx.timeoutMs} ms: ${JSON.stringify(job?.totals)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Sends one push to the first `clients` clients and waits for it; no measurements (warm-up). */
+export async function warmUp(ctx: RunContext, clients: number): Promise<void> {
+  const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients: clientIds(clients), payload: benchPayload }));
+  if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
+  await follow(ctx, res.body.result.jobId);
+}
+
+/** One measured push to the first `clients` clients, followed to `completed`. */
+export async function serviceRun(ctx: RunContext, clients: number, workersPerPlatform: number): Promise<ServiceRunReport> {
+  const body = JSON.stringify({ clients: clientIds(clients), payload: benchPayload });
+  await ctx.sims.call('arm');
+  const memoryBefore = await usedMemory(ctx.redis);
+  const cpu = new CpuMeter(() => ({ ...ctx.service.pids(), ...ctx.otherPids }));
+  cpu.start();
+
+  const t0 = Date.now();
+  const h0 = performance.now();
+  const res = await ctx.service.request('POST', '/push/push2clients', body);
+  const apiAnswerMs = performance.now() - h0;
+  if (res.status !== 200) throw new Error(`push refused: ${res.status} ${JSON.stringify(res.body)}`);
+  const jobId: string = res.body.result.jobId;
+  ctx.log(`  job ${jobId}: API answered in ${apiAnswerMs.toFixed(0)} ms; following it to completion`);
+  const { finishedAt } = await follow(ctx, jobId);
+  const cpuUse = cpu.stop();
+  const snap = await ctx.sims.call<SimSnapshot>('disarm');
+
+  const times = await resultTimes(ctx.redis, ctx.prefix, jobId);
+  const memoryAfter = await usedMemory(ctx.redis);
+  const jobKeys = await keysMemory(ctx.redis, `${ctx.prefix}:job:{${jobId}}*`);
+  const figures = (at: Float64Array): PlatformFigures => {
+    const latencies = sortedCopy(at.map((t) => t - t0));
+    const last = latencies.length > 0 ? latencies[latencies.length - 1]! : 0;
+    return {
+      tokens: at.length,
+      tokensPerSecond: last > 0 ? Math.round(at.length / (last / 1000)) : 0,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+    };
+  };
+  const all = new Float64Array(times.at.ios.length + times.at.android.length);
+  all.set(times.at.ios);
+  all.set(times.at.android, times.at.ios.length);
+  const overall = figures(all);
+  const completionMs = finishedAt - t0;
+  const firsts = [snap.firstAt.apns, snap.firstAt.fcm].filter((t): t is number => t !== null);
+  const peaks: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(ctx.service.pids())) peaks[name] = peakRssBytes(pid) ?? 0;
+  return {
+    clients,
+    workersPerPlatform,
+    jobId,
+    apiAnswerMs: round(apiAnswerMs, 1),
+    firstDeliveryMs: firsts.length > 0 ? Math.min(...firsts) - t0 : 0,
+    completionMs,
+    tokens: all.length,
+    tokensPerSecond: Math.round(all.length / (completionMs / 1000)),
+    p50Ms: overall.p50Ms,
+    p99Ms: overall.p99Ms,
+    platforms: { ios: figures(times.at.ios), android: figures(times.at.android) },
+    statuses: times.byStatus,
+    accepted: { ios: snap.apns.accepted, android: snap.fcm.accepted },
+    connections: { ios: snap.apns.sessions, android: snap.fcm.sessions },
+    peakRssBytes: peaks,
+    cpu: cpuUse,
+    simulatorBusy: round(snap.eventLoopUtilization, 2),
+    redis: {
+      usedMemoryDelta: memoryAfter - memoryBefore,
+      jobKeysBytes: jobKeys.bytes,
+      bytesPerResult: all.length > 0 ? Math.round(jobKeys.bytes / all.length) : 0,
+    },
+  };
+}

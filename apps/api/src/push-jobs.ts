@@ -26,22 +26,28 @@ export async function enqueuePush(
   request: Push2ClientsRequest,
   idempotencyKey?: string,
 ): Promise<{ jobId: string; replayed: boolean }> {
-  const jobId = randomUUID();
+  let jobId: string = randomUUID();
   const idemKey = idempotencyKey === undefined
     ? undefined
     : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+  let created = false;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
-    if (claimed === null) {
-      const existing = await deps.redis.get(idemKey);
-      if (existing) return { jobId: existing, replayed: true };
+    const existing = claimed === null ? await deps.redis.get(idemKey) : null;
+    if (existing) {
+      if (await deps.jobs.isQueued(existing)) return { jobId: existing, replayed: true };
+      // The first request failed part-way (its caller got a 503): finish queueing that same job. Chunk
+      // job ids make the chunks it did queue no-ops, so no device gets the notification twice.
+      jobId = existing;
+      created = (await deps.jobs.payload(existing)) !== undefined;
     }
   }
   try {
     const clients = distinct(request.clients);
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
@@ -55,9 +61,11 @@ export async function enqueuePush(
         ),
       ),
     );
+    await deps.jobs.markQueued(jobId);
     return { jobId, replayed: false };
   } catch (error) {
-    if (idemKey) await deps.redis.del(idemKey).catch(() => undefined);
+    // Nothing written yet: forget the key. Job written: keep it, so a retry with it completes this job.
+    if (idemKey && !created) await deps.redis.del(idemKey).catch(() => undefined);
     throw error;
   }
 }

@@ -171,6 +171,35 @@ describe('POST /push/push2clients', () => {
   });
 });
 
+describe('a request cut short between the two queues', () => {
+  it('is finished, not duplicated, by a retry with the same Idempotency-Key', async () => {
+    const android = api.queues.android;
+    const addBulk = android.addBulk.bind(android);
+    android.addBulk = async () => {
+      throw new Error('connection lost');
+    };
+    const body = { clients: ['h1', 'h2', 'h3'], payload: { alert: 'half' } };
+    const headers = { 'Idempotency-Key': `half-${Date.now()}` };
+    const failed = await api.request('POST', '/push/push2clients', body, headers);
+    android.addBulk = addBulk;
+    expect(failed.status).toBe(500);
+    const [iosBefore, androidBefore] = await Promise.all([api.queues.ios.getJobs(['waiting']), android.getJobs(['waiting'])]);
+    expect(iosBefore.filter((j) => j.data.clients.includes('h1'))).toHaveLength(1);
+    expect(androidBefore.filter((j) => j.data.clients.includes('h1'))).toHaveLength(0);
+
+    const retried = await api.request('POST', '/push/push2clients', body, headers);
+    expect(retried.status).toBe(200);
+    const jobId = retried.body.result.jobId;
+    const [ios, androidJobs] = await Promise.all([api.queues.ios.getJobs(['waiting']), android.getJobs(['waiting'])]);
+    expect(ios.filter((j) => j.data.clients.includes('h1')).map((j) => j.data.jobId)).toEqual([jobId]);
+    expect(androidJobs.filter((j) => j.data.clients.includes('h1')).map((j) => j.data.jobId)).toEqual([jobId]);
+    expect((await api.request('GET', `/push/jobs/${jobId}`)).body.result.totals.clients).toBe(3);
+
+    const again = await api.request('POST', '/push/push2clients', body, headers);
+    expect(again.body.result.jobId).toBe(jobId);
+  });
+});
+
 describe('health', () => {
   it('answers /healthz and /readyz without a key', async () => {
     expect((await raw('GET', '/healthz')).status).toBe(200);

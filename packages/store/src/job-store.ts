@@ -139,6 +139,16 @@ export class JobStore {
       .exec();
   }
 
+  /** Marks every chunk of the job as queued on both platforms (the API's last step). */
+  async markQueued(jobId: string, now = Date.now()): Promise<void> {
+    await this.redis.hset(this.keys.job(jobId), 'queuedAt', now);
+  }
+
+  /** Whether a job exists and the API finished queueing it (false: unknown, or cut short by a failure). */
+  async isQueued(jobId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.job(jobId), 'queuedAt')) === 1;
+  }
+
   /** The payload of a job, or undefined once it has expired. */
   async payload(jobId: string): Promise<Payload | undefined> {
     const text = await this.redis.hget(this.keys.job(jobId), 'payload');

@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { envSchema } from '@push/config';
 import { createRedis, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary, DirectRunRequest } from './direct';
 import { runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
-import { keysMemory, usedMemory } from './measure';
+import { deleteKeys, keysMemory, usedMemory } from './measure';
 import type { BenchOptions } from './options';
 import { countTokens, registerPopulation, type Population } from './population';
 import { round, waitForQuiet } from './proc';
@@ -97,22 +99,23 @@ function machine(): Machine {
   return { nproc: cpus().length, cpuModel, node: process.version, redis, memoryBytes: totalmem() };
 }
 
-const envInt = (env: Record<string, string>, name: string, fallback: number): number => {
-  const n = Number(env[name]);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-};
-
-/** The direct scripts' settings: the service's defaults (or --env overrides) times the worker count. */
+/**
+ * The direct scripts' settings: those the service's workers run with (its defaults, or --env overrides,
+ * read through the service's own environment schema), times the workers per platform: the same HTTP/2
+ * connections and the same number of tokens in flight.
+ */
 function directRequest(options: BenchOptions, population: Population, libraries: DirectLibrary[], workers: number): DirectRunRequest {
-  const concurrency = envInt(options.env, 'WORKER_CONCURRENCY', 4) * workers;
+  const env = envSchema.parse({ ...options.env });
+  const concurrency = env.WORKER_CONCURRENCY * workers;
   return {
     libraries,
     population,
     payload: benchPayload,
     topic: 'io.bench.app',
-    apnsConnections: envInt(options.env, 'APNS_CONNECTIONS', 4) * workers,
-    fcmConnections: envInt(options.env, 'FCM_CONNECTIONS', 2) * workers,
-    batch: { 'node-apn': envInt(options.env, 'APNS_BATCH_SIZE', 1000), 'firebase-admin': 500, 'fcm-provider': envInt(options.env, 'FCM_BATCH_SIZE', 500) },
+    apnsConnections: env.APNS_CONNECTIONS * workers,
+    fcmConnections: env.FCM_CONNECTIONS * workers,
+    // firebase-admin takes at most 500 tokens a call (FCM_BATCH_SIZE cannot be more either).
+    batch: { 'node-apn': env.APNS_BATCH_SIZE, 'firebase-admin': env.FCM_BATCH_SIZE, 'fcm-provider': env.FCM_BATCH_SIZE },
     concurrency: { 'node-apn': concurrency, 'firebase-admin': concurrency, 'fcm-provider': concurrency },
     warmup: Math.min(2000, population.clients),
   };
@@ -126,11 +129,18 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   delete (report.options as Partial<BenchOptions>).json;
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
-    const redisServer = await startPrivateRedis();
-    cleanup.push(() => redisServer.stop());
-    const redis = createRedis(redisServer.url, 'worker');
-    cleanup.push(async () => redis.disconnect());
-    log(`redis-server ${report.machine.redis} at ${redisServer.url}`);
+    // A private redis-server, or (--redis-url) an existing Redis under prefixes of this run's own.
+    const redisServer = options.redisUrl === undefined ? await startPrivateRedis() : undefined;
+    if (redisServer) cleanup.push(() => redisServer.stop());
+    const redisUrl = redisServer?.url ?? options.redisUrl!;
+    const redis = createRedis(redisUrl, 'worker');
+    const runId = redisServer ? '' : `-${randomBytes(4).toString('hex')}`;
+    const prefix = `bench${runId}`;
+    cleanup.push(async () => {
+      if (!redisServer) await deleteKeys(redis, [prefix, `bench-million${runId}`]);
+      redis.disconnect();
+    });
+    log(redisServer ? `redis-server ${report.machine.redis} at ${redisUrl}` : `Redis at ${redisUrl} (key prefix ${prefix})`);
 
     const { helper: sims, ready: simInfo } = await forkHelper<SimHostInfo>(join(__dirname, 'sim-host.js'), [
       JSON.stringify({ latencyMs: options.latencyMs, jitterMs: options.jitterMs }),
@@ -138,10 +148,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     cleanup.push(() => sims.stop());
     log(`simulators (own process, latency ${options.latencyMs} ± ${options.jitterMs} ms): APNs ${simInfo.apnsUrl}, FCM ${simInfo.fcmUrl}`);
 
-    const prefix = 'bench';
     const serviceEnv = { FCM_RATE_LIMIT_PER_MINUTE: String(options.fcmRateLimitPerMinute), ...options.env };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
-    const otherPids = { simulators: sims.pid, redis: redisServer.pid };
+    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.pid }) };
 
     if (!options.skipService || options.baselines) {
       log(`registering ${options.clients} clients straight into the token registry (pipelined)`);
@@ -171,7 +180,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const runScript = async (libraries: DirectLibrary[], round: number): Promise<DirectComparison> => {
       await quiet();
       log(`direct script${round > 1 ? ` (round ${round})` : ''}: ${libraries.join(' + ')} (one process, both platforms at once)`);
-      const result = await runDirect(simInfo, directRequest(options, population, libraries, options.workers), sims, { redis: redisServer.pid }, options.cpuProfDir);
+      const result = await runDirect(simInfo, directRequest(options, population, libraries, options.workers), sims, redisServer ? { redis: redisServer.pid } : {}, options.cpuProfDir);
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
       return { libraries, report: result };
     };
@@ -186,7 +195,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     let ctx: RunContext | undefined;
     if (!options.skipService) {
       service = new Service({
-        redisUrl: redisServer.url,
+        redisUrl,
         prefix,
         providerEnv: simInfo.env,
         env: serviceEnv,
@@ -197,7 +206,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       cleanup.unshift(() => running.stop());
       await service.startApi();
       await service.setWorkers(options.workers);
-      ctx = { service, sims, redis, prefix, otherPids, timeoutMs: options.timeoutMs, log };
+      ctx = { service, sims, redis, prefix, otherPids, timeoutMs: options.timeoutMs, chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS, log };
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
       await warmUp(ctx, Math.min(2000, options.clients));
     }
@@ -266,8 +275,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     if (options.apiMillion > 0) {
       log(`API alone: ${options.apiMillion} clients in one request, ${options.apiRepeat} times`);
       const service = new Service({
-        redisUrl: redisServer.url,
-        prefix: 'bench-million',
+        redisUrl,
+        prefix: `bench-million${runId}`,
         providerEnv: simInfo.env,
         env: serviceEnv,
         nodeArgs: options.nodeArgs,
@@ -279,7 +288,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       report.apiMillion = await apiMillion(service, options.apiMillion, options.apiRepeat, log);
       await service.stop();
     }
-    report.method = method(options);
+    report.method = method(options, population);
     report.targets = targets(report);
     return report;
   } finally {
@@ -340,14 +349,15 @@ function ratios(service: ServiceRunReport, direct: DirectComparison[]): Record<s
   return out;
 }
 
-function method(options: BenchOptions): string[] {
+function method(options: BenchOptions, population: Population): string[] {
+  const d = directRequest(options, population, [], options.workers);
   return [
-    `Redis: a private redis-server (no persistence, noeviction); simulators: one separate node process (APNs + FCM, HTTP/2 + TLS, latency ${options.latencyMs} ± ${options.jitterMs} ms, counters only).`,
-    'Tokens registered straight into Redis with TokenRegistry.register, pipelined (not through the API). APNs tokens 64 hex chars, FCM tokens 152 chars, client ids 12 chars.',
-    `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so runs under that many Android tokens are not held back)${Object.keys(options.env).length > 0 ? `; extra env ${JSON.stringify(options.env)}` : ''}.`,
-    'One warm-up push (2000 clients) first; then ONE POST /push/push2clients naming every client, followed to state=completed. Throughput = tokens / (finishedAt - request time); per platform up to its last recorded result. Latency per token = result recorded (stream entry time) - request time.',
-    'Direct scripts: a fresh node process per script sending the same tokens to the same simulators with the libraries themselves, both platforms at once, after a 2000-token warm-up: @parse/node-apn MultiProvider (same connection count as the service, send(note, 1000 tokens), 4 calls in flight per worker-equivalent); firebase-admin sendEachForMulticast (500 tokens a call, 4 calls in flight, http2.connect redirected from fcm.googleapis.com to the simulator, a credential returning the simulator token); the project\'s createFcmProvider (same pool size as the worker, 500 a call, 4 in flight).',
-    'Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run.',
+    `Redis: a private redis-server (no persistence, noeviction); simulators: one separate node process for both (HTTP/2 + TLS, latency ${options.latencyMs} ± ${options.jitterMs} ms, counters only), shared by every run.`,
+    'Tokens registered straight into Redis with TokenRegistry.register, pipelined (not through the API). APNs tokens 64 hex characters, FCM tokens 152, client ids 12.',
+    `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so a run under that many Android tokens is not held back)${Object.keys(options.env).length > 0 ? `; --env ${JSON.stringify(options.env)}` : ''}.`,
+    'One warm-up push (2000 clients) first; then ONE POST /push/push2clients naming every client, followed to state=completed. Throughput = tokens / (finishedAt - request time); per platform up to its last recorded result. Latency per token = result recorded (its stream entry time) - request time.',
+    `Direct scripts: a fresh node process per script sending the same tokens to the same simulators with the libraries themselves, both platforms at once, after a 2000-token warm-up, with the workers' settings: @parse/node-apn MultiProvider (${d.apnsConnections} connections, send(note, ${d.batch['node-apn']} tokens), ${d.concurrency['node-apn']} calls in flight); firebase-admin sendEachForMulticast (${d.batch['firebase-admin']} tokens a call, ${d.concurrency['firebase-admin']} calls in flight, each on its own HTTP/2 connection as firebase-admin does; http2.connect redirected from fcm.googleapis.com to the simulator, a credential returning the simulator's token); the project's createFcmProvider (${d.fcmConnections} connections, ${d.batch['fcm-provider']} a call, ${d.concurrency['fcm-provider']} in flight).`,
+    `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; the best run of each is reported. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
   ];
 }
 
@@ -376,6 +386,14 @@ function targets(report: BenchReport): Target[] {
       value: `RSS idle ${mbOf(m.idle.rssBytes)}, peak ${mbOf(m.peakRssBytes)}, ${mbOf(m.settled.rssBytes)} after ${m.settleSeconds} s (heap ${mbOf(m.idle.heapUsedBytes)} -> ${mbOf(m.settled.heapUsedBytes)})`,
       met: m.returnedToIdle,
     });
+    if (m.idle.heapUsedBytes > 0) {
+      out.push({
+        name: 'API V8 heap back to idle',
+        target: 'heap used <= idle + 8 MB',
+        value: `${mbOf(m.idle.heapUsedBytes)} idle, ${mbOf(m.afterAnswer.heapUsedBytes)} after the last answer, ${mbOf(m.settled.heapUsedBytes)} after ${m.settleSeconds} s`,
+        met: m.settled.heapUsedBytes <= m.idle.heapUsedBytes + 8 * 2 ** 20,
+      });
+    }
   }
   return out;
 }

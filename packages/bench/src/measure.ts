@@ -7,6 +7,28 @@ export async function usedMemory(redis: RedisClient): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
+/** Calls and CPU time per Redis command so far (INFO commandstats). */
+export async function commandStats(redis: RedisClient): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    out.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return out;
+}
+
+/** Commands run between two `commandStats`, busiest first. */
+export function commandsBetween(
+  before: Map<string, { calls: number; usec: number }>,
+  after: Map<string, { calls: number; usec: number }>,
+): Array<{ command: string; calls: number; usec: number }> {
+  const out: Array<{ command: string; calls: number; usec: number }> = [];
+  for (const [command, a] of after) {
+    const b = before.get(command) ?? { calls: 0, usec: 0 };
+    if (a.calls > b.calls) out.push({ command, calls: a.calls - b.calls, usec: a.usec - b.usec });
+  }
+  return out.sort((x, y) => y.usec - x.usec);
+}
+
 /** Sum of MEMORY USAGE over every key matching `pattern` (SCAN), and how many keys. */
 export async function keysMemory(redis: RedisClient, pattern: string): Promise<{ keys: number; bytes: number }> {
   let cursor = '0';
@@ -20,6 +42,20 @@ export async function keysMemory(redis: RedisClient, pattern: string): Promise<{
     for (const size of sizes) bytes += Number(size ?? 0);
   } while (cursor !== '0');
   return { keys, bytes };
+}
+
+/** Deletes every key of these prefixes: the stores' `<prefix>:*` and BullMQ's `{<prefix>:*`. */
+export async function deleteKeys(redis: RedisClient, prefixes: string[]): Promise<void> {
+  for (const prefix of prefixes) {
+    for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  }
 }
 
 export interface ResultTimes {

@@ -28,6 +28,8 @@ export interface BenchOptions {
   fcmRateLimitPerMinute: number;
   /** Extra environment for API and workers (`--env NAME=value`, repeatable). */
   env: Record<string, string>;
+  /** An existing Redis to use instead of starting a private redis-server (keys under a random prefix, deleted at the end). */
+  redisUrl?: string;
   /** Extra node flags for the API and worker processes (`--node-arg --trace-gc`, repeatable). */
   nodeArgs: string[];
   /** Write V8 CPU profiles of the API and workers into this folder. */
@@ -60,6 +62,7 @@ export const usage = `npm run bench -- [options]
   --no-api-million      skip the API-only run
   --only-api-million    only the API-only run
   --fcm-rate-limit N    FCM_RATE_LIMIT_PER_MINUTE of the FCM workers (default 600000, the service default; 0: off)
+  --redis-url URL       use this Redis instead of a private redis-server (keys under a prefix of the run's own, deleted after)
   --env NAME=VALUE      extra environment for the API and the workers (repeatable)
   --node-arg FLAG        an extra node flag for the API and the workers, e.g. --node-arg=--trace-gc (repeatable)
   --cpu-prof DIR        write CPU profiles (node --cpu-prof) of the API and the workers into DIR
@@ -165,6 +168,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--cpu-prof': o.cpuProfDir = next(arg); break;
+      case '--redis-url': o.redisUrl = next(arg); break;
       case '--node-arg': {
         const flag = args.shift();
         if (flag === undefined) throw new UsageError('--node-arg needs a value');

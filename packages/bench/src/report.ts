@@ -33,6 +33,8 @@ export function formatReport(r: BenchReport): string {
       ['accepted by the simulators (iOS / Android)', `${n(s.accepted.ios)} / ${n(s.accepted.android)}`],
       ['new HTTP/2 connections during the run (APNs / FCM)', `${s.connections.ios} / ${s.connections.android}`],
       ['simulator event loop busy', `${Math.round(s.simulatorBusy * 100)} %`],
+      [`Redis commands per chunk job (${n(s.redisCommands.chunkJobs)}; scripts' inner calls included)`, Object.entries(s.redisCommands.perChunk).slice(0, 8).map(([c, k]) => `${c} ${k}`).join(', ')],
+      ['Redis CPU per token', `${s.redisCommands.redisCpuMicrosPerToken} µs (commandstats)`],
       ...Object.entries(s.peakRssBytes).map(([name, b]) => [`peak RSS ${name}`, mb(b)]),
       ...Object.entries(s.cpu).map(([name, c]) => [`CPU ${name}`, `${c.cpuSeconds} s (${c.cores} cores)`]),
     ]));
@@ -42,6 +44,10 @@ export function formatReport(r: BenchReport): string {
       ['per registered token (used_memory delta)', r.redis.bytesPerRegisteredToken],
       ['per registered token (MEMORY USAGE of registry keys)', r.redis.registryKeyBytesPerToken],
       ...(r.redis.bytesPerResult !== undefined ? [['per recorded result (MEMORY USAGE of job keys; kept JOB_RETENTION_SECONDS)', r.redis.bytesPerResult]] : []),
+      ...(r.service ? [
+        ['  of which the token -> status hashes (exactly-once)', r.service.redis.statusHashBytesPerResult],
+        ['  of which the result streams (GET /push/jobs/:id/results)', r.service.redis.streamBytesPerResult],
+      ] : []),
     ]));
   }
   if (r.direct && r.direct.length > 0) {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '@push/contract';
 import type { RedisClient } from './redis';
-import { storeKeys, type StoreKeys } from './keys';
 
 export interface RegisteredToken {
   token: string;
@@ -18,21 +17,25 @@ const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
 const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android' };
 
 /**
- * The reverse index token -> client lives in 65,536 bucket hashes `<prefix>:reg:o:{<4 hex>}` whose
- * fields are a 10-byte digest of the token: small hashes Redis keeps as compact listpacks, instead of one
- * top-level key per token holding the whole token again (a key costs ~100 bytes of overhead, an FCM token
- * ~150 bytes). With the bucket, 96 bits of SHA-256 name a token: a collision is not a practical concern.
- * Buckets stay listpacks up to `hash-max-listpack-entries` (128 by default) entries, so up to ~8 million
- * registered tokens at the default; beyond that Redis converts the fuller ones to hash tables (about
- * 50 bytes more per token) unless that setting is raised. (Key name to move to keys.ts.)
+ * Redis layout (the figures are `npm run bench` measurements, README "Performance"):
+ *
+ * - `<prefix>:reg:d:{client}`: a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
+ *   (code `i` or `a`). A hash with the token as field would be the obvious layout, but Redis keeps a hash
+ *   compact (listpack) only while every field is at most 64 bytes (`hash-max-listpack-value`) and FCM
+ *   tokens are ~150: such a client hash costs ~370 bytes for one token, the string ~230.
+ * - `<prefix>:reg:o:{<4 hex>}`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
+ *   10 more bytes of the token's SHA-256 (96 bits with the bucket: collisions are not a practical concern).
+ *   Small hashes stay listpacks, so a token costs ~30 bytes here instead of a key of its own holding the
+ *   whole token again. Buckets stay listpacks up to `hash-max-listpack-entries` entries (128 by default),
+ *   i.e. ~8 million tokens; beyond, Redis turns full buckets into hash tables (~50 bytes more per token)
+ *   unless that setting is raised.
+ *
+ * Every command touches one key (scripts included), so the registry works unchanged on Redis Cluster.
  */
+const deviceKey = (prefix: string, client: string) => `${prefix}:reg:d:{${client}}`;
 const ownerBucket = (prefix: string, digest: Buffer) => `${prefix}:reg:o:{${digest.toString('hex', 0, 2)}}`;
 
-function digestOf(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
-// Swap the owner of one token (one bucket key: atomic, and Cluster-safe), returning the previous one.
+// The owner of one token in its bucket: set (returning the previous one) or taken away.
 const SET_OWNER = `
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -43,76 +46,99 @@ local previous = redis.call('HGET', KEYS[1], ARGV[1])
 if previous then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return previous`;
 
+// One client's device lines without ARGV[1]'s, plus ARGV[2] when given; the key is deleted when empty.
+const PUT_DEVICE = `
+local kept = {}
+local current = redis.call('GET', KEYS[1])
+if current then
+  for line in string.gmatch(current, '[^\\n]+') do
+    if string.sub(line, (string.find(line, ':', 1, true) or 0) + 1) ~= ARGV[1] then kept[#kept + 1] = line end
+  end
+end
+if ARGV[2] then kept[#kept + 1] = ARGV[2] end
+if #kept == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], table.concat(kept, '\\n')) end
+return #kept`;
+
+/** Clients per MGET on a single Redis: a thousand keys hold it well under a millisecond. */
+const RESOLVE_BATCH = 1000;
+
 /**
- * Which devices each client has. A client's tokens live in one small hash (compact in Redis, one read per
- * client); a reverse index token -> client (see `ownerBucket`) lets a token move between clients and be
- * removed when it dies. Each command touches one key, so it works unchanged on Redis Cluster; concurrent
- * moves of one token can leave it listed under two clients, which is harmless because a job sends to a
- * token once. Registries written before the bucketed reverse index kept one key per token
- * (`<prefix>:reg:t:{token}`): those are still read, and consumed, when their token is registered again or
- * removed, in the same round trip.
+ * Which devices each client has: one small string per client (one read per client, or one MGET per
+ * thousand on a single Redis), and a reverse index token -> client that lets a token move between
+ * clients and be removed when it dies. Concurrent moves of one token can leave it listed under two
+ * clients, which is harmless because a job sends to a token once.
  */
 export class TokenRegistry {
-  private readonly keys: StoreKeys;
-
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {
-    this.keys = storeKeys(prefix);
-  }
+  ) {}
 
   /** Registers `token` for `client`, taking it away from any client that had it. */
   async register(client: string, platform: Platform, token: string, now = Date.now()): Promise<void> {
-    const previous = await this.owner(SET_OWNER, token, client);
-    if (previous !== null && previous !== client) await this.redis.hdel(this.keys.clientTokens(previous), token);
-    await this.redis.hset(this.keys.clientTokens(client), token, `${platformCode[platform]}|${now}`);
+    if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
+    const digest = digestOf(token);
+    const previous = (await this.redis.eval(SET_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12), client)) as string | null;
+    if (previous !== null && previous !== client) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, previous), token);
+    await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, client), token, `${platformCode[platform]}${now}:${token}`);
   }
 
   /** Removes a token wherever it is registered; returns the client that had it, if any. */
   async remove(token: string): Promise<string | null> {
-    const owner = await this.owner(TAKE_OWNER, token);
-    if (owner !== null) await this.redis.hdel(this.keys.clientTokens(owner), token);
+    const digest = digestOf(token);
+    const owner = (await this.redis.eval(TAKE_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12))) as string | null;
+    if (owner !== null) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, owner), token);
     return owner;
   }
 
-  /** Runs an owner script on the token's bucket, and consumes a legacy per-token key if one is left. */
-  private async owner(script: string, token: string, client?: string): Promise<string | null> {
-    const digest = digestOf(token);
-    const args = client === undefined ? [digest.subarray(2, 12)] : [digest.subarray(2, 12), client];
-    const [current, legacy] = await Promise.all([
-      this.redis.eval(script, 1, ownerBucket(this.prefix, digest), ...args) as Promise<string | null>,
-      this.redis.getdel(this.keys.tokenOwner(token)),
-    ]);
-    return current ?? legacy;
-  }
-
   async list(client: string): Promise<RegisteredToken[]> {
-    const entries = await this.redis.hgetall(this.keys.clientTokens(client));
-    return Object.entries(entries)
-      .map(([token, value]) => decode(token, value))
-      .filter((entry): entry is RegisteredToken => entry !== undefined)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const devices: RegisteredToken[] = [];
+    forEachDevice(await this.redis.get(deviceKey(this.prefix, client)), (code, createdAt, token) => {
+      const platform = codePlatform[code];
+      if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString() });
+    });
+    return devices.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   /**
-   * The `platform` tokens of many clients. The reads are issued together and auto-pipelined, so a
-   * thousand clients cost a few round trips, on a single Redis or a cluster alike.
+   * The `platform` tokens of many clients, in client order. On a single Redis, one MGET per thousand
+   * clients; on a Cluster, where one command may only touch keys of one slot, one GET per client, issued
+   * together and auto-pipelined per node. (A worker's profile showed ioredis spending ~8 µs per command:
+   * a thousand GETs cost a chunk 8 ms of CPU, one MGET well under one.)
    */
   async resolve(clients: readonly string[], platform: Platform): Promise<ResolvedToken[]> {
+    const keys = clients.map((client) => deviceKey(this.prefix, client));
+    let values: (string | null)[];
+    if (this.redis.isCluster) {
+      values = await Promise.all(keys.map((key) => this.redis.get(key)));
+    } else {
+      const batches: Promise<(string | null)[]>[] = [];
+      for (let from = 0; from < keys.length; from += RESOLVE_BATCH) batches.push(this.redis.mget(keys.slice(from, from + RESOLVE_BATCH)));
+      values = (await Promise.all(batches)).flat();
+    }
     const code = platformCode[platform];
-    const hashes = await Promise.all(clients.map((client) => this.redis.hgetall(this.keys.clientTokens(client))));
     const resolved: ResolvedToken[] = [];
-    hashes.forEach((hash, i) => {
-      for (const [token, value] of Object.entries(hash)) if (value[0] === code) resolved.push({ client: clients[i]!, token });
+    values.forEach((value, i) => {
+      forEachDevice(value, (c, _createdAt, token) => {
+        if (c === code) resolved.push({ client: clients[i]!, token });
+      });
     });
     return resolved;
   }
 }
 
-function decode(token: string, value: string): RegisteredToken | undefined {
-  const [code, createdAt] = value.split('|');
-  const platform = codePlatform[code ?? ''];
-  if (!platform) return undefined;
-  return { token, platform, createdAt: new Date(Number(createdAt)).toISOString() };
+function digestOf(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Calls `each` for every `<code><createdAt ms>:<token>` line of a client's device string. */
+function forEachDevice(value: string | null, each: (code: string, createdAt: number, token: string) => void): void {
+  if (!value) return;
+  for (let start = 0; start < value.length;) {
+    let end = value.indexOf('\n', start);
+    if (end < 0) end = value.length;
+    const colon = value.indexOf(':', start);
+    if (colon > start && colon < end) each(value[start]!, Number(value.slice(start + 1, colon)), value.slice(colon + 1, end));
+    start = end + 1;
+  }
 }

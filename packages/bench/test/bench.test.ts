@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { testRedisUrl } from '@push/testing';
+import { parseOptions, UsageError } from '../src/options';
+
+const run = promisify(execFile);
+const cli = resolve(__dirname, '../dist/cli.js');
+
+describe('npm run bench -- --quick --json', () => {
+  it('runs the whole pipeline and the direct scripts, and reports every ratio as a number', async () => {
+    // The built CLI (npm test builds first), as `npm run bench` runs it, on the tests' Redis (its keys are
+    // deleted afterwards); a few hundred clients keep it short.
+    const args = [cli, '--quick', '--json', '--clients', '300', '--redis-url', testRedisUrl()];
+    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
+    const report = JSON.parse(stdout);
+    expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
+    expect(report.service.tokensPerSecond).toBeGreaterThan(0);
+    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']]);
+    for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
+    const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
+    expect(ratioFields).toEqual(expect.arrayContaining([
+      'ratioIosVsNodeApn', 'ratioAndroidVsFirebaseAdmin', 'ratioAndroidVsFcmProvider', 'ratioOverallVsDirectLibraries', 'ratioOverallVsDirectOwnSender',
+    ]));
+    for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
+    expect(typeof report.redis.bytesPerRegisteredToken).toBe('number');
+    expect(report.machine.nproc).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('options', () => {
+  it('has defaults for the full run and for --quick', () => {
+    expect(parseOptions([])).toMatchObject({ clients: 100_000, scaling: [1, 2, 4], apiMillion: 1_000_000, repeat: 2, json: false });
+    expect(parseOptions(['--quick'])).toMatchObject({ clients: 1000, scaling: [], apiMillion: 0, repeat: 1, waitQuietMs: 0 });
+  });
+
+  it.each<[string[], object]>([
+    [['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'], { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 }],
+    [['--latency', '50', '--jitter', '0', '--workers', '2'], { latencyMs: 50, jitterMs: 0, workers: 2 }],
+    [['--scaling', '1,3', '--scaling-clients', '2000'], { scaling: [1, 3], scalingClients: 2000 }],
+    [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
+    [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],
+    [['--api-million', '200000', '--no-baselines', '--no-scaling'], { apiMillion: 200_000, baselines: false, scaling: [] }],
+    [['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'], { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] }],
+  ])('%j', (argv, expected) => {
+    expect(parseOptions(argv)).toMatchObject(expected);
+  });
+
+  it.each([[['--clients', '0']], [['--ios-share', '2']], [['--ios-share', '0', '--android-share', '0']], [['--env', 'NOEQUALS']], [['--frobnicate']]])(
+    'refuses %j',
+    (argv) => {
+      expect(() => parseOptions(argv)).toThrow(UsageError);
+    },
+  );
+});

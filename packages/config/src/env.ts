@@ -75,14 +75,14 @@ export const envSchema = z.object({
 
   /** HTTP/2 connections to APNs. @defaultValue 4 */
   APNS_CONNECTIONS: int(1, 64).default(4),
-  /** Tokens an APNs worker sends concurrently per chunk step. @defaultValue 1000 */
-  APNS_BATCH_SIZE: int(1, 10_000).default(1000),
+  /** Tokens an APNs worker sends concurrently per chunk step (sized so a worker stays under 256 MB). @defaultValue 250 */
+  APNS_BATCH_SIZE: int(1, 10_000).default(250),
   /** Proactive APNs limit in notifications per minute (0: none). @defaultValue 0 */
   APNS_RATE_LIMIT_PER_MINUTE: int(0).default(0),
   /** HTTP/2 connections to FCM. @defaultValue 2 */
   FCM_CONNECTIONS: int(1, 64).default(2),
-  /** Tokens per FCM send group (firebase-admin's multicast size). @defaultValue 500 */
-  FCM_BATCH_SIZE: int(1, 500).default(500),
+  /** Tokens per FCM send group (at most firebase-admin's multicast size, 500). @defaultValue 250 */
+  FCM_BATCH_SIZE: int(1, 500).default(250),
   /** Proactive FCM limit in messages per minute, FCM's default project quota (0: none). @defaultValue 600000 */
   FCM_RATE_LIMIT_PER_MINUTE: int(0).default(600_000),
   /** Timeout of one provider request. @defaultValue 15000 */

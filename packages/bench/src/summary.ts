@@ -1,0 +1,135 @@
+import { envSchema } from '@push/config';
+import type { DirectLibrary, DirectRunRequest } from './direct';
+import type { BenchReport, DirectComparison, Target } from './main';
+import type { BenchOptions } from './options';
+import { countTokens, type Population } from './population';
+import { round } from './proc';
+import { benchPayload, type ServiceRunReport } from './service-run';
+
+// What the bench derives from its runs: the direct scripts' settings, ratios, targets, the method text.
+
+/**
+ * The direct scripts' settings: those the service's workers run with (its defaults, or --env overrides,
+ * read through the service's own environment schema), times the workers per platform: the same HTTP/2
+ * connections and the same number of tokens in flight.
+ */
+export function directRequest(options: BenchOptions, population: Population, libraries: DirectLibrary[], workers: number): DirectRunRequest {
+  const env = envSchema.parse({ ...options.env });
+  const concurrency = env.WORKER_CONCURRENCY * workers;
+  return {
+    libraries,
+    population,
+    payload: benchPayload,
+    topic: 'io.bench.app',
+    apnsConnections: env.APNS_CONNECTIONS * workers,
+    fcmConnections: env.FCM_CONNECTIONS * workers,
+    // firebase-admin takes at most 500 tokens a call (FCM_BATCH_SIZE cannot be more either).
+    batch: { 'node-apn': env.APNS_BATCH_SIZE, 'firebase-admin': env.FCM_BATCH_SIZE, 'fcm-provider': env.FCM_BATCH_SIZE },
+    concurrency: { 'node-apn': concurrency, 'firebase-admin': concurrency, 'fcm-provider': concurrency },
+    warmup: Math.min(2000, population.clients),
+  };
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? round(a / b, 2) : 0);
+
+export function serviceWarnings(run: ServiceRunReport): string[] {
+  const out: string[] = [];
+  const sent = run.statuses.sent ?? 0;
+  if (sent !== run.tokens) out.push(`service: ${run.tokens - sent} of ${run.tokens} tokens not sent (${JSON.stringify(run.statuses)})`);
+  const others = run.cpu.others?.cores ?? 0;
+  if (others > 0.25) out.push(`service run (${run.workersPerPlatform} worker(s)): processes outside the benchmark used ${others} cores meanwhile; figures are low`);
+  for (const p of ['ios', 'android'] as const) {
+    if (run.accepted[p] !== run.platforms[p].tokens) out.push(`service: the ${p} simulator accepted ${run.accepted[p]} notifications for ${run.platforms[p].tokens} tokens`);
+  }
+  return out;
+}
+
+/** The direct scripts worth running for this population: each platform needs tokens. */
+export function directScripts(population: Population): DirectLibrary[][] {
+  const out: DirectLibrary[][] = [];
+  for (const libraries of [['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']] as DirectLibrary[][]) {
+    const wanted = libraries.filter((l) => countTokens(population, l === 'node-apn' ? 'ios' : 'android') > 0);
+    if (wanted.length > 0 && !out.some((d) => d.join() === wanted.join())) out.push(wanted);
+  }
+  return out;
+}
+
+/**
+ * CPU per token sent, microseconds: the service's own processes (API, workers, Redis) against each direct
+ * script's process; the simulators are left out of both. Unlike throughput, this hardly depends on what
+ * else the machine is doing.
+ */
+export function cpuPerToken(service: ServiceRunReport, direct: DirectComparison[]): Record<string, number> {
+  const serviceCpu = Object.entries(service.cpu)
+    .filter(([name]) => name === 'api' || name === 'redis' || name.includes('worker'))
+    .reduce((n, [, c]) => n + c.cpuSeconds, 0);
+  const out: Record<string, number> = { service: round((serviceCpu / service.tokens) * 1e6, 1) };
+  for (const d of direct) out[d.libraries.join(' + ')] = round((d.report.cpuSeconds / Math.max(1, d.report.overall.tokens)) * 1e6, 1);
+  return out;
+}
+
+export function ratios(service: ServiceRunReport, direct: DirectComparison[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const script = (library: DirectLibrary) => direct.find((d) => d.libraries.includes(library));
+  const result = (library: DirectLibrary) => script(library)?.report.results.find((r) => r.library === library);
+  const nodeApn = result('node-apn');
+  const admin = result('firebase-admin');
+  const own = result('fcm-provider');
+  if (nodeApn) out.ratioIosVsNodeApn = ratio(service.platforms.ios.tokensPerSecond, nodeApn.tokensPerSecond);
+  if (admin) out.ratioAndroidVsFirebaseAdmin = ratio(service.platforms.android.tokensPerSecond, admin.tokensPerSecond);
+  if (own) out.ratioAndroidVsFcmProvider = ratio(service.platforms.android.tokensPerSecond, own.tokensPerSecond);
+  // The first script is the libraries of the user's script: node-apn and/or firebase-admin.
+  if (direct[0]) out.ratioOverallVsDirectLibraries = ratio(service.tokensPerSecond, direct[0].report.overall.tokensPerSecond);
+  const withOwn = script('fcm-provider');
+  if (withOwn) out.ratioOverallVsDirectOwnSender = ratio(service.tokensPerSecond, withOwn.report.overall.tokensPerSecond);
+  return out;
+}
+
+export function method(options: BenchOptions, population: Population): string[] {
+  const d = directRequest(options, population, [], options.workers);
+  return [
+    `Redis: a private redis-server (no persistence, noeviction); simulators: one separate node process for both (HTTP/2 + TLS, latency ${options.latencyMs} ± ${options.jitterMs} ms, counters only), shared by every run.`,
+    'Tokens registered straight into Redis with TokenRegistry.register, pipelined (not through the API). APNs tokens 64 hex characters, FCM tokens 152, client ids 12.',
+    `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so a run under that many Android tokens is not held back)${Object.keys(options.env).length > 0 ? `; --env ${JSON.stringify(options.env)}` : ''}.`,
+    'One warm-up push (2000 clients) first; then ONE POST /push/push2clients naming every client, followed to state=completed. Throughput = tokens / (finishedAt - request time); per platform up to its last recorded result. Latency per token = result recorded (its stream entry time) - request time.',
+    `Direct scripts: a fresh node process per script sending the same tokens to the same simulators with the libraries themselves, both platforms at once, after a 2000-token warm-up, with the workers' settings: @parse/node-apn MultiProvider (${d.apnsConnections} connections, send(note, ${d.batch['node-apn']} tokens), ${d.concurrency['node-apn']} calls in flight); firebase-admin sendEachForMulticast (${d.batch['firebase-admin']} tokens a call, ${d.concurrency['firebase-admin']} calls in flight, each on its own HTTP/2 connection as firebase-admin does; http2.connect redirected from fcm.googleapis.com to the simulator, a credential returning the simulator's token); the project's createFcmProvider (${d.fcmConnections} connections, ${d.batch['fcm-provider']} a call, ${d.concurrency['fcm-provider']} in flight).`,
+    `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; the best run of each is reported. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
+  ];
+}
+
+export function targets(report: BenchReport): Target[] {
+  const out: Target[] = [];
+  const mbOf = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+  if (report.service) {
+    out.push({ name: 'overall throughput', target: '>= 10000 tokens/s', value: `${report.service.tokensPerSecond} tokens/s`, met: report.service.tokensPerSecond >= 10_000 });
+    const workerPeaks = Object.entries(report.service.peakRssBytes).filter(([n]) => n.includes('worker'));
+    const worst = Math.max(0, ...workerPeaks.map(([, b]) => b));
+    out.push({ name: 'worker peak RSS', target: '< 256 MB', value: mbOf(worst), met: worst < 256 * 2 ** 20 });
+  }
+  for (const [name, value] of Object.entries(report.ratios ?? {})) {
+    out.push({ name, target: '>= 0.8', value: String(value), met: value >= 0.8 });
+  }
+  if (report.redis) {
+    out.push({ name: 'Redis per registered token', target: '<= 400 bytes', value: `${report.redis.bytesPerRegisteredToken} bytes`, met: report.redis.bytesPerRegisteredToken <= 400 });
+  }
+  if (report.apiMillion) {
+    const m = report.apiMillion;
+    const worst = Math.max(...m.answerMs);
+    out.push({ name: `API answer, ${m.clients} clients`, target: '< 3000 ms', value: `${m.answerMs.join(' / ')} ms`, met: worst < 3000 });
+    out.push({
+      name: 'API memory back to idle',
+      target: 'RSS <= idle + max(32 MB, 25 %)',
+      value: `RSS idle ${mbOf(m.idle.rssBytes)}, peak ${mbOf(m.peakRssBytes)}, ${mbOf(m.settled.rssBytes)} after ${m.settleSeconds} s (heap ${mbOf(m.idle.heapUsedBytes)} -> ${mbOf(m.settled.heapUsedBytes)})`,
+      met: m.returnedToIdle,
+    });
+    if (m.idle.heapUsedBytes > 0) {
+      out.push({
+        name: 'API V8 heap back to idle',
+        target: 'heap used <= idle + 8 MB',
+        value: `${mbOf(m.idle.heapUsedBytes)} idle, ${mbOf(m.afterAnswer.heapUsedBytes)} after the last answer, ${mbOf(m.settled.heapUsedBytes)} after ${m.settleSeconds} s`,
+        met: m.settled.heapUsedBytes <= m.idle.heapUsedBytes + 8 * 2 ** 20,
+      });
+    }
+  }
+  return out;
+}

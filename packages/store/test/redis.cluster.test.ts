@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { startApnsSimulator, startFcmSimulator, type ApnsSimulator, type FcmSimu
 import {
   createQueue, createRedis, queuePrefix, storeKeys, waitForReady, type ChunkJobData, type JobStatus, type RedisClient,
 } from '@push/store';
-import { freePort, uniquePrefix, waitFor } from '@push/testing';
+import { freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 import type { Queue } from 'bullmq';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
@@ -149,8 +149,6 @@ describe('Redis Cluster', () => {
 
     beforeAll(async () => {
       [apns, fcm] = await Promise.all([startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] })]);
-      keyFile = join(tmpdir(), `push-cluster-apns-${apns.port}.p8`);
-      writeFileSync(keyFile, apns.signingKeyPem);
       env = {
         REDIS_URL: seedUrl,
         REDIS_CLUSTER: 'true',
@@ -160,19 +158,12 @@ describe('Redis Cluster', () => {
         PUSH_CHUNK_CLIENTS: '7',
         RETRY_BASE_DELAY_MS: '50',
         STALLED_INTERVAL_MS: '1000',
-        APNS_KEY_FILE: keyFile,
-        APNS_KEY_ID: apns.keyId,
-        APNS_TEAM_ID: apns.teamId,
-        APNS_TOPIC: 'io.test.app',
-        APNS_HOST: apns.host,
-        APNS_PORT: String(apns.port),
-        FCM_ENDPOINT: fcm.url,
-        FCM_PROJECT_ID: fcm.projectId,
-        FCM_ACCESS_TOKEN: fcm.accessToken,
+        ...simulatorEnv(apns, fcm),
         FCM_RATE_LIMIT_PER_MINUTE: '100000',
         NODE_EXTRA_CA_CERTS: apns.caFile,
         LOG_LEVEL: 'silent',
       };
+      keyFile = env.APNS_KEY_FILE!;
       config = loadConfig(env);
 
       redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });

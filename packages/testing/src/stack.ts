@@ -48,15 +48,14 @@ export interface StackOptions {
 
 const root = resolve(__dirname, '../../..');
 
-/** API + simulators + workers on the test Redis, each test file with its own prefix. */
-export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
-  const [apns, fcm] = await Promise.all([startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {})]);
+/**
+ * The environment that points a process at both simulators (APNS_TOPIC included); writes the APNs
+ * signing key to a temporary file, as APNS_KEY_FILE names it.
+ */
+export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator): Record<string, string> {
   const keyFile = join(tmpdir(), `push-test-apns-${apns.port}.p8`);
   writeFileSync(keyFile, apns.signingKeyPem);
-  const baseEnv = {
-    API_RATE_LIMIT_PER_MINUTE: '0',
-    RETRY_BASE_DELAY_MS: '50',
-    STALLED_INTERVAL_MS: '1000',
+  return {
     APNS_KEY_FILE: keyFile,
     APNS_KEY_ID: apns.keyId,
     APNS_TEAM_ID: apns.teamId,
@@ -66,6 +65,17 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     FCM_ENDPOINT: fcm.url,
     FCM_PROJECT_ID: fcm.projectId,
     FCM_ACCESS_TOKEN: fcm.accessToken,
+  };
+}
+
+/** API + simulators + workers on the test Redis, each test file with its own prefix. */
+export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
+  const [apns, fcm] = await Promise.all([startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {})]);
+  const baseEnv = {
+    API_RATE_LIMIT_PER_MINUTE: '0',
+    RETRY_BASE_DELAY_MS: '50',
+    STALLED_INTERVAL_MS: '1000',
+    ...simulatorEnv(apns, fcm),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,

@@ -85,7 +85,7 @@ async function main() {
   if (!env.IM_API_KEY && config.NODE_ENV !== 'production') env.IM_API_KEY = config.apiKeys[0];
 
   const apps = [
-    // glibc would keep the freed buffers of a million-client request body (README, Performance).
+    // glibc would keep the freed buffers of a million-client request body (docs/performance.md).
     ['api', 'apps/api/dist/index.js', { MALLOC_MMAP_THRESHOLD_: env.MALLOC_MMAP_THRESHOLD_ ?? '131072' }],
     ['apns-worker', 'apps/apns-worker/dist/index.js', { WORKER_METRICS_PORT: env.APNS_WORKER_METRICS_PORT ?? '9464' }],
     ['fcm-worker', 'apps/fcm-worker/dist/index.js', { WORKER_METRICS_PORT: env.FCM_WORKER_METRICS_PORT ?? '9465' }],

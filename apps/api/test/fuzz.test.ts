@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-/** Statuses the README documents for these routes (429 only with a rate limit, off here). */
+/** Statuses docs/api.md documents for these routes (429 only with a rate limit, off here). */
 const DOCUMENTED = new Set([200, 400, 401, 404, 405, 413, 415]);
 const REQUEST_TIMEOUT_MS = 10_000;
 const WRONG_KEY = 'wrong-key-0123456789abcdef';

@@ -8,7 +8,7 @@ const text = z.string().trim().min(1);
 
 /**
  * Every environment variable any process reads, with its default. The contract's names come first,
- * then the tuning knobs (README, "Configuration").
+ * then the tuning knobs (docs/configuration.md).
  */
 export const envSchema = z.object({
   NODE_ENV: z.string().default('development'),

@@ -17,7 +17,7 @@ const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
 const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android' };
 
 /**
- * Redis layout (the figures are `npm run bench` measurements, README "Performance"):
+ * Redis layout (the figures are `npm run bench` measurements, docs/performance.md):
  *
  * - `<prefix>:reg:d:{client}`: a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
  *   (code `i` or `a`). A hash with the token as field would be the obvious layout, but Redis keeps a hash

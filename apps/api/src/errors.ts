@@ -32,7 +32,8 @@ function clientError(error: unknown): [number, string, string] | undefined {
 }
 
 /** ioredis / Redis answers that mean "Redis is unreachable or not serving", whatever the client's status says. */
-const REDIS_DOWN = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|^LOADING|^READONLY|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Command timed out/;
+const REDIS_DOWN =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|^LOADING|^READONLY|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Command timed out/;
 
 /**
  * Whether an error comes from Redis being away. The connection's status alone is not enough: a command

@@ -23,7 +23,11 @@ async function main(): Promise<void> {
   });
   const queues = Object.fromEntries(
     platforms.map((p) => {
-      const queue = createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }), config.REDIS_PREFIX);
+      const queue = createQueue(
+        p,
+        createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }),
+        config.REDIS_PREFIX,
+      );
       queue.on('error', (err) => logger.warn({ err: err.message, queue: queue.name }, 'queue error'));
       return [p, queue];
     }),
@@ -37,9 +41,13 @@ async function main(): Promise<void> {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify(failure(status, status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', 'the request could not be parsed as HTTP'));
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify(
+      failure(status, status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', 'the request could not be parsed as HTTP'),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   const stop = async (signal: string) => {

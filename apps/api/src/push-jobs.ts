@@ -27,9 +27,10 @@ export async function enqueuePush(
   idempotencyKey?: string,
 ): Promise<{ jobId: string; replayed: boolean }> {
   let jobId: string = randomUUID();
-  const idemKey = idempotencyKey === undefined
-    ? undefined
-    : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+  const idemKey =
+    idempotencyKey === undefined
+      ? undefined
+      : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');

@@ -48,7 +48,13 @@ describe('POST /push/push2clients', () => {
   it('accepts the localized alert example', async () => {
     const res = await api.request('POST', '/push/push2clients', {
       clients: ['user001'],
-      payload: { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
+      payload: {
+        alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] },
+        badge: 3,
+        sound: 'default',
+        title: '新訊息',
+        body: '張小明:您好,請問有空嗎?',
+      },
     });
     expect(res.status).toBe(200);
     expect(res.body.result.jobId).toBeDefined();
@@ -82,7 +88,9 @@ describe('POST /push/push2clients', () => {
       headers: { 'Content-Type': 'application/json; charset=utf-8', 'IM-API-KEY': api.apiKey },
     });
     expect(res.status).toBe(400);
-    expect(res.text).toBe('{"RC":400,"RM":"Bad Request","error":{"code":"MISSING_PARAMETER","message":"clients and payload are required"}}');
+    expect(res.text).toBe(
+      '{"RC":400,"RM":"Bad Request","error":{"code":"MISSING_PARAMETER","message":"clients and payload are required"}}',
+    );
   });
 
   it.each([
@@ -128,11 +136,17 @@ describe('POST /push/push2clients', () => {
     expect(text.status).toBe(415);
     expect(JSON.parse(text.text)).toMatchObject({ RC: 415, RM: 'Unsupported Media Type', error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
 
-    const latin1 = await raw('POST', '/push/push2clients', { body: '{}', headers: { ...headers, 'Content-Type': 'application/json; charset=latin1' } });
+    const latin1 = await raw('POST', '/push/push2clients', {
+      body: '{}',
+      headers: { ...headers, 'Content-Type': 'application/json; charset=latin1' },
+    });
     expect(latin1.status).toBe(415);
     expect(JSON.parse(latin1.text).error.code).toBe('UNSUPPORTED_CHARSET');
 
-    const huge = await raw('POST', '/push/push2clients', { body: JSON.stringify({ clients: ['a'], payload: { alert: 'x'.repeat(200_000) } }), headers });
+    const huge = await raw('POST', '/push/push2clients', {
+      body: JSON.stringify({ clients: ['a'], payload: { alert: 'x'.repeat(200_000) } }),
+      headers,
+    });
     expect(huge.status).toBe(413);
     expect(JSON.parse(huge.text)).toMatchObject({ RC: 413, RM: 'Payload Too Large', error: { code: 'BODY_TOO_LARGE' } });
 

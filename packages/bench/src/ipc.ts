@@ -19,7 +19,11 @@ export interface Helper {
  * Forks a helper (`sim-host.js`, `direct.js`) with an IPC channel and waits for its `ready` message,
  * whose payload `ready` resolves with.
  */
-export async function forkHelper<R>(file: string, args: string[], options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ helper: Helper; ready: R }> {
+export async function forkHelper<R>(
+  file: string,
+  args: string[],
+  options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ helper: Helper; ready: R }> {
   const child = fork(file, args, {
     execArgv: options.execArgv ?? [],
     env: options.env ?? process.env,

@@ -58,7 +58,12 @@ export interface ServiceRunReport {
    * bench's own status polls, a few a second), per chunk job (clients / PUSH_CHUNK_CLIENTS, per platform)
    * for those run at least once per chunk, and Redis CPU.
    */
-  redisCommands: { chunkJobs: number; perChunk: Record<string, number>; redisCpuMicrosPerToken: number; top: Array<{ command: string; calls: number; usec: number }> };
+  redisCommands: {
+    chunkJobs: number;
+    perChunk: Record<string, number>;
+    redisCpuMicrosPerToken: number;
+    top: Array<{ command: string; calls: number; usec: number }>;
+  };
   redis: {
     /** used_memory after the job minus before the request, bytes (job keys and BullMQ's chunk jobs). */
     usedMemoryDelta: number;
@@ -97,7 +102,11 @@ async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: num
 
 /** Sends one push to the first `clients` clients and waits for it; no measurements (warm-up). */
 export async function warmUp(ctx: RunContext, clients: number): Promise<void> {
-  const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients: clientIds(clients), payload: benchPayload }));
+  const res = await ctx.service.request(
+    'POST',
+    '/push/push2clients',
+    JSON.stringify({ clients: clientIds(clients), payload: benchPayload }),
+  );
   if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
   await follow(ctx, res.body.result.jobId);
 }
@@ -175,10 +184,16 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
   };
 }
 
-function redisCommands(commands: ReturnType<typeof commandsBetween>, clients: number, chunkClients: number, tokens: number): ServiceRunReport['redisCommands'] {
+function redisCommands(
+  commands: ReturnType<typeof commandsBetween>,
+  clients: number,
+  chunkClients: number,
+  tokens: number,
+): ServiceRunReport['redisCommands'] {
   const chunkJobs = 2 * Math.ceil(clients / chunkClients);
   const perChunk: Record<string, number> = {};
-  for (const c of [...commands].sort((a, b) => b.calls - a.calls)) if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
+  for (const c of [...commands].sort((a, b) => b.calls - a.calls))
+    if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
   const usec = commands.reduce((n, c) => n + c.usec, 0);
   return { chunkJobs, perChunk, redisCpuMicrosPerToken: tokens > 0 ? round(usec / tokens, 1) : 0, top: commands.slice(0, 10) };
 }

@@ -85,10 +85,12 @@ export class Service {
     child.stdout!.on('data', prefixLines);
     child.stderr!.on('data', prefixLines);
     const proc: Proc = { name, child, exited: Promise.resolve(), stopping: false };
-    proc.exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
-      if (!proc.stopping) process.stderr.write(`[${name}] exited unexpectedly (code ${code}, signal ${signal})\n`);
-      r();
-    }));
+    proc.exited = new Promise<void>((r) =>
+      child.once('exit', (code, signal) => {
+        if (!proc.stopping) process.stderr.write(`[${name}] exited unexpectedly (code ${code}, signal ${signal})\n`);
+        r();
+      }),
+    );
     return proc;
   }
 
@@ -98,7 +100,10 @@ export class Service {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (this.api.child.exitCode !== null) throw new Error('the API exited at start-up (see its output above)');
-      const ok = await fetch(`${this.url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error('the API did not answer /healthz within 20 s');
       await new Promise((r) => setTimeout(r, 50));
@@ -120,7 +125,8 @@ export class Service {
         const queue = createQueue(platform, redis, this.options.prefix);
         const deadline = Date.now() + 20_000;
         while ((await queue.getWorkersCount()) < count) {
-          if (this.workers[platform].some((w) => w.child.exitCode !== null)) throw new Error(`a ${platform} worker exited at start-up (see its output above)`);
+          if (this.workers[platform].some((w) => w.child.exitCode !== null))
+            throw new Error(`a ${platform} worker exited at start-up (see its output above)`);
           if (Date.now() > deadline) throw new Error(`${count} ${platform} workers not ready within 20 s`);
           await new Promise((r) => setTimeout(r, 50));
         }

@@ -22,7 +22,10 @@ export interface Config extends Env {
 
 /** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
 function secretList(name: string, value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const list = (value ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
   return list;
 }
@@ -40,7 +43,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid'}`);
   }
   const env = parsed.data;
-  const keys = (env.IM_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = (env.IM_API_KEY ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (keys.length === 0 && env.NODE_ENV === 'production') {
     throw new ConfigError('IM_API_KEY is required when NODE_ENV=production (comma-separated to allow rotation)');
   }
@@ -131,7 +137,14 @@ export function fcmSettings(config: Env): FcmSettings {
 
 /** Keys whose values never reach a log line. */
 const secretNames = [
-  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'apiKeys', 'metricsTokens', 'adminPasswords',
+  'IM_API_KEY',
+  'APNS_KEY',
+  'FCM_ACCESS_TOKEN',
+  'METRICS_TOKEN',
+  'ADMIN_PASSWORD',
+  'apiKeys',
+  'metricsTokens',
+  'adminPasswords',
 ] as const;
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */

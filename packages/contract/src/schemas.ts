@@ -35,7 +35,10 @@ export const payloadSchema = z.strictObject({
    * unbounded one would reach the worker and break its HTTP/2 session to APNs (FRAME_SIZE_ERROR) on every
    * attempt, failing the other jobs' requests on that session too; CR LF would be a header injection.
    */
-  topic: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)').optional(),
+  topic: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)')
+    .optional(),
   title: z.string().optional(),
   body: z.string().optional(),
   icon: z.string().optional(),
@@ -46,10 +49,7 @@ export type Payload = z.infer<typeof payloadSchema>;
 /** The body of `POST /push/push2clients`; `maxClients` is the operator's per-request cap. */
 export function push2clientsSchema(maxClients: number) {
   return z.strictObject({
-    clients: z
-      .array(clientIdSchema)
-      .min(1, 'must list at least one client')
-      .max(maxClients, `must list at most ${maxClients} clients`),
+    clients: z.array(clientIdSchema).min(1, 'must list at least one client').max(maxClients, `must list at most ${maxClients} clients`),
     payload: payloadSchema,
   });
 }

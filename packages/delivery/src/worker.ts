@@ -3,7 +3,15 @@ import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, queueName, queuePrefix, type ChunkJobData, type RedisClient,
+  JobStore,
+  ProviderPause,
+  RateLimiter,
+  TokenRegistry,
+  createRedis,
+  queueName,
+  queuePrefix,
+  type ChunkJobData,
+  type RedisClient,
 } from '@push/store';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
@@ -91,9 +99,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   worker.on('failed', (job, err) => {
     // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
     if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
+        logger.error({ err: e.message }, 'abandon failed'),
+      );
     }
-    if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
+    if (job && !(err instanceof ChunkRetryError))
+      logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
   });
 
   return {

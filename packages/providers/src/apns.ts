@@ -55,7 +55,10 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
     });
     if (expired.length > 0) {
       logger?.debug({ tokens: expired.length }, 'APNs provider token expired: refreshed, resending once');
-      const again = await connection.sendMany(notification, expired.map((j) => hex[j]!));
+      const again = await connection.sendMany(
+        notification,
+        expired.map((j) => hex[j]!),
+      );
       expired.forEach((j, k) => {
         answers[j] = again[k]!;
       });

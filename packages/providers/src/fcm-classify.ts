@@ -49,7 +49,7 @@ export function classifyFcm(httpStatus: number, body: unknown, retryAfter?: stri
   if (httpStatus === 200) return { status: 'sent' };
   const error = parseBody(body).error ?? {};
   const fcmCode = error.details?.find((d) => d.errorCode !== undefined)?.errorCode;
-  const code = fcmCode && fcmCode !== 'UNSPECIFIED_ERROR' ? fcmCode : error.status ?? `HTTP ${httpStatus}`;
+  const code = fcmCode && fcmCode !== 'UNSPECIFIED_ERROR' ? fcmCode : (error.status ?? `HTTP ${httpStatus}`);
   const delay = parseRetryAfter(retryAfter, nowMs);
 
   if (httpStatus === 429) {

@@ -26,8 +26,7 @@ export interface FcmAuth {
  */
 export const TOKEN_REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-const NO_PROJECT =
-  'FCM project id unknown: set FCM_PROJECT_ID (projectId) or use a service account whose JSON has project_id';
+const NO_PROJECT = 'FCM project id unknown: set FCM_PROJECT_ID (projectId) or use a service account whose JSON has project_id';
 
 /** Builds the credential and finds the project id; throws ProviderConfigError when either is impossible. */
 export function createFcmAuth(credential: FcmCredential, projectId?: string): FcmAuth {

@@ -13,7 +13,16 @@ let provider: PushProvider;
 const providers: PushProvider[] = [];
 
 function credentials(overrides: Partial<ApnsCredentials> = {}): ApnsCredentials {
-  return { key: sim.signingKeyPem, keyId: sim.keyId, teamId: sim.teamId, production: false, defaultTopic: TOPIC, host: sim.host, port: sim.port, ...overrides };
+  return {
+    key: sim.signingKeyPem,
+    keyId: sim.keyId,
+    teamId: sim.teamId,
+    production: false,
+    defaultTopic: TOPIC,
+    host: sim.host,
+    port: sim.port,
+    ...overrides,
+  };
 }
 
 function newProvider(options: Partial<ApnsProviderOptions> = {}): PushProvider {
@@ -43,7 +52,14 @@ afterAll(async () => {
 });
 
 test('sends the contract mapping: recorded headers and body are toApns(payload)', async () => {
-  const payload: Payload = { alert: 'hello', badge: 3, sound: 'ping', topic: 'com.example.other', expiry: Math.floor(Date.now() / 1000) + 3600, type: 'chat' };
+  const payload: Payload = {
+    alert: 'hello',
+    badge: 3,
+    sound: 'ping',
+    topic: 'com.example.other',
+    expiry: Math.floor(Date.now() / 1000) + 3600,
+    type: 'chat',
+  };
   const t = token('aa');
   expect(await provider.send([t], payload)).toEqual([{ status: 'sent' }]);
   const [recorded] = sim.receivedFor(t);
@@ -82,9 +98,13 @@ test('throttled, outage and flaky answers are retries for the token, and node-ap
 
   sim.outage(60_000, 503);
   const during = [token('aa', 4), token('aa', 5), token('aa', 6)];
-  expect(await provider.send(during, { alert: 'x' })).toEqual(during.map(() => ({ status: 'retry', scope: 'token', reason: 'ServiceUnavailable' })));
+  expect(await provider.send(during, { alert: 'x' })).toEqual(
+    during.map(() => ({ status: 'retry', scope: 'token', reason: 'ServiceUnavailable' })),
+  );
   sim.outage(60_000, 500);
-  expect(await provider.send([token('aa', 7)], { alert: 'x' })).toEqual([{ status: 'retry', scope: 'token', reason: 'InternalServerError' }]);
+  expect(await provider.send([token('aa', 7)], { alert: 'x' })).toEqual([
+    { status: 'retry', scope: 'token', reason: 'InternalServerError' },
+  ]);
   sim.outage(0);
 
   // 1 throttled + 2 flaky + 3 + 1 during outages: one request per send and token, none repeated by node-apn.

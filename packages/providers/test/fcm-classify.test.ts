@@ -14,7 +14,13 @@ const NOW = Date.parse('2030-01-01T00:00:00Z');
 // Each row of the table in src/fcm-classify.ts.
 const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = [
   ['sent', 200, '{"name":"projects/p/messages/1"}', undefined, { status: 'sent' }],
-  ['unregistered', 404, fcmError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED'), undefined, { status: 'invalid', reason: 'UNREGISTERED' }],
+  [
+    'unregistered',
+    404,
+    fcmError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED'),
+    undefined,
+    { status: 'invalid', reason: 'UNREGISTERED' },
+  ],
   [
     'bad token (BadRequest names message.token)',
     400,
@@ -36,10 +42,34 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     undefined,
     { status: 'failed', reason: "INVALID_ARGUMENT: Invalid value at 'message.data[0].value' (TYPE_STRING), 12" },
   ],
-  ['sender mismatch', 403, fcmError(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH'), undefined, { status: 'invalid', reason: 'SENDER_ID_MISMATCH' }],
-  ['permission denied', 403, fcmError(403, 'PERMISSION_DENIED', 'Permission denied'), undefined, { status: 'failed', reason: 'PERMISSION_DENIED' }],
-  ['unauthenticated', 401, fcmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'), undefined, { status: 'failed', reason: 'UNAUTHENTICATED' }],
-  ['third-party auth', 401, fcmError(401, 'UNAUTHENTICATED', 'Auth error from APNS', 'THIRD_PARTY_AUTH_ERROR'), undefined, { status: 'failed', reason: 'THIRD_PARTY_AUTH_ERROR' }],
+  [
+    'sender mismatch',
+    403,
+    fcmError(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH'),
+    undefined,
+    { status: 'invalid', reason: 'SENDER_ID_MISMATCH' },
+  ],
+  [
+    'permission denied',
+    403,
+    fcmError(403, 'PERMISSION_DENIED', 'Permission denied'),
+    undefined,
+    { status: 'failed', reason: 'PERMISSION_DENIED' },
+  ],
+  [
+    'unauthenticated',
+    401,
+    fcmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'),
+    undefined,
+    { status: 'failed', reason: 'UNAUTHENTICATED' },
+  ],
+  [
+    'third-party auth',
+    401,
+    fcmError(401, 'UNAUTHENTICATED', 'Auth error from APNS', 'THIRD_PARTY_AUTH_ERROR'),
+    undefined,
+    { status: 'failed', reason: 'THIRD_PARTY_AUTH_ERROR' },
+  ],
   [
     'quota with Retry-After seconds',
     429,
@@ -61,12 +91,42 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     undefined,
     { status: 'retry', scope: 'provider', reason: 'RESOURCE_EXHAUSTED', retryAfterMs: FCM_DEFAULT_QUOTA_RETRY_MS },
   ],
-  ['unavailable', 503, fcmError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'), undefined, { status: 'retry', scope: 'token', reason: 'UNAVAILABLE' }],
-  ['unavailable with Retry-After', 503, fcmError(503, 'UNAVAILABLE', 'Unavailable', 'UNAVAILABLE'), '3', { status: 'retry', scope: 'token', reason: 'UNAVAILABLE', retryAfterMs: 3000 }],
-  ['internal', 500, fcmError(500, 'INTERNAL', 'Internal error', 'INTERNAL'), undefined, { status: 'retry', scope: 'token', reason: 'INTERNAL' }],
+  [
+    'unavailable',
+    503,
+    fcmError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'),
+    undefined,
+    { status: 'retry', scope: 'token', reason: 'UNAVAILABLE' },
+  ],
+  [
+    'unavailable with Retry-After',
+    503,
+    fcmError(503, 'UNAVAILABLE', 'Unavailable', 'UNAVAILABLE'),
+    '3',
+    { status: 'retry', scope: 'token', reason: 'UNAVAILABLE', retryAfterMs: 3000 },
+  ],
+  [
+    'internal',
+    500,
+    fcmError(500, 'INTERNAL', 'Internal error', 'INTERNAL'),
+    undefined,
+    { status: 'retry', scope: 'token', reason: 'INTERNAL' },
+  ],
   ['5xx without a JSON body', 502, '<html>bad gateway</html>', undefined, { status: 'retry', scope: 'token', reason: 'HTTP 502' }],
-  ['wrong project id (NOT_FOUND without UNREGISTERED)', 404, fcmError(404, 'NOT_FOUND', 'Requested entity was not found.'), undefined, { status: 'failed', reason: 'NOT_FOUND' }],
-  ['parsed body object', 404, { error: { status: 'NOT_FOUND', details: [{ errorCode: 'UNREGISTERED' }] } }, undefined, { status: 'invalid', reason: 'UNREGISTERED' }],
+  [
+    'wrong project id (NOT_FOUND without UNREGISTERED)',
+    404,
+    fcmError(404, 'NOT_FOUND', 'Requested entity was not found.'),
+    undefined,
+    { status: 'failed', reason: 'NOT_FOUND' },
+  ],
+  [
+    'parsed body object',
+    404,
+    { error: { status: 'NOT_FOUND', details: [{ errorCode: 'UNREGISTERED' }] } },
+    undefined,
+    { status: 'invalid', reason: 'UNREGISTERED' },
+  ],
 ];
 
 test.each(rows)('FCM %s', (_name, status, body, retryAfter, expected) => {

@@ -37,7 +37,9 @@ describe('cachedAccessToken', () => {
   });
 
   test('a failed fetch is not cached', async () => {
-    const credential = { getAccessToken: jest.fn().mockRejectedValueOnce(new Error('offline')).mockResolvedValue({ access_token: 't', expires_in: 3600 }) };
+    const credential = {
+      getAccessToken: jest.fn().mockRejectedValueOnce(new Error('offline')).mockResolvedValue({ access_token: 't', expires_in: 3600 }),
+    };
     const cache = cachedAccessToken(credential);
     await expect(cache.accessToken()).rejects.toThrow('offline');
     expect(await cache.accessToken()).toBe('t');

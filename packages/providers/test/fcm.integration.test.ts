@@ -99,7 +99,8 @@ test('the project quota (quotaPerMinute) answers 429 with its own Retry-After', 
     const outcomes = await provider.send([token('ok', 5), token('ok', 6), token('ok', 7), token('ok', 8)], { alert: 'x' });
     const throttled = outcomes.filter((o) => o.status === 'retry');
     expect(throttled.length).toBeGreaterThan(0);
-    for (const o of throttled) expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
+    for (const o of throttled)
+      expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
   } finally {
     sim.setBehaviour({ quotaPerMinute: 0 });
   }
@@ -117,7 +118,9 @@ test('tokens outside [A-Za-z0-9_:-] are refused without a request', async () => 
 });
 
 test('no project id: a ProviderConfigError at creation', () => {
-  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(ProviderConfigError);
+  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(
+    ProviderConfigError,
+  );
 });
 
 test('2000 tokens at 20 ms latency over 2 sessions: many streams per session, 2 sessions', async () => {

@@ -184,9 +184,21 @@ describe('APNs token authentication', () => {
     ['empty bearer', () => 'bearer ', 'MissingProviderToken'],
     ['malformed', () => 'bearer not.a.jwt', 'InvalidProviderToken'],
     ['signed by another key', () => `bearer ${providerToken(otherKeyPem(), { kid: sim.keyId, iss: sim.teamId })}`, 'InvalidProviderToken'],
-    ['with the wrong kid', () => `bearer ${providerToken(sim.signingKeyPem, { kid: 'WRONGKEY01', iss: sim.teamId })}`, 'InvalidProviderToken'],
-    ['with the wrong iss', () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: 'WRONGTEAM1' })}`, 'InvalidProviderToken'],
-    ['with alg HS256', () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, alg: 'HS256' })}`, 'InvalidProviderToken'],
+    [
+      'with the wrong kid',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: 'WRONGKEY01', iss: sim.teamId })}`,
+      'InvalidProviderToken',
+    ],
+    [
+      'with the wrong iss',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: 'WRONGTEAM1' })}`,
+      'InvalidProviderToken',
+    ],
+    [
+      'with alg HS256',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, alg: 'HS256' })}`,
+      'InvalidProviderToken',
+    ],
     [
       'issued two hours ago',
       () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, iat: Math.floor(Date.now() / 1000) - 7200 })}`,
@@ -209,7 +221,8 @@ describe('APNs token authentication', () => {
     const client = new H2Client(own.url, own.caPem);
     try {
       const token = `bearer ${providerToken(own.signingKeyPem, { kid: own.keyId, iss: own.teamId, iat: Math.floor(Date.now() / 1000) - 120 })}`;
-      const send = () => client.request({ path: `/3/device/${hexToken(21)}`, headers: { authorization: token, 'apns-topic': TOPIC }, body: { aps: {} } });
+      const send = () =>
+        client.request({ path: `/3/device/${hexToken(21)}`, headers: { authorization: token, 'apns-topic': TOPIC }, body: { aps: {} } });
       expect((await send()).status).toBe(200);
       own.setBehaviour({ maxTokenAgeSeconds: 60 });
       expect((await send()).json).toEqual({ reason: 'ExpiredProviderToken' });

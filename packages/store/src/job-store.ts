@@ -120,8 +120,12 @@ export class JobStore {
   async track(jobId: string, platform: Platform, tokens: readonly string[], now = Date.now()): Promise<Set<number> | undefined> {
     if (tokens.length === 0) return new Set();
     const result = await this.scripts.trackTokens(
-      this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
-      platform, await this.expiresAt(jobId), now, ...tokens,
+      this.keys.job(jobId),
+      this.keys.jobTokens(jobId, platform),
+      platform,
+      await this.expiresAt(jobId),
+      now,
+      ...tokens,
     );
     return typeof result === 'number' ? undefined : new Set(result);
   }
@@ -138,9 +142,13 @@ export class JobStore {
       args[j + 3] = r.reason ?? '';
     }
     const recorded = await this.scripts.recordResults(
-      this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
+      this.keys.job(jobId),
+      this.keys.jobTokens(jobId, platform),
       ...tokenStatuses.map((status) => this.keys.jobResults(jobId, status)),
-      platform, await this.expiresAt(jobId), ...tokenStatuses, ...args,
+      platform,
+      await this.expiresAt(jobId),
+      ...tokenStatuses,
+      ...args,
     );
     return Math.max(recorded, 0);
   }
@@ -148,8 +156,14 @@ export class JobStore {
   /** Marks one chunk of one platform finished; the job completes when every chunk of both has. */
   async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
     await this.scripts.chunkDone(
-      this.keys.job(jobId), this.keys.jobChunks(jobId),
-      platform, chunk, clientsWithTokens, now, await this.expiresAt(jobId), ...platforms,
+      this.keys.job(jobId),
+      this.keys.jobChunks(jobId),
+      platform,
+      chunk,
+      clientsWithTokens,
+      now,
+      await this.expiresAt(jobId),
+      ...platforms,
     );
   }
 
@@ -158,12 +172,13 @@ export class JobStore {
     if (!hash.createdAt) return undefined;
     const num = (field: string) => Number(hash[field] ?? 0);
     const chunks = num('chunks');
-    const platformCounts = (p: Platform) => ({
-      clients: num(`${p}:clients`),
-      ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
-      chunks,
-      chunksDone: num(`${p}:chunksDone`),
-    }) as Counts & { chunks: number; chunksDone: number };
+    const platformCounts = (p: Platform) =>
+      ({
+        clients: num(`${p}:clients`),
+        ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
+        chunks,
+        chunksDone: num(`${p}:chunksDone`),
+      }) as Counts & { chunks: number; chunksDone: number };
     const perPlatform = { ios: platformCounts('ios'), android: platformCounts('android') };
     const totals = {
       clients: num('clients'),

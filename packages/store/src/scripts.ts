@@ -10,7 +10,14 @@ type Arg = string | number | Buffer;
  * ioredis falling back to EVAL the first time a server has not seen one).
  */
 export interface StoreScripts {
-  trackTokens(job: string, tokens: string, platform: string, expiresAt: number, now: number, ...tokenList: string[]): Promise<number[] | number>;
+  trackTokens(
+    job: string,
+    tokens: string,
+    platform: string,
+    expiresAt: number,
+    now: number,
+    ...tokenList: string[]
+  ): Promise<number[] | number>;
   recordResults(...keysAndArgs: Arg[]): Promise<number>;
   chunkDone(job: string, chunks: string, ...args: Arg[]): Promise<number>;
   extendPause(key: string, ms: number): Promise<null>;

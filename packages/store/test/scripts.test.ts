@@ -26,9 +26,16 @@ async function newJob(jobId: string, chunks: number): Promise<void> {
 
 describe('store scripts, called directly', () => {
   it('are all defined, each with a header naming its KEYS, ARGV and what it returns', () => {
-    expect(storeCommands.map((c) => c.name).sort()).toEqual(
-      ['chunkDone', 'extendPause', 'putDevice', 'recordResults', 'setOwner', 'takeOwner', 'takePermits', 'trackTokens'],
-    );
+    expect(storeCommands.map((c) => c.name).sort()).toEqual([
+      'chunkDone',
+      'extendPause',
+      'putDevice',
+      'recordResults',
+      'setOwner',
+      'takeOwner',
+      'takePermits',
+      'trackTokens',
+    ]);
     for (const { lua, numberOfKeys } of storeCommands) {
       expect(lua).toMatch(/^--\[\[[\s\S]*KEYS\[1\][\s\S]*ARGV\[1\][\s\S]*Returns [\s\S]*\]\]/);
       expect(lua).toContain(numberOfKeys > 2 ? `KEYS[3..${numberOfKeys}]` : `KEYS[${numberOfKeys}]`);
@@ -62,8 +69,13 @@ describe('store scripts, called directly', () => {
     expect(await record('t1', 'c1', 'failed', 'late', 't3', 'c3', 'expired', 'expiry passed')).toBe(1);
     expect(await redis.hgetall(tokens)).toEqual({ t1: 'sent', t2: 'invalid', t3: 'expired' });
     // t1 was tracked (counted in tokens then); t2 and t3 were not, so recording counts them.
-    expect(await redis.hmget(job, 'android:tokens', 'android:sent', 'android:invalid', 'android:expired', 'android:failed'))
-      .toEqual(['2', '1', '1', '1', null]);
+    expect(await redis.hmget(job, 'android:tokens', 'android:sent', 'android:invalid', 'android:expired', 'android:failed')).toEqual([
+      '2',
+      '1',
+      '1',
+      '1',
+      null,
+    ]);
     const invalid = await redis.xrange(keys.jobResults('j2', 'invalid'), '-', '+');
     expect(invalid.map(([, fields]) => fields)).toEqual([['c', 'c2', 'p', 'android', 't', 't2', 'r', 'UNREGISTERED']]);
     expect(await redis.xlen(keys.jobResults('j2', 'failed'))).toBe(0);
@@ -83,8 +95,13 @@ describe('store scripts, called directly', () => {
     expect(await done('android', 0, 13)).toBe(1);
     expect(await redis.hget(job, 'finishedAt')).toBeNull();
     expect(await done('android', 1, 14)).toBe(1);
-    expect(await redis.hmget(job, 'ios:chunksDone', 'ios:clients', 'android:chunksDone', 'startedAt', 'finishedAt'))
-      .toEqual(['2', '6', '2', '10', '14']);
+    expect(await redis.hmget(job, 'ios:chunksDone', 'ios:clients', 'android:chunksDone', 'startedAt', 'finishedAt')).toEqual([
+      '2',
+      '6',
+      '2',
+      '10',
+      '14',
+    ]);
   });
 
   it('extendPause only ever lengthens a pause', async () => {
@@ -107,7 +124,7 @@ describe('store scripts, called directly', () => {
     expect(Number(await redis.hget(key, 'tokens'))).toBeLessThan(1); // nothing taken by the refusal
   });
 
-  it('setOwner / takeOwner keep one owner per token field; putDevice rewrites a client\'s lines', async () => {
+  it("setOwner / takeOwner keep one owner per token field; putDevice rewrites a client's lines", async () => {
     const bucket = keys.tokenOwners('abcd');
     const field = Buffer.from('0123456789');
     expect(await scripts.setOwner(bucket, field, 'alice')).toBeNull();

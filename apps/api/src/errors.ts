@@ -13,6 +13,12 @@ const bodyErrors: Record<string, [number, string, string]> = {
   'request.size.invalid': [400, 'BAD_REQUEST', 'the request body length does not match Content-Length'],
 };
 
+/** The envelope answer of a body-parser error (it names its kind in `type`), if `error` is one. */
+function bodyError(error: unknown): [number, string, string] | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? bodyErrors[type] : undefined;
+}
+
 /**
  * Other client errors Express and body-parser raise as http-errors (`status` 4xx, `expose: true`) without
  * a `type` of their own: a path whose percent-encoding does not decode (router's URIError), a gzip /
@@ -70,8 +76,8 @@ export function errorHandler(logger: Logger, redisReady: () => boolean): ErrorRe
     if (error instanceof ApiError) {
       ({ status, code, message } = error);
       if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
-    } else if (typeof error?.type === 'string' && bodyErrors[error.type]) {
-      [status, code, message] = bodyErrors[error.type]!;
+    } else if (bodyError(error)) {
+      [status, code, message] = bodyError(error)!;
     } else if ((client = clientError(error))) {
       [status, code, message] = client;
     } else if (!redisReady() || isRedisUnavailable(error)) {

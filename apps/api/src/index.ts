@@ -1,6 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import { failure, platforms } from '@push/contract';
-import { ConfigError, createLogger, loadConfig, redactConfig } from '@push/config';
+import { ConfigError, createLogger, loadConfig, redactConfig, redactUrl } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
 import { createQueue, createRedis, waitForReady } from '@push/store';
 import { createServer } from './server';
@@ -17,9 +17,9 @@ async function main(): Promise<void> {
 
   const cluster = config.REDIS_CLUSTER;
   const redis = createRedis(config.REDIS_URL, 'producer', { cluster });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 15_000).catch(() => {
-    throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactConfig(config).REDIS_URL}`);
+    throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactUrl(config.REDIS_URL)}`);
   });
   const queues = Object.fromEntries(
     platforms.map((p) => {

@@ -102,7 +102,7 @@ export function distinct(items: readonly string[]): readonly string[] {
     }
   }
   if (!duplicates) return items;
-  const out: string[] = new Array(n - duplicates.length);
+  const out = new Array<string>(n - duplicates.length);
   for (let i = 0, d = 0, o = 0; i < n; i++) {
     if (i === duplicates[d]) d++;
     else out[o++] = items[i]!;

@@ -41,7 +41,7 @@ async function send(
     headers: { 'IM-API-KEY': api.apiKey, 'Content-Type': 'application/json; charset=utf-8', ...headers },
     ...(body !== undefined && { body, duplex: 'half' }),
     signal: AbortSignal.timeout(20_000),
-  } as RequestInit);
+  });
   const text = await response.text();
   let json: unknown;
   try {

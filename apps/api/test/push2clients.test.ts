@@ -189,9 +189,7 @@ describe('a request cut short between the two queues', () => {
   it('is finished, not duplicated, by a retry with the same Idempotency-Key', async () => {
     const android = api.queues.android;
     const addBulk = android.addBulk.bind(android);
-    android.addBulk = async () => {
-      throw new Error('connection lost');
-    };
+    android.addBulk = () => Promise.reject(new Error('connection lost'));
     const body = { clients: ['h1', 'h2', 'h3'], payload: { alert: 'half' } };
     const headers = { 'Idempotency-Key': `half-${Date.now()}` };
     const failed = await api.request('POST', '/push/push2clients', body, headers);

@@ -67,27 +67,23 @@ interface Library {
  */
 function redirectFcmHost(simUrl: string, ca: string): void {
   const connect = http2.connect;
-  (http2 as { connect: typeof http2.connect }).connect = ((authority: string | URL, ...rest: unknown[]) => {
+  (http2 as { connect: typeof http2.connect }).connect = (authority: string | URL, ...rest: unknown[]) => {
     const redirect = String(authority).startsWith('https://fcm.googleapis.com');
     const [options, listener] = typeof rest[0] === 'function' ? [{}, rest[0]] : [rest[0] ?? {}, rest[1]];
     const session = (connect as (...args: unknown[]) => http2.ClientHttp2Session)(
       redirect ? simUrl : authority,
-      { ...(options as object), ca },
+      { ...options, ca },
       listener,
     );
     if (redirect) {
-      const request = session.request;
-      session.request = function (
-        this: http2.ClientHttp2Session,
-        headers?: http2.OutgoingHttpHeaders,
-        opts?: http2.ClientSessionRequestOptions,
-      ) {
+      const request = session.request.bind(session);
+      session.request = (headers?: http2.OutgoingHttpHeaders, opts?: http2.ClientSessionRequestOptions) => {
         const fixed = headers?.[':scheme'] === 'https:' ? { ...headers, ':scheme': 'https' } : headers;
-        return request.call(this, fixed, opts);
+        return request(fixed, opts);
       };
     }
     return session;
-  }) as typeof http2.connect;
+  };
 }
 
 function nodeApn(request: DirectRunRequest, sim: SimHostInfo): Library {
@@ -127,7 +123,7 @@ function firebaseAdmin(request: DirectRunRequest, sim: SimHostInfo): Library {
     {
       projectId: sim.fcmProjectId,
       // A credential is anything with getAccessToken(): here the simulator's bearer token.
-      credential: { getAccessToken: async () => ({ access_token: sim.fcmAccessToken, expires_in: 3600 }) },
+      credential: { getAccessToken: () => Promise.resolve({ access_token: sim.fcmAccessToken, expires_in: 3600 }) },
     },
     'bench',
   );
@@ -146,7 +142,7 @@ function firebaseAdmin(request: DirectRunRequest, sim: SimHostInfo): Library {
       });
       return { sent: response.successCount, failed: response.failureCount };
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 

@@ -1,5 +1,5 @@
-import type { Payload, Platform } from '@push/contract';
-import type { RedisClient } from '@push/store';
+import type { Payload, Platform, SuccessEnvelope } from '@push/contract';
+import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
 import { clientIds } from './population';
@@ -93,8 +93,8 @@ async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: num
   const deadline = Date.now() + ctx.timeoutMs;
   for (;;) {
     const res = await ctx.service.request('GET', `/push/jobs/${jobId}`);
-    const job = res.body?.result;
-    if (job?.state === 'completed') return { finishedAt: Date.parse(job.finishedAt), totals: job.totals };
+    const job = (res.body as Partial<SuccessEnvelope<JobStatus>> | undefined)?.result;
+    if (job?.state === 'completed') return { finishedAt: Date.parse(job.finishedAt!), totals: { ...job.totals } };
     if (Date.now() > deadline) throw new Error(`job ${jobId} not completed after ${ctx.timeoutMs} ms: ${JSON.stringify(job?.totals)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -108,7 +108,7 @@ export async function warmUp(ctx: RunContext, clients: number): Promise<void> {
     JSON.stringify({ clients: clientIds(clients), payload: benchPayload }),
   );
   if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
-  await follow(ctx, res.body.result.jobId);
+  await follow(ctx, (res.body as SuccessEnvelope<{ jobId: string }>).result.jobId);
 }
 
 /** One measured push to the first `clients` clients, followed to `completed`. */
@@ -125,7 +125,7 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
   const res = await ctx.service.request('POST', '/push/push2clients', body);
   const apiAnswerMs = performance.now() - h0;
   if (res.status !== 200) throw new Error(`push refused: ${res.status} ${JSON.stringify(res.body)}`);
-  const jobId: string = res.body.result.jobId;
+  const { jobId } = (res.body as SuccessEnvelope<{ jobId: string }>).result;
   ctx.log(`  job ${jobId}: API answered in ${apiAnswerMs.toFixed(0)} ms; following it to completion`);
   const { finishedAt } = await follow(ctx, jobId);
   const cpuUse = cpu.stop();

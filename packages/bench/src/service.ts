@@ -82,8 +82,8 @@ export class Service {
     // Their logs go to the bench's stderr: stdout stays free for --json.
     const child = spawn(process.execPath, [...execArgv, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefixLines = (chunk: Buffer) => process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${name}] `));
-    child.stdout!.on('data', prefixLines);
-    child.stderr!.on('data', prefixLines);
+    child.stdout.on('data', prefixLines);
+    child.stderr.on('data', prefixLines);
     const proc: Proc = { name, child, exited: Promise.resolve(), stopping: false };
     proc.exited = new Promise<void>((r) =>
       child.once('exit', (code, signal) => {
@@ -153,7 +153,12 @@ export class Service {
     return this.api?.child.pid;
   }
 
-  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  async request(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: unknown }> {
     const response = await fetch(this.url + path, {
       method,
       headers: { 'IM-API-KEY': BENCH_API_KEY, 'Content-Type': 'application/json; charset=utf-8', ...headers },
@@ -161,7 +166,7 @@ export class Service {
     });
     const text = await response.text();
     try {
-      return { status: response.status, body: JSON.parse(text) };
+      return { status: response.status, body: JSON.parse(text) as unknown };
     } catch {
       return { status: response.status, body: text };
     }

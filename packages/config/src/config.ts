@@ -147,10 +147,15 @@ const secretNames = [
   'adminPasswords',
 ] as const;
 
+/** A URL as it may be logged: any user and password removed. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}
+
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
 export function redactConfig(config: Config): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config };
   for (const name of secretNames) if (copy[name] !== undefined) copy[name] = '[redacted]';
-  copy.REDIS_URL = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//[redacted]@');
+  copy.REDIS_URL = redactUrl(config.REDIS_URL);
   return copy;
 }

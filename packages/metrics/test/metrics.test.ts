@@ -78,7 +78,7 @@ describe('metric definitions', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     let ready = true;
     queueDepthMetric(registry, [
-      { name: 'apns', getJobCounts: async () => ({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
+      { name: 'apns', getJobCounts: () => Promise.resolve({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
       { name: 'fcm', getJobCounts: () => Promise.reject(new Error('Redis is away')) },
     ]);
     redisUpMetric(registry, () => ready);

@@ -2,7 +2,7 @@ import { Notification } from '@parse/node-apn';
 import { maskToken, type ApnsCredentials, type Logger } from '@push/config';
 import { toApns, type ApnsNotification, type Payload } from '@push/contract';
 import { classifyApns } from './apns-classify';
-import { createApnsConnection, type ApnsAnswer, type ApnsConnection } from './apns-connection';
+import { createApnsConnection, type ApnsAnswer } from './apns-connection';
 import { ProviderClosedError } from './errors';
 import { InFlight } from './in-flight';
 import type { PushProvider, SendOutcome } from './provider';
@@ -35,7 +35,7 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
   let closing: Promise<void> | undefined;
 
   async function sendAll(notification: Notification, tokens: readonly string[]): Promise<SendOutcome[]> {
-    const outcomes: SendOutcome[] = new Array(tokens.length);
+    const outcomes = new Array<SendOutcome>(tokens.length);
     const hex: string[] = [];
     const at: number[] = [];
     for (let i = 0; i < tokens.length; i++) {

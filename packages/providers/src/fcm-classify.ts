@@ -77,12 +77,12 @@ function parseBody(body: unknown): FcmErrorBody {
   if (typeof body === 'string') {
     try {
       const parsed: unknown = JSON.parse(body);
-      return typeof parsed === 'object' && parsed !== null ? (parsed as FcmErrorBody) : {};
+      return typeof parsed === 'object' && parsed !== null ? parsed : {};
     } catch {
       return {};
     }
   }
-  return typeof body === 'object' && body !== null ? (body as FcmErrorBody) : {};
+  return typeof body === 'object' && body !== null ? body : {};
 }
 
 /** Retry-After as milliseconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined if absent or unreadable. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { applicationDefault, cert, type Credential, type ServiceAccount } from 'firebase-admin/app';
+import { applicationDefault, cert, type Credential } from 'firebase-admin/app';
 import { ProviderConfigError } from './errors';
 
 /** Where FCM's OAuth2 bearer token comes from. */
@@ -32,7 +32,11 @@ const NO_PROJECT = 'FCM project id unknown: set FCM_PROJECT_ID (projectId) or us
 export function createFcmAuth(credential: FcmCredential, projectId?: string): FcmAuth {
   if ('accessToken' in credential) {
     if (!projectId) throw new ProviderConfigError(NO_PROJECT);
-    return { accessToken: async () => credential.accessToken, invalidate: () => undefined, projectId: async () => projectId };
+    return {
+      accessToken: () => Promise.resolve(credential.accessToken),
+      invalidate: () => undefined,
+      projectId: () => Promise.resolve(projectId),
+    };
   }
   if ('serviceAccountFile' in credential) {
     const account = readServiceAccount(credential.serviceAccountFile);
@@ -40,11 +44,11 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
     if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${credential.serviceAccountFile} has none)`);
     let firebaseCredential: Credential;
     try {
-      firebaseCredential = cert(account as ServiceAccount); // it reads the JSON's snake_case keys itself
+      firebaseCredential = cert(account); // it reads the JSON's snake_case keys itself
     } catch (error) {
       throw new ProviderConfigError(`${credential.serviceAccountFile}: not a usable service account: ${(error as Error).message}`);
     }
-    return { ...cachedAccessToken(firebaseCredential), projectId: async () => id };
+    return { ...cachedAccessToken(firebaseCredential), projectId: () => Promise.resolve(id) };
   }
   const adc = applicationDefault();
   const known = projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT ?? adcFileProjectId();

@@ -59,8 +59,7 @@ export function createFcmProvider(options: FcmProviderOptions): PushProvider {
       const response = await pool.request({ path, headers, body: body(token) });
       // A 401 may be a token revoked early: the next send fetches a new one (a static token stays as is).
       if (response.status === 401) auth.invalidate();
-      const retryAfter = response.headers['retry-after'];
-      outcome = classifyFcm(response.status, response.body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      outcome = classifyFcm(response.status, response.body, response.headers['retry-after']);
     } catch (error) {
       outcome = transportOutcome(error);
     }

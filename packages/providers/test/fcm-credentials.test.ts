@@ -10,7 +10,7 @@ describe('cachedAccessToken', () => {
     let issued = 0;
     const credential = {
       calls: () => issued,
-      getAccessToken: jest.fn(async () => ({ access_token: `token-${++issued}`, expires_in: 3600 })),
+      getAccessToken: jest.fn(() => Promise.resolve({ access_token: `token-${++issued}`, expires_in: 3600 })),
     };
     return credential;
   }

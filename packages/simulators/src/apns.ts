@@ -74,7 +74,7 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     publicKey = publicKeyOf(signingKeyPem);
   }
   const verifier = new ProviderTokenVerifier(publicKey, keyId, teamId);
-  const core = new SimulatorCore<ApnsBehaviour>('apns', DEFAULTS, ['wrongTopic'], behaviour as Partial<ApnsBehaviour>);
+  const core = new SimulatorCore<ApnsBehaviour>('apns', DEFAULTS, ['wrongTopic'], behaviour);
   verifier.maxAgeSeconds = core.behaviour.current.maxTokenAgeSeconds ?? 3600;
 
   const { sim, server: srv } = await listen(core, server, false, (ex) => handle(ex, core, verifier));

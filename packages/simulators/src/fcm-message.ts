@@ -178,7 +178,8 @@ function stringMap(v: unknown, path: string): Violation | undefined {
   return undefined;
 }
 
-function invalidValue(field: string, type: FieldType | string, value: unknown): Violation {
+/** `type`: a FieldType, or the protobuf type name Google's message shows. */
+function invalidValue(field: string, type: string, value: unknown): Violation {
   const typeName = (TYPE_NAMES as Record<string, string>)[type] ?? type;
   return { field, description: `Invalid value at '${field}' (${typeName}), ${JSON.stringify(value)}` };
 }

@@ -169,7 +169,7 @@ async function serve(o: LoadOptions): Promise<void> {
   port.postMessage({ target } satisfies FromWorker);
 
   let from = performance.eventLoopUtilization();
-  port.on('message', async (m: ToWorker) => {
+  const answer = async (m: ToWorker) => {
     if (m === 'start') {
       from = performance.eventLoopUtilization();
       return;
@@ -178,7 +178,8 @@ async function serve(o: LoadOptions): Promise<void> {
     const stats = sim.stats();
     await sim.close();
     port.postMessage({ stats, serverBusy } satisfies FromWorker);
-  });
+  };
+  port.on('message', (m: ToWorker) => void answer(m));
 }
 
 function flag(name: string, fallback: number): number {

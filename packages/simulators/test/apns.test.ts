@@ -88,7 +88,7 @@ describe('APNs simulator through @parse/node-apn', () => {
     { what: 'to a throttled token', token: THROTTLED, fields: {}, status: 429, reason: 'TooManyRequests' },
   ])('refuses a notification $what: $status $reason', async ({ token, fields, status, reason }) => {
     const p = provider();
-    const result = await p.send(note(fields as Partial<apn.Notification>), token);
+    const result = await p.send(note(fields), token);
     await p.shutdown();
     expect(result.sent).toEqual([]);
     expect(result.failed).toEqual([expect.objectContaining({ device: token, status, response: { reason } })]);

@@ -133,7 +133,7 @@ export class JobStore {
   /** Records final results; a token that already has one keeps it. Returns how many were new. */
   async record(jobId: string, platform: Platform, results: readonly TokenResult[]): Promise<number> {
     if (results.length === 0) return 0;
-    const args: string[] = new Array(results.length * 4);
+    const args = new Array<string>(results.length * 4);
     for (let i = 0, j = 0; i < results.length; i++, j += 4) {
       const r = results[i]!;
       args[j] = r.token;

@@ -127,7 +127,7 @@ function startFcmWorkerProcess(env: Record<string, string>): Promise<ChildProces
   return new Promise((resolveChild, reject) => {
     const timer = setTimeout(() => reject(new Error('the FCM worker process did not get ready')), 30_000);
     child.once('exit', (code) => reject(new Error(`the FCM worker process exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.includes('"msg":"worker ready"')) {
         clearTimeout(timer);
         resolveChild(child);
@@ -304,7 +304,7 @@ describe('Redis Cluster', () => {
       const masters = c.nodes('master');
       const counts = await Promise.all(masters.map((node) => node.dbsize()));
       expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
-      const slotOf = (key: string) => c.cluster('KEYSLOT', key) as Promise<number>;
+      const slotOf = (key: string) => c.cluster('KEYSLOT', key);
       const keys = storeKeys(config.REDIS_PREFIX);
       const jobSlots = await Promise.all(
         [keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf),

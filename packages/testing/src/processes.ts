@@ -36,8 +36,8 @@ export function spawnNode(script: string, env: Record<string, string>): ManagedP
   const append = (chunk: Buffer) => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolveExit) => {
     child.once('exit', (code, signal) => {

@@ -105,6 +105,12 @@ describe('POST /push/push2clients', () => {
     ['an unknown payload field', { clients: ['a'], payload: { alert: 'x', colour: 'red' } }, /colour/],
     ['an unknown top-level field', { clients: ['a'], payload: { alert: 'x' }, extra: 1 }, /extra/],
     ['loc-args not strings', { clients: ['a'], payload: { alert: { 'loc-args': [1] } } }, /payload\.alert/],
+    [
+      'a VoIP topic',
+      { clients: ['a'], payload: { alert: 'x', topic: 'io.app.voip' } },
+      /payload\.topic: VoIP \(\.voip\) and watch complication \(\.complication\) topics are not supported/,
+    ],
+    ['a complication topic', { clients: ['a'], payload: { alert: 'x', topic: 'io.app.watchkitapp.complication' } }, /payload\.topic: VoIP/],
   ])('answers 400 INVALID_PARAMETER naming the field for %s', async (_name, body, message) => {
     const res = await api.request('POST', '/push/push2clients', body);
     expect(res.status).toBe(400);

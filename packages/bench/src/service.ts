@@ -64,6 +64,7 @@ export class Service {
       REDIS_PREFIX: this.options.prefix,
       IM_API_KEY: BENCH_API_KEY,
       APNS_TOPIC: 'io.bench.app',
+      APNS_PRODUCTION: 'false',
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       ...this.options.providerEnv,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { UNSUPPORTED_APNS_TOPIC } from '@push/contract';
 import { envSchema, type Env } from './env';
 
 /** Start-up refused: the message names the variable at fault. */
@@ -53,6 +54,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (keys.some((k) => k.length < 16)) throw new ConfigError('IM_API_KEY: every key must be at least 16 characters');
   const apiKeyGenerated = keys.length === 0;
   const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
+  if (hasApnsCredentials(env)) {
+    // Without a topic every iOS send fails MissingTopic; started anyway, the worker would fail every job.
+    if (!env.APNS_TOPIC) throw new ConfigError('APNS_TOPIC is required with APNS_KEY_FILE / APNS_KEY (the bundle id of the app)');
+    if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC))
+      throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
+    // The sandbox answers BadDeviceToken to production tokens (and the reverse): a production deployment
+    // must say which environment it means.
+    if (env.NODE_ENV === 'production' && env.APNS_PRODUCTION === undefined) {
+      throw new ConfigError('APNS_PRODUCTION must be set explicitly (true: production APNs, false: sandbox) when NODE_ENV=production');
+    }
+  }
   const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
   const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
   return {
@@ -97,7 +109,7 @@ export function apnsCredentials(config: Env): ApnsCredentials {
     key,
     keyId: config.APNS_KEY_ID,
     teamId: config.APNS_TEAM_ID,
-    production: config.APNS_PRODUCTION,
+    production: config.APNS_PRODUCTION ?? false,
     ...(config.APNS_TOPIC && { defaultTopic: config.APNS_TOPIC }),
     ...(config.APNS_HOST && { host: config.APNS_HOST }),
     ...(config.APNS_PORT && { port: config.APNS_PORT }),

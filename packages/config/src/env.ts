@@ -36,7 +36,11 @@ export const envSchema = z.object({
   APNS_KEY_ID: text.optional(),
   APNS_TEAM_ID: text.optional(),
   APNS_TOPIC: text.optional(),
-  APNS_PRODUCTION: bool.default(false),
+  /**
+   * `true`: api.push.apple.com; `false`: the sandbox. Unset means the sandbox, except with
+   * NODE_ENV=production, where it must be set (a forgotten one would call every token dead).
+   */
+  APNS_PRODUCTION: bool.optional(),
   APNS_HOST: text.optional(),
   APNS_PORT: int(1, 65535).optional(),
 

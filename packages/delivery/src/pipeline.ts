@@ -2,7 +2,7 @@ import { isExpired, type Payload, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type { ChunkJobData, JobStore, ProviderPause, RateLimiter, ResolvedToken, TokenRegistry, TokenResult } from '@push/store';
-import { chunk, sortOutcomes, type RetryToken } from './outcomes';
+import { chunk, resolvedOnly, sortOutcomes, type RetryToken } from './outcomes';
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {
@@ -117,7 +117,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     const held =
       (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping)) ?? (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
     if (held !== undefined) {
-      const remaining = [group, ...groups, retry].flat().map(({ client, token }) => ({ client, token }));
+      const remaining = [group, ...groups, retry].flat().map(resolvedOnly);
       log.info({ remaining: remaining.length, waitMs: held }, 'stopping while sending is paused: chunk handed back');
       return { kind: 'interrupted', remaining, clientsWithTokens, resumeAt: Date.now() + held };
     }
@@ -129,6 +129,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     const outcomes = await ctx.provider.send(
       group.map((t) => t.token),
       payload,
+      { jobId: data.jobId },
     );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);
@@ -143,7 +144,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       await ctx.pause.pause(sorted.pauseMs);
       ctx.events?.paused?.(platform, sorted.pauseMs);
       log.warn({ pauseMs: sorted.pauseMs, throttled: sorted.retry.length }, 'provider throttled: pausing all sending');
-      groups.unshift(sorted.retry.map(({ client, token }) => ({ client, token })));
+      groups.unshift(sorted.retry.map(resolvedOnly));
     } else {
       retry.push(...sorted.retry);
     }

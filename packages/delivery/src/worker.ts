@@ -13,6 +13,7 @@ import {
   type ChunkJobData,
   type RedisClient,
 } from '@push/store';
+import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 export interface DeliveryWorkerDeps {
@@ -76,7 +77,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
         throw error;
       }
       if (run.kind === 'done') return run.counts;
-      const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
+      const resolved = run.remaining.map(resolvedOnly);
       await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
       if (run.kind === 'interrupted') {
         // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).

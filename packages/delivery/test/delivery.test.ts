@@ -79,18 +79,18 @@ describe('delivery, end to end through the API, workers and simulators', () => {
       });
       expect(ios[0]!.headers['apns-topic']).toBe(payload.topic ?? 'io.test.app');
       expect(ios[0]!.headers['apns-push-type']).toBe('alert');
+      expect(ios[0]!.headers['apns-collapse-id']).toBe(payload.collapseKey ?? jobId);
 
       const android = stack.fcm.receivedFor(fcmToken('ok', 3));
       expect(android).toHaveLength(1);
       expect((android[0]!.body as { message: unknown }).message).toEqual({
         token: fcmToken('ok', 3),
         notification: { title: payload.title, body: payload.body },
-        ...((payload.icon ?? payload.collapseKey) && {
-          android: {
-            ...(payload.collapseKey && { collapse_key: payload.collapseKey }),
-            ...(payload.icon && { notification: { icon: payload.icon } }),
-          },
-        }),
+        // The icon URL is the notification's image; the job id its tag unless collapseKey is set.
+        android: {
+          ...(payload.collapseKey && { collapse_key: payload.collapseKey }),
+          notification: { ...(payload.icon && { image: payload.icon }), ...(!payload.collapseKey && { tag: jobId }) },
+        },
         ...(payload.type && { data: { type: payload.type } }),
       });
     }
@@ -120,6 +120,27 @@ describe('delivery, end to end through the API, workers and simulators', () => {
     expect(await registry.list('c-bad')).toEqual([]);
     expect(await registry.list('c-topic')).toEqual([]);
     expect((await registry.list('c-ok')).map((t) => t.token)).toEqual([iosToken('c0c0', 1)]);
+  });
+
+  it('APNs 410: a token registered after the timestamp stays registered; one registered before it is removed', async () => {
+    const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
+    const token = iosToken('dead', 410);
+    await stack.register('c-410', 'ios', token);
+    const registeredAt = Date.parse((await registry.list('c-410'))[0]!.createdAt);
+
+    // The device registered this token again after APNs found it dead: Apple says keep it.
+    stack.apns.setBehaviour({ unregisteredAt: registeredAt - 60_000 });
+    const kept = await stack.waitForCompletion(await stack.push(['c-410'], { alert: 'still there?' }));
+    expect(kept.platforms.ios).toMatchObject({ tokens: 1, failed: 1, invalid: 0 });
+    expect((await stack.allResults(kept.jobId))[0]!.reason).toMatch(/^Unregistered: the device registered this token again/);
+    expect((await registry.list('c-410')).map((t) => t.token)).toEqual([token]);
+
+    // Found dead after its registration: removed.
+    stack.apns.setBehaviour({ unregisteredAt: registeredAt + 1 });
+    const removed = await stack.waitForCompletion(await stack.push(['c-410'], { alert: 'gone' }));
+    expect(removed.platforms.ios).toMatchObject({ tokens: 1, failed: 0, invalid: 1 });
+    expect(await registry.list('c-410')).toEqual([]);
+    stack.apns.setBehaviour({ unregisteredAt: undefined });
   });
 
   it('retries a transient failure for only the token that had it', async () => {

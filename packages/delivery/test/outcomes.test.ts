@@ -1,4 +1,4 @@
-import { chunk, DEFAULT_PAUSE_MS, sortOutcomes } from '../src/outcomes';
+import { chunk, DEFAULT_PAUSE_MS, REGISTERED_AGAIN, sortOutcomes } from '../src/outcomes';
 import type { SendOutcome } from '@push/providers';
 
 const t = (n: number) => ({ client: `c${n}`, token: `t${n}` });
@@ -8,7 +8,7 @@ describe('sortOutcomes', () => {
     ['sent', { status: 'sent' }, { final: [{ ...t(0), status: 'sent' }], dead: [], retry: [] }],
     [
       'invalid',
-      { status: 'invalid', reason: 'Unregistered' },
+      { status: 'invalid', reason: 'Unregistered', misconfiguration: 'm' },
       { final: [{ ...t(0), status: 'invalid', reason: 'Unregistered' }], dead: ['t0'], retry: [] },
     ],
     [
@@ -33,6 +33,22 @@ describe('sortOutcomes', () => {
     ],
   ])('sorts %s', (_name, outcome, expected) => {
     expect(sortOutcomes([t(0)], [outcome])).toEqual(expected);
+  });
+
+  it('APNs 410 timestamp: a token registered after it stays, one registered before it is dead', () => {
+    const dead: SendOutcome = { status: 'invalid', reason: 'Unregistered', misconfiguration: 'm', since: 2000 };
+    const sorted = sortOutcomes(
+      [
+        { ...t(0), at: 3000 },
+        { ...t(1), at: 1000 },
+      ],
+      [dead, dead],
+    );
+    expect(sorted.final).toEqual([
+      { ...t(0), status: 'failed', reason: `Unregistered: ${REGISTERED_AGAIN}` },
+      { ...t(1), status: 'invalid', reason: 'Unregistered' },
+    ]);
+    expect(sorted.dead).toEqual(['t1']);
   });
 
   it('keeps the longest pause and treats a missing answer as a token retry', () => {

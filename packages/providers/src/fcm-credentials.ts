@@ -9,13 +9,17 @@ export type FcmCredential =
   /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
   | { serviceAccountFile: string }
   /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
-  | { applicationDefault: true };
+  | { applicationDefault: true }
+  /** Any firebase-admin Credential (tokens minted by code of the caller's), cached and refreshed like the others. */
+  | { credential: Credential };
 
 export interface FcmAuth {
   /** A bearer token valid for a few more minutes at least. */
   accessToken(): Promise<string>;
   /** Drops the cached token (after a 401) so the next call fetches a new one. */
   invalidate(): void;
+  /** False for a ready token (FCM_ACCESS_TOKEN): nothing can replace it, so a 401 is final at once. */
+  refreshable: boolean;
   /** The Firebase project the messages are sent for. */
   projectId(): Promise<string>;
 }
@@ -35,6 +39,7 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
     return {
       accessToken: () => Promise.resolve(credential.accessToken),
       invalidate: () => undefined,
+      refreshable: false,
       projectId: () => Promise.resolve(projectId),
     };
   }
@@ -49,6 +54,10 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
       throw new ProviderConfigError(`${credential.serviceAccountFile}: not a usable service account: ${(error as Error).message}`);
     }
     return { ...cachedAccessToken(firebaseCredential), projectId: () => Promise.resolve(id) };
+  }
+  if ('credential' in credential) {
+    if (!projectId) throw new ProviderConfigError(NO_PROJECT);
+    return { ...cachedAccessToken(credential.credential), projectId: () => Promise.resolve(projectId) };
   }
   const adc = applicationDefault();
   const known = projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT ?? adcFileProjectId();
@@ -68,10 +77,14 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
 }
 
 /** Caches a credential's token until TOKEN_REFRESH_MARGIN_MS before it expires; one fetch at a time. */
-export function cachedAccessToken(credential: Credential, now: () => number = Date.now): Pick<FcmAuth, 'accessToken' | 'invalidate'> {
+export function cachedAccessToken(
+  credential: Credential,
+  now: () => number = Date.now,
+): Pick<FcmAuth, 'accessToken' | 'invalidate' | 'refreshable'> {
   let cached: { value: string; expiresAt: number } | undefined;
   let fetching: Promise<string> | undefined;
   return {
+    refreshable: true,
     accessToken() {
       if (cached && cached.expiresAt - now() > TOKEN_REFRESH_MARGIN_MS) return Promise.resolve(cached.value);
       fetching ??= credential

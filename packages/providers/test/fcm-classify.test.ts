@@ -1,4 +1,4 @@
-import { classifyFcm, FCM_DEFAULT_QUOTA_RETRY_MS, type SendOutcome } from '@push/providers';
+import { classifyFcm, FCM_DEFAULT_QUOTA_RETRY_MS, FCM_MISCONFIGURATION, type SendOutcome } from '@push/providers';
 import { parseRetryAfter } from '../src/fcm-classify';
 
 /** An FCM HTTP v1 error body (google.rpc.Status) as Google documents it ("FCM error codes"). */
@@ -19,21 +19,25 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     404,
     fcmError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED'),
     undefined,
-    { status: 'invalid', reason: 'UNREGISTERED' },
+    { status: 'invalid', reason: 'UNREGISTERED', misconfiguration: FCM_MISCONFIGURATION.UNREGISTERED },
   ],
   [
     'bad token (BadRequest names message.token)',
     400,
     fcmError(400, 'INVALID_ARGUMENT', 'Invalid registration', 'INVALID_ARGUMENT', 'message.token'),
     undefined,
-    { status: 'invalid', reason: 'INVALID_ARGUMENT: Invalid registration' },
+    { status: 'invalid', reason: 'INVALID_ARGUMENT: Invalid registration', misconfiguration: FCM_MISCONFIGURATION.INVALID_ARGUMENT },
   ],
   [
     "bad token (Google's example: message only)",
     400,
     fcmError(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT'),
     undefined,
-    { status: 'invalid', reason: 'INVALID_ARGUMENT: The registration token is not a valid FCM registration token' },
+    {
+      status: 'invalid',
+      reason: 'INVALID_ARGUMENT: The registration token is not a valid FCM registration token',
+      misconfiguration: FCM_MISCONFIGURATION.INVALID_ARGUMENT,
+    },
   ],
   [
     'bad message',
@@ -47,7 +51,7 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     403,
     fcmError(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH'),
     undefined,
-    { status: 'invalid', reason: 'SENDER_ID_MISMATCH' },
+    { status: 'failed', reason: 'SENDER_ID_MISMATCH', misconfiguration: FCM_MISCONFIGURATION.SENDER_ID_MISMATCH },
   ],
   [
     'permission denied',
@@ -92,27 +96,47 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     { status: 'retry', scope: 'provider', reason: 'RESOURCE_EXHAUSTED', retryAfterMs: FCM_DEFAULT_QUOTA_RETRY_MS },
   ],
   [
+    'device quota (QuotaFailure about the device)',
+    429,
+    JSON.stringify({
+      error: {
+        code: 429,
+        message: 'Sending limit exceeded for this device.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'QUOTA_EXCEEDED' },
+          {
+            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+            violations: [{ subject: 'device', description: 'Device message rate exceeded.' }],
+          },
+        ],
+      },
+    }),
+    '2',
+    { status: 'retry', scope: 'token', reason: 'QUOTA_EXCEEDED (device)', retryAfterMs: 2000 },
+  ],
+  [
     'unavailable',
     503,
     fcmError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'),
     undefined,
-    { status: 'retry', scope: 'token', reason: 'UNAVAILABLE' },
+    { status: 'retry', scope: 'outage', reason: 'UNAVAILABLE' },
   ],
   [
     'unavailable with Retry-After',
     503,
     fcmError(503, 'UNAVAILABLE', 'Unavailable', 'UNAVAILABLE'),
     '3',
-    { status: 'retry', scope: 'token', reason: 'UNAVAILABLE', retryAfterMs: 3000 },
+    { status: 'retry', scope: 'outage', reason: 'UNAVAILABLE', retryAfterMs: 3000 },
   ],
   [
     'internal',
     500,
     fcmError(500, 'INTERNAL', 'Internal error', 'INTERNAL'),
     undefined,
-    { status: 'retry', scope: 'token', reason: 'INTERNAL' },
+    { status: 'retry', scope: 'outage', reason: 'INTERNAL' },
   ],
-  ['5xx without a JSON body', 502, '<html>bad gateway</html>', undefined, { status: 'retry', scope: 'token', reason: 'HTTP 502' }],
+  ['5xx without a JSON body', 502, '<html>bad gateway</html>', undefined, { status: 'retry', scope: 'outage', reason: 'HTTP 502' }],
   [
     'wrong project id (NOT_FOUND without UNREGISTERED)',
     404,
@@ -125,7 +149,7 @@ const rows: Array<[string, number, unknown, string | undefined, SendOutcome]> = 
     404,
     { error: { status: 'NOT_FOUND', details: [{ errorCode: 'UNREGISTERED' }] } },
     undefined,
-    { status: 'invalid', reason: 'UNREGISTERED' },
+    { status: 'invalid', reason: 'UNREGISTERED', misconfiguration: FCM_MISCONFIGURATION.UNREGISTERED },
   ],
 ];
 

@@ -162,7 +162,7 @@ function reject(ex: Exchange, core: SimulatorCore<ApnsBehaviour>, apnsId: string
   core.recorder.reject(reason);
   const status = STATUS_OF[reason] ?? 500;
   // 410: "the time at which APNs confirmed the token was no longer valid for the topic", in ms.
-  const body = status === 410 ? `{"reason":"${reason}","timestamp":${now}}` : BODY_OF[reason];
+  const body = status === 410 ? `{"reason":"${reason}","timestamp":${core.behaviour.current.unregisteredAt ?? now}}` : BODY_OF[reason];
   core.later(delayMs, () => ex.respond(status, { 'apns-id': apnsId, 'content-type': 'application/json' }, body));
 }
 

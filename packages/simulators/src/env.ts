@@ -30,6 +30,7 @@ const BEHAVIOUR_VARS: ReadonlyArray<{ name: string; key: string; list: boolean; 
   { name: 'SIM_APNS_ALLOWED_TOPICS', key: 'allowedTopics', list: true, kinds: ['apns'] },
   { name: 'SIM_FCM_QUOTA_PER_MINUTE', key: 'quotaPerMinute', list: false, kinds: ['fcm'] },
   { name: 'SIM_FCM_SENDER_MISMATCH', key: 'senderMismatch', list: true, kinds: ['fcm'] },
+  { name: 'SIM_FCM_DEVICE_THROTTLED', key: 'deviceThrottled', list: true, kinds: ['fcm'] },
 ];
 
 /** Every variable the standalone simulators read, for the README and error messages. */

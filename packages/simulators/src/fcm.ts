@@ -34,7 +34,12 @@ function error(code: number, status: string, message: string, errorCode?: string
 const ANSWERS = {
   unregistered: error(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED'),
   senderMismatch: error(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH'),
-  deviceQuota: error(429, 'RESOURCE_EXHAUSTED', 'Sending limit exceeded for this device.', 'QUOTA_EXCEEDED'),
+  deviceQuota: error(429, 'RESOURCE_EXHAUSTED', 'Sending limit exceeded for this device.', 'QUOTA_EXCEEDED', [
+    {
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [{ subject: 'device', description: 'Device message rate exceeded.' }],
+    },
+  ]),
   projectQuota: error(
     429,
     'RESOURCE_EXHAUSTED',
@@ -85,7 +90,12 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
   const { server, extra, behaviour } = splitOptions(options, ['projectId', 'accessToken'] as const);
   const projectId = extra.projectId ?? 'sim-project';
   const accessToken = extra.accessToken ?? `ya29.sim-${randomBytes(24).toString('base64url')}`;
-  const core = new SimulatorCore<FcmBehaviour>('fcm', { quotaPerMinute: 0 }, ['senderMismatch'], behaviour);
+  const core = new SimulatorCore<FcmBehaviour>(
+    'fcm',
+    { quotaPerMinute: 0 },
+    ['senderMismatch', 'deviceThrottled'],
+    behaviour,
+  );
   const bucket = new TokenBucket(core.behaviour.current.quotaPerMinute ?? 0);
   core.onChange = (b) => bucket.setRate(b.quotaPerMinute ?? 0);
 
@@ -168,7 +178,8 @@ function decide(ex: Exchange, ctx: Context, now: number): Outcome {
   if (!TOKEN_CHARSET.test(token) || b.in('bad', token)) return { ...ANSWERS.badToken, token };
   if (b.in('dead', token)) return { ...ANSWERS.unregistered, token };
   if (b.in('senderMismatch', token)) return { ...ANSWERS.senderMismatch, token };
-  if (b.in('throttled', token)) return { ...ANSWERS.deviceQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
+  if (b.in('deviceThrottled', token)) return { ...ANSWERS.deviceQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
+  if (b.in('throttled', token)) return { ...ANSWERS.projectQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
   if (b.flakyFirstTime(token)) return { ...ANSWERS.internal, token };
   return { token, body, validateOnly: (request.validate_only ?? request.validateOnly) === true };
 }

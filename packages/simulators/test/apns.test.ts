@@ -150,6 +150,15 @@ describe('APNs simulator over raw HTTP/2', () => {
     expect(Math.abs(res.json.timestamp - Date.now())).toBeLessThan(5000);
   });
 
+  it('answers 410 with the timestamp set by unregisteredAt', async () => {
+    sim.setBehaviour({ unregisteredAt: 1_700_000_000_000 });
+    try {
+      expect((await post(DEAD)).json).toEqual({ reason: 'Unregistered', timestamp: 1_700_000_000_000 });
+    } finally {
+      sim.setBehaviour({ unregisteredAt: undefined });
+    }
+  });
+
   it.each([
     ['GET on a device path', 'GET', `/3/device/${hexToken(12)}`, 405, 'MethodNotAllowed'],
     ['an unknown path', 'POST', '/2/device/abc', 404, 'BadPath'],

@@ -31,6 +31,7 @@ beforeAll(async () => {
     bad: ['bad-1'],
     senderMismatch: ['other-sender'],
     throttled: ['hot'],
+    deviceThrottled: ['busy-device'],
     retryAfterSeconds: 7,
   });
   client = new H2Client(sim.url, sim.caPem);
@@ -167,6 +168,23 @@ describe('FCM simulator: Google error answers', () => {
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('7');
     expect(res.json.error).toMatchObject({ status: 'RESOURCE_EXHAUSTED', details: [{ '@type': FCM_ERROR, errorCode: 'QUOTA_EXCEEDED' }] });
+  });
+
+  it('429 QUOTA_EXCEEDED about the device, with a QuotaFailure naming it, for a deviceThrottled token', async () => {
+    const res = await send(message('busy-device'));
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.json.error).toMatchObject({
+      status: 'RESOURCE_EXHAUSTED',
+      message: 'Sending limit exceeded for this device.',
+      details: [
+        { '@type': FCM_ERROR, errorCode: 'QUOTA_EXCEEDED' },
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [{ subject: 'device', description: 'Device message rate exceeded.' }],
+        },
+      ],
+    });
   });
 
   it('enforces the per-project quota as a token bucket when quotaPerMinute is set', async () => {

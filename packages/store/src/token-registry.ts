@@ -13,6 +13,8 @@ export interface RegisteredToken {
 export interface ResolvedToken {
   client: string;
   token: string;
+  /** When the token was registered (epoch ms): a provider's "dead since" older than this does not count. */
+  at?: number;
 }
 
 const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
@@ -102,8 +104,8 @@ export class TokenRegistry {
     const code = platformCode[platform];
     const resolved: ResolvedToken[] = [];
     values.forEach((value, i) => {
-      forEachDevice(value, (c, _createdAt, token) => {
-        if (c === code) resolved.push({ client: clients[i]!, token });
+      forEachDevice(value, (c, createdAt, token) => {
+        if (c === code) resolved.push({ client: clients[i]!, token, at: createdAt });
       });
     });
     return resolved;

@@ -134,7 +134,7 @@ describe('token registry', () => {
     const android = await registry.resolve(clients, 'android');
     expect(ios).toHaveLength(2000);
     expect(android).toHaveLength(500);
-    expect(ios[7]).toEqual({ client: 'r7', token: `00000007${'a'.repeat(56)}` });
+    expect(ios[7]).toEqual({ client: 'r7', token: `00000007${'a'.repeat(56)}`, at: expect.any(Number) });
     expect(android.every((t) => Number(t.client.slice(1)) < 500)).toBe(true);
   });
 });

@@ -65,9 +65,11 @@ describe('token registry', () => {
       : api.redis;
     const resolver = new TokenRegistry(client, api.prefix);
     const wanted = [...clients, 'unknown-client'];
-    expect(await resolver.resolve(wanted, 'ios')).toEqual(clients.map((c, i) => ({ client: c, token: ios(10_000 + i) })));
+    expect(await resolver.resolve(wanted, 'ios')).toEqual(
+      clients.map((c, i) => ({ client: c, token: ios(10_000 + i), at: expect.any(Number) })),
+    );
     expect(await resolver.resolve(wanted, 'android')).toEqual(
-      clients.filter((_, i) => i % 3 === 0).map((c, i) => ({ client: c, token: fcm(10_000 + i) })),
+      clients.filter((_, i) => i % 3 === 0).map((c, i) => ({ client: c, token: fcm(10_000 + i), at: expect.any(Number) })),
     );
   });
 });

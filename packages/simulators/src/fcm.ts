@@ -90,12 +90,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
   const { server, extra, behaviour } = splitOptions(options, ['projectId', 'accessToken'] as const);
   const projectId = extra.projectId ?? 'sim-project';
   const accessToken = extra.accessToken ?? `ya29.sim-${randomBytes(24).toString('base64url')}`;
-  const core = new SimulatorCore<FcmBehaviour>(
-    'fcm',
-    { quotaPerMinute: 0 },
-    ['senderMismatch', 'deviceThrottled'],
-    behaviour,
-  );
+  const core = new SimulatorCore<FcmBehaviour>('fcm', { quotaPerMinute: 0 }, ['senderMismatch', 'deviceThrottled'], behaviour);
   const bucket = new TokenBucket(core.behaviour.current.quotaPerMinute ?? 0);
   core.onChange = (b) => bucket.setRate(b.quotaPerMinute ?? 0);
 

@@ -1,14 +1,14 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import { failure, platforms } from '@push/contract';
-import { ConfigError, createLogger, loadConfig, redactConfig, redactUrl } from '@push/config';
+import { ConfigError, createLogger, loadApiConfig, redactConfig, redactUrl } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
 import { createQueue, createRedis, waitForReady } from '@push/store';
 import { createServer } from './server';
 
 /** The API process: read the environment, connect, listen, and stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger('api', config.LOG_LEVEL);
+  const config = loadApiConfig();
+  const logger = createLogger('api', config);
   logger.info({ config: redactConfig(config) }, 'starting');
   if (config.apiKeyGenerated) {
     // Printed on purpose, once: outside production with no IM_API_KEY this is the only way to learn it.

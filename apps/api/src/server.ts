@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
 import { failure, ok, type Platform } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import type { ApiConfig, Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
 import { JobStore, RateLimiter, TokenRegistry, type ChunkJobData, type RedisClient } from '@push/store';
 import { adminRoutes } from './admin';
@@ -15,7 +15,7 @@ import { pushRoutes } from './routes/push';
 import { tokenRoutes } from './routes/tokens';
 
 export interface ApiDeps {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;

@@ -24,6 +24,8 @@ export interface DeliveryContext {
   pause: ProviderPause;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /** Payloads of the jobs this worker has seen, by job id (a job's payload never changes). */
+  payloads: Map<string, Payload>;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   logger: Logger;
@@ -81,7 +83,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, lastAttempt: boolean): Promise<ChunkRun> {
   const { platform, jobs } = ctx;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
-  const payload = await payloadOf(jobs, data.jobId);
+  const payload = await payloadOf(ctx, data.jobId);
   if (!payload) {
     log.warn('job record expired or deleted; chunk dropped');
     return { kind: 'done', counts: {} };
@@ -185,14 +187,12 @@ export async function abandonChunk(ctx: DeliveryContext, data: ChunkJobData, rea
   ctx.logger.error({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, reason }, 'chunk abandoned');
 }
 
-const payloads = new Map<string, Payload>();
-
-/** Job payloads are immutable: each worker reads one once. */
-async function payloadOf(jobs: JobStore, jobId: string): Promise<Payload | undefined> {
-  const cached = payloads.get(jobId);
+/** Job payloads are immutable: each worker reads one once (the cache is the worker's, in its context). */
+async function payloadOf(ctx: DeliveryContext, jobId: string): Promise<Payload | undefined> {
+  const cached = ctx.payloads.get(jobId);
   if (cached) return cached;
-  const payload = await jobs.payload(jobId);
-  if (payloads.size >= 1000) payloads.clear();
-  if (payload) payloads.set(jobId, payload);
+  const payload = await ctx.jobs.payload(jobId);
+  if (ctx.payloads.size >= 1000) ctx.payloads.clear();
+  if (payload) ctx.payloads.set(jobId, payload);
   return payload;
 }

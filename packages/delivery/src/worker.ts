@@ -1,6 +1,6 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Platform } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import type { Logger, WorkerEnv } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
   JobStore,
@@ -16,13 +16,50 @@ import {
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
+/** What a delivery worker needs to know, as plain values (each worker app maps its configuration to them). */
+export interface DeliverySettings {
+  redisUrl: string;
+  /** `redisUrl` is one seed node of a Redis Cluster. */
+  redisCluster: boolean;
+  redisPrefix: string;
+  /** How long a job and its results are kept, in seconds. */
+  retentionSeconds: number;
+  /** Chunk jobs handled at once. */
+  concurrency: number;
+  /** How often to look for chunks of a crashed worker; a chunk's lock lasts twice this. */
+  stalledIntervalMs: number;
+  /** Tokens handed to the provider at once. */
+  batchSize: number;
+  /** Proactive provider limit shared by every worker of the platform, per minute (0: none). */
+  rateLimitPerMinute: number;
+}
+
+/** The settings every worker app reads the same way; the provider's own (batch size, limit) come on top. */
+export function workerSettings(env: WorkerEnv): Omit<DeliverySettings, 'batchSize' | 'rateLimitPerMinute'> {
+  return {
+    redisUrl: env.REDIS_URL,
+    redisCluster: env.REDIS_CLUSTER,
+    redisPrefix: env.REDIS_PREFIX,
+    retentionSeconds: env.JOB_RETENTION_SECONDS,
+    concurrency: env.WORKER_CONCURRENCY,
+    stalledIntervalMs: env.STALLED_INTERVAL_MS,
+  };
+}
+
 export interface DeliveryWorkerDeps {
   platform: Platform;
   provider: PushProvider;
-  config: Config;
+  settings: DeliverySettings;
   logger: Logger;
   events?: DeliveryEvents;
 }
+
+/**
+ * The message BullMQ fails a chunk with when it stalled more than `maxStalledCount` times (its
+ * moveStalledJobsToWait script). The worker recognises such a failure only by this text, so a test runs
+ * BullMQ into it and fails if the text changes.
+ */
+export const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
 export interface DeliveryWorker {
   worker: Worker<ChunkJobData>;
@@ -45,26 +82,26 @@ export class ChunkRetryError extends Error {
  * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
  * (ProviderPause), which every worker of the platform honours before each send.
  */
-export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+export function createDeliveryWorker({ platform, provider, settings, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+  const redis: RedisClient = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const prefix = config.REDIS_PREFIX;
-  const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
+  const prefix = settings.redisPrefix;
   const stopping = new AbortController();
   const ctx: DeliveryContext = {
     platform,
     provider,
     registry: new TokenRegistry(redis, prefix),
-    jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
-    limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
+    jobs: new JobStore(redis, prefix, settings.retentionSeconds),
+    limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, settings.rateLimitPerMinute),
     pause: new ProviderPause(redis, prefix, queueName[platform]),
-    batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+    batchSize: settings.batchSize,
+    payloads: new Map(),
     logger,
     stopping: stopping.signal,
     ...(events && { events }),
   };
 
-  const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+  const queueConnection = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster, enableAutoPipelining: false });
   const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     queueName[platform],
     async (job: Job<ChunkJobData>, token?: string) => {
@@ -89,17 +126,17 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     {
       connection: queueConnection,
       prefix: queuePrefix(prefix, platform),
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency: settings.concurrency,
       // A crashed worker's chunk is picked up by another within about two stalled intervals.
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      lockDuration: config.STALLED_INTERVAL_MS * 2,
+      stalledInterval: settings.stalledIntervalMs,
+      lockDuration: settings.stalledIntervalMs * 2,
       maxStalledCount: 5,
     },
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
     // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-    if (job && /stalled more than allowable limit/.test(err.message)) {
+    if (job && STALLED_TOO_OFTEN.test(err.message)) {
       void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
         logger.error({ err: e.message }, 'abandon failed'),
       );

@@ -5,4 +5,5 @@ export * from './job-store';
 export * from './rate-limiter';
 export * from './provider-pause';
 export * from './queues';
+export * from './redis-server';
 export * from './scripts';

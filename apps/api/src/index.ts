@@ -1,12 +1,12 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import { failure, platforms } from '@push/contract';
-import { ConfigError, createLogger, loadApiConfig, redactConfig, redactUrl } from '@push/config';
+import { ConfigError, createLogger, loadApiConfig, redactConfig, redactUrl, runProcess, type RunningProcess } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
 import { createQueue, createRedis, waitForReady } from '@push/store';
 import { createServer } from './server';
 
 /** The API process: read the environment, connect, listen, and stop cleanly on SIGTERM/SIGINT. */
-async function main(): Promise<void> {
+async function main(): Promise<RunningProcess> {
   const config = loadApiConfig();
   const logger = createLogger('api', config);
   logger.info({ config: redactConfig(config) }, 'starting');
@@ -50,18 +50,12 @@ async function main(): Promise<void> {
     );
   });
 
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'stopping');
+  const stop = async () => {
     server.close();
     await Promise.all(Object.values(queues).map((q) => q.close()));
     redis.disconnect();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  return { logger, stop };
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`api: ${error instanceof ConfigError ? error.message : error.stack}\n`);
-  process.exit(1);
-});
+runProcess('api', main);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
+import { chunk, platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
@@ -45,8 +45,7 @@ export async function enqueuePush(
   }
   try {
     const clients = distinct(request.clients);
-    const chunks: string[][] = [];
-    for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
+    const chunks = chunk(clients, deps.chunkClients);
     if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);

@@ -94,7 +94,7 @@ export const apnsWorkerEnvSchema = workerEnvSchema.extend({
     '`false` outside production',
   ),
   APNS_HOST: setting(text.optional(), 'send to this host instead (proxies, simulators, tests)', "Apple's"),
-  APNS_PORT: setting(int(1, 65535).optional(), 'send to this port instead', '443'),
+  APNS_PORT: setting(int(1, 65535).optional(), 'send to this port instead', '`443`'),
   APNS_CONNECTIONS: setting(int(1, 64).default(4), 'HTTP/2 connections to APNs per worker'),
   APNS_BATCH_SIZE: setting(
     int(1, 10_000).default(250),

@@ -58,10 +58,3 @@ export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonl
 export function resolvedOnly({ client, token, at }: ResolvedToken): ResolvedToken {
   return at === undefined ? { client, token } : { client, token, at };
 }
-
-/** Splits `items` into groups of at most `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const groups: T[][] = [];
-  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
-  return groups;
-}

@@ -1,8 +1,8 @@
-import { isExpired, type Payload, type Platform } from '@push/contract';
+import { chunk, isExpired, type Payload, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type { ChunkJobData, JobStore, ProviderPause, RateLimiter, ResolvedToken, TokenRegistry, TokenResult } from '@push/store';
-import { chunk, resolvedOnly, sortOutcomes, type RetryToken } from './outcomes';
+import { resolvedOnly, sortOutcomes, type RetryToken } from './outcomes';
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {

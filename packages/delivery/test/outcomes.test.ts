@@ -1,4 +1,4 @@
-import { chunk, DEFAULT_PAUSE_MS, REGISTERED_AGAIN, sortOutcomes } from '../src/outcomes';
+import { DEFAULT_PAUSE_MS, REGISTERED_AGAIN, sortOutcomes } from '../src/outcomes';
 import type { SendOutcome } from '@push/providers';
 
 const t = (n: number) => ({ client: `c${n}`, token: `t${n}` });
@@ -62,16 +62,5 @@ describe('sortOutcomes', () => {
     expect(sorted.pauseMs).toBe(900);
     expect(sorted.retry.map((r) => r.token)).toEqual(['t0', 't1', 't2']);
     expect(sorted.retry[2]!.reason).toBe('no answer from provider');
-  });
-});
-
-describe('chunk', () => {
-  it.each([
-    [[], 3, []],
-    [[1, 2, 3], 3, [[1, 2, 3]]],
-    [[1, 2, 3, 4, 5, 6, 7], 3, [[1, 2, 3], [4, 5, 6], [7]]],
-    [[1, 2], 1, [[1], [2]]],
-  ])('splits %j by %i', (items, size, expected) => {
-    expect(chunk(items, size)).toEqual(expected);
   });
 });

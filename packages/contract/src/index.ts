@@ -2,3 +2,4 @@ export * from './envelope';
 export * from './schemas';
 export * from './mapping';
 export * from './chunk';
+export * from './examples';

@@ -1,9 +1,10 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Platform } from '@push/contract';
+import { priorities, type Platform, type Priority } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, queueName, queuePrefix, type ChunkJobData, type RedisClient,
+  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, highLaneReserve, laneQueueName, queueName, queuePrefix,
+  type ChunkJobData, type RedisClient,
 } from '@push/store';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
@@ -16,8 +17,9 @@ export interface DeliveryWorkerDeps {
 }
 
 export interface DeliveryWorker {
-  worker: Worker<ChunkJobData>;
-  /** Whether both Redis connections (stores and queue) are ready, for `push_redis_up`. */
+  /** One BullMQ worker per lane, each on its own queue with its own concurrency. */
+  workers: Record<Priority, Worker<ChunkJobData>>;
+  /** Whether every Redis connection (stores and queues) is ready, for `push_redis_up`. */
   redisReady(): boolean;
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
@@ -32,9 +34,12 @@ export class ChunkRetryError extends Error {
 }
 
 /**
- * A BullMQ worker on one platform queue running the delivery pipeline. BullMQ's retries (exponential
- * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
- * (ProviderPause), which every worker of the platform honours before each send.
+ * The BullMQ workers of one platform, one per lane, running the delivery pipeline: `normal` chunks use
+ * WORKER_CONCURRENCY slots and `high` chunks HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk
+ * starts at once however busy the normal lane is. At the provider's limits the high lane goes first:
+ * normal takes leave a reserve in the shared token bucket, and a quota pause ends for high sooner.
+ * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
+ * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
@@ -42,68 +47,78 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
-  const ctx: DeliveryContext = {
-    platform,
-    provider,
+  const store = {
     registry: new TokenRegistry(redis, prefix),
     jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
-    limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
-    pause: new ProviderPause(redis, prefix, queueName[platform]),
-    batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
-    logger,
-    stopping: stopping.signal,
-    ...(events && { events }),
   };
+  const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
+  const connections: RedisClient[] = [];
 
-  const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
-  const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
-    queueName[platform],
-    async (job: Job<ChunkJobData>, token?: string) => {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      let run;
-      try {
-        run = await deliverChunk(ctx, job.data, lastAttempt);
-      } catch (error) {
-        if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
-        throw error;
+  const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
+    const ctx: DeliveryContext = {
+      platform,
+      provider,
+      ...store,
+      limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit, 60_000, lane === 'normal' ? highLaneReserve(limit) : 0),
+      pause: new ProviderPause(redis, prefix, queueName[platform], lane),
+      batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+      logger,
+      stopping: stopping.signal,
+      ...(events && { events }),
+    };
+    const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+    connections.push(connection);
+    const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
+      laneQueueName(platform, lane),
+      async (job: Job<ChunkJobData>, token?: string) => {
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        let run;
+        try {
+          run = await deliverChunk(ctx, job.data, lastAttempt);
+        } catch (error) {
+          if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
+          throw error;
+        }
+        if (run.kind === 'done') return run.counts;
+        const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
+        await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
+        if (run.kind === 'interrupted') {
+          // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+          await job.moveToDelayed(run.resumeAt, token);
+          throw new DelayedError();
+        }
+        throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
+      },
+      {
+        connection,
+        prefix: queuePrefix(prefix, platform),
+        concurrency: concurrency[lane],
+        // A crashed worker's chunk is picked up by another within about two stalled intervals.
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        lockDuration: config.STALLED_INTERVAL_MS * 2,
+        maxStalledCount: 5,
+      },
+    );
+    worker.on('error', (err) => logger.error({ err: err.message, lane }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
+      if (job && /stalled more than allowable limit/.test(err.message)) {
+        void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
       }
-      if (run.kind === 'done') return run.counts;
-      const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
-      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-      if (run.kind === 'interrupted') {
-        // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
-        await job.moveToDelayed(run.resumeAt, token);
-        throw new DelayedError();
-      }
-      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
-    },
-    {
-      connection: queueConnection,
-      prefix: queuePrefix(prefix, platform),
-      concurrency: config.WORKER_CONCURRENCY,
-      // A crashed worker's chunk is picked up by another within about two stalled intervals.
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      lockDuration: config.STALLED_INTERVAL_MS * 2,
-      maxStalledCount: 5,
-    },
-  );
-  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => {
-    // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-    if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
-    }
-    if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
-  });
+      if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, lane, err: err.message }, 'chunk run failed');
+    });
+    return worker;
+  };
+  const workers = Object.fromEntries(priorities.map((lane) => [lane, laneWorker(lane)])) as Record<Priority, Worker<ChunkJobData>>;
 
   return {
-    worker,
-    redisReady: () => redis.status === 'ready' && queueConnection.status === 'ready',
+    workers,
+    redisReady: () => [redis, ...connections].every((c) => c.status === 'ready'),
     async close() {
       stopping.abort();
-      await worker.close();
+      await Promise.all(Object.values(workers).map((w) => w.close()));
       await provider.close();
-      queueConnection.disconnect();
+      for (const connection of connections) connection.disconnect();
       redis.disconnect();
     },
   };

@@ -101,11 +101,34 @@ describe('POST /push/push2clients', () => {
     ['an unknown payload field', { clients: ['a'], payload: { alert: 'x', colour: 'red' } }, /colour/],
     ['an unknown top-level field', { clients: ['a'], payload: { alert: 'x' }, extra: 1 }, /extra/],
     ['loc-args not strings', { clients: ['a'], payload: { alert: { 'loc-args': [1] } } }, /payload\.alert/],
+    ['an unknown priority', { clients: ['a'], payload: { alert: 'x' }, priority: 'urgent' }, /priority/],
+    ['a priority of the wrong type', { clients: ['a'], payload: { alert: 'x' }, priority: 1 }, /priority/],
   ])('answers 400 INVALID_PARAMETER naming the field for %s', async (_name, body, message) => {
     const res = await api.request('POST', '/push/push2clients', body);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER' } });
     expect(res.body.error.message).toMatch(message);
+  });
+
+  it.each<[string, number, object, 'high' | 'normal']>([
+    ['at most PRIORITY_HIGH_MAX_CLIENTS (100) distinct clients', 100, {}, 'high'],
+    ['100 distinct clients, some named twice', 100, { repeat: true }, 'high'],
+    ['more than PRIORITY_HIGH_MAX_CLIENTS', 101, {}, 'normal'],
+    ['one client, priority normal', 1, { priority: 'normal' }, 'normal'],
+    ['many clients, priority high', 500, { priority: 'high' }, 'high'],
+  ])('puts a request of %s on the lane it names, else by its size', async (_name, count, fields, lane) => {
+    const { repeat, ...extra } = fields as { repeat?: boolean };
+    const clients = Array.from({ length: count }, (_, i) => `lane-${count}-${i}`);
+    const res = await api.request('POST', '/push/push2clients', { clients: repeat ? [...clients, ...clients.slice(0, 5)] : clients, payload: { alert: 'x' }, ...extra });
+    expect(res.status).toBe(200);
+    const { jobId } = res.body.result;
+    expect((await api.request('GET', `/push/jobs/${jobId}`)).body.result.priority).toBe(lane);
+    const other = lane === 'high' ? 'normal' : 'high';
+    for (const lanes of Object.values(api.queues)) {
+      const mine = (queued: { data: { jobId: string } }[]) => queued.filter((j) => j.data.jobId === jobId).length;
+      expect(mine(await lanes[lane].getJobs(['prioritized']))).toBe(Math.ceil(count / 2));
+      expect(mine(await lanes[other].getJobs(['prioritized']))).toBe(0);
+    }
   });
 
   it('refuses more clients than PUSH_MAX_CLIENTS', async () => {

@@ -83,6 +83,17 @@ export function formatReport(r: BenchReport): string {
       [`after ${a.settleSeconds} s idle`, `${both(a.settled)} (${a.returnedToIdle ? 'back to idle' : 'NOT back to idle'})`],
     ]));
   }
+  if (r.mixed) {
+    const m = r.mixed;
+    out.push(table(`Lanes: a ${n(m.options.blastClients)}-client blast, an alert every ${m.options.alertEveryMs} ms, a ${n(m.options.campaignClients)}-client campaign after ${m.options.campaignAtMs} ms`,
+      ['measure', 'alone', 'together'], [
+        ['blast: completion', `${n(m.alone.blastMs)} ms`, `${n(m.mixed.blastMs)} ms`],
+        ['blast: throughput', `${n(m.alone.blastTokensPerSecond)} tokens/s`, `${n(m.mixed.blastTokensPerSecond)} tokens/s (ratio ${m.mixedBlastThroughputRatio})`],
+        ['campaign: request -> completed', `${n(m.alone.campaignMs)} ms`, `${n(m.mixed.campaignMs)} ms (slowdown ${m.mixedCampaignSlowdown})`],
+        ['alert: request -> completed p50 / p99 / max', `${m.alone.alertP50Ms} / - / ${m.alone.alertMaxMs} ms`, `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms (${m.mixed.alerts} alerts)`],
+        ['load average (1 min) before; others\' cores during', String(m.load.beforeAlone), `${m.load.beforeMixed}; ${m.load.othersCoresDuringMixed}`],
+      ]));
+  }
   out.push(table('Targets', ['target', 'wanted', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.value, t.met ? 'yes' : 'NO'])));
   if (r.warnings.length > 0) out.push('\nWARNINGS:', ...r.warnings.map((w) => `- ${w}`));
   out.push('\nMethod:', ...r.method.map((line) => `- ${line}`));

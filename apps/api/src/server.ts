@@ -37,9 +37,7 @@ export function createServer(deps: ApiDeps): Express {
   const prefix = config.REDIS_PREFIX;
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const registry = new TokenRegistry(redis, prefix);
-  const limiters = config.apiKeys.map(
-    (_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE),
-  );
+  const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
 
   const app = express();
   app.disable('x-powered-by');
@@ -47,7 +45,10 @@ export function createServer(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
 
   // Before everything else: every answer is counted, `/metrics` and the dashboards included.
-  queueDepthMetric(metrics, listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })));
+  queueDepthMetric(
+    metrics,
+    listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
+  );
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
@@ -57,7 +58,12 @@ export function createServer(deps: ApiDeps): Express {
     res.json(ok({ status: 'ok' }));
   });
   app.get('/readyz', async (_req, res) => {
-    const ready = redis.status === 'ready' && (await redis.ping().then(() => true, () => false));
+    const ready =
+      redis.status === 'ready' &&
+      (await redis.ping().then(
+        () => true,
+        () => false,
+      ));
     if (ready) res.json(ok({ redis: 'ready' }));
     else res.status(503).json(failure(503, 'REDIS_UNAVAILABLE', 'Redis does not answer'));
   });

@@ -16,7 +16,11 @@ describe('the dashboards under /admin', () => {
   beforeAll(async () => {
     stack = await startTestStack('admin', { fcm: { dead: [fcmToken(1)] } });
     admin = (path, init = {}) =>
-      fetch(stack.api.url + path, { ...init, redirect: 'manual', headers: { Authorization: basic('admin', stack.api.apiKey), ...init.headers } });
+      fetch(stack.api.url + path, {
+        ...init,
+        redirect: 'manual',
+        headers: { Authorization: basic('admin', stack.api.apiKey), ...init.headers },
+      });
     for (let i = 0; i < 3; i++) await stack.register(`a${i}`, 'android', fcmToken(i));
     jobId = await stack.push(['a0', 'a1', 'a2', 'nobody'], { alert: 'admin' });
     await stack.waitForCompletion(jobId);
@@ -29,7 +33,15 @@ describe('the dashboards under /admin', () => {
     ['a wrong password', basic('admin', 'test-key-0123456789abcdeX')],
     ['an API key header instead', undefined],
   ])('asks for Basic auth when given %s, on every admin path', async (_, authorization) => {
-    for (const path of ['/admin', '/admin/jobs', '/admin/jobs.js', '/admin/api/jobs', '/admin/api/lanes', '/admin/queues', '/admin/queues/api/queues']) {
+    for (const path of [
+      '/admin',
+      '/admin/jobs',
+      '/admin/jobs.js',
+      '/admin/api/jobs',
+      '/admin/api/lanes',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+    ]) {
       const headers: Record<string, string> = authorization ? { Authorization: authorization } : { 'IM-API-KEY': stack.api.apiKey };
       const res = await fetch(stack.api.url + path, { headers });
       expect(res.status).toBe(401);
@@ -78,7 +90,8 @@ describe('the dashboards under /admin', () => {
     const first = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2`))).result;
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const rest = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`))).result;
+    const rest = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)))
+      .result;
     expect(rest).toEqual({ items: [expect.objectContaining({ status: 'invalid', token: fcmToken(1), client: 'a1' })], nextCursor: null });
     const invalid = (await json(await admin(`/admin/api/jobs/${jobId}/results?status=invalid`))).result;
     expect(invalid.items.map((i: { token: string }) => i.token)).toEqual([fcmToken(1)]);
@@ -121,7 +134,7 @@ describe('work per lane on the dashboards', () => {
   });
   afterAll(() => api.close());
 
-  it('shows the chunks waiting and active in each platform\'s queue of each lane', async () => {
+  it("shows the chunks waiting and active in each platform's queue of each lane", async () => {
     const post = (body: object) => api.request('POST', '/push/push2clients', { payload: { alert: 'lanes' }, ...body });
     expect((await post({ clients: ['u1', 'u2', 'u3'] })).status).toBe(200);
     expect((await post({ clients: ['u1', 'u2', 'u3', 'u4', 'u5'], priority: 'normal' })).status).toBe(200);

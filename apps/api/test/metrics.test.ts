@@ -30,7 +30,7 @@ function startWorkerProcess(stack: TestStack, platform: Platform, env: Record<st
   return new Promise((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`${platform} worker did not get ready`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${platform} worker exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: { msg?: string; metricsPort?: number } = {};
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -114,7 +114,12 @@ describe('metrics of a whole job: the API and both worker processes', () => {
 
   it('reports queue depth per queue, lane and state, and the Redis connection as up', async () => {
     const text = await scrape(`${stack.api.url}/metrics`, stack.api.apiKey);
-    for (const [queue, lane] of [['apns', 'normal'], ['apns-high', 'high'], ['fcm', 'normal'], ['fcm-high', 'high']]) {
+    for (const [queue, lane] of [
+      ['apns', 'normal'],
+      ['apns-high', 'high'],
+      ['fcm', 'normal'],
+      ['fcm-high', 'high'],
+    ]) {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'paused']) {
         expect(sample(text, `push_queue_jobs{queue="${queue}",lane="${lane}",state="${state}"}`)).toBe(0);
       }

@@ -1,8 +1,10 @@
 import { loadavg } from 'node:os';
+import { platforms, type SuccessEnvelope } from '@push/contract';
+import { createQueue } from '@push/store';
 import { quantile } from './measure';
 import { clientIds } from './population';
 import { CpuMeter, round } from './proc';
-import { benchPayload, type RunContext } from './service-run';
+import { benchPayload, follow, type RunContext } from './service-run';
 
 /** What `--mixed` runs: a blast, an alert to one user every `alertEveryMs`, a campaign `campaignAtMs` in. */
 export interface MixedOptions {
@@ -35,6 +37,11 @@ export interface MixedReport {
     campaignMs: number;
     alerts: number;
   };
+  /**
+   * Where the alerts' time went during the blast, from BullMQ's timestamps of their chunks (both
+   * platforms): request to a worker taking the chunk, and the chunk's run (resolve, send, record), p50 / p99.
+   */
+  alertChunks: { takenAfterMs: [number, number]; runMs: [number, number] };
   /** Alert: request to `completed` while the blast drains (every alert sent during it). */
   mixedAlertP50Ms: number;
   mixedAlertP99Ms: number;
@@ -48,6 +55,9 @@ export interface MixedReport {
 }
 
 interface Finished {
+  jobId: string;
+  /** Epoch ms just before the request. */
+  t0: number;
   ms: number;
   tokens: number;
 }
@@ -57,27 +67,44 @@ async function send(ctx: RunContext, clients: string[]): Promise<Finished> {
   const t0 = Date.now();
   const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients, payload: benchPayload }));
   if (res.status !== 200) throw new Error(`push refused: ${res.status} ${JSON.stringify(res.body)}`);
-  const jobId: string = res.body.result.jobId;
-  const deadline = Date.now() + ctx.timeoutMs;
-  for (;;) {
-    const job = (await ctx.service.request('GET', `/push/jobs/${jobId}`)).body?.result;
-    if (job?.state === 'completed') return { ms: Date.parse(job.finishedAt) - t0, tokens: job.totals.tokens };
-    if (Date.now() > deadline) throw new Error(`job ${jobId} not completed after ${ctx.timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { jobId } = (res.body as SuccessEnvelope<{ jobId: string }>).result;
+  const { finishedAt, totals } = await follow(ctx, jobId);
+  return { jobId, t0, ms: finishedAt - t0, tokens: totals.tokens ?? 0 };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Alerts to the alert user every `everyMs` until `until()` says stop; resolves to their latencies. */
-async function alerts(ctx: RunContext, o: MixedOptions, until: () => boolean): Promise<number[]> {
+/** Alerts to the alert user every `everyMs` until `until()` says stop. */
+async function alerts(ctx: RunContext, o: MixedOptions, until: () => boolean): Promise<Finished[]> {
   const user = clientIds(1, o.blastClients + o.campaignClients);
   const pending: Array<Promise<Finished>> = [];
   while (!until()) {
     pending.push(send(ctx, user));
     await sleep(o.alertEveryMs);
   }
-  return (await Promise.all(pending)).map((a) => a.ms);
+  return Promise.all(pending);
+}
+
+const p50p99 = (values: number[]): [number, number] => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return [quantile(sorted, 0.5), quantile(sorted, 0.99)];
+};
+
+/** BullMQ's timestamps of the alerts' chunks (one per platform, on the high lane; kept an hour after completion). */
+async function alertChunks(ctx: RunContext, sent: Finished[]): Promise<MixedReport['alertChunks']> {
+  const takenAfter: number[] = [];
+  const run: number[] = [];
+  for (const platform of platforms) {
+    const queue = createQueue(platform, 'high', ctx.redis, ctx.prefix);
+    for (const alert of sent) {
+      const chunk = await queue.getJob(`${alert.jobId}-0`);
+      if (chunk?.processedOn === undefined || chunk.finishedOn === undefined) continue;
+      takenAfter.push(chunk.processedOn - alert.t0);
+      run.push(chunk.finishedOn - chunk.processedOn);
+    }
+    await queue.close();
+  }
+  return { takenAfterMs: p50p99(takenAfter), runMs: p50p99(run) };
 }
 
 /**
@@ -98,7 +125,7 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
   ctx.log(`mixed: the campaign alone (${o.campaignClients} clients): ${campaignAlone.ms} ms`);
   let done = 0;
   const alertsAlone = await alerts(ctx, o, () => done++ >= 10);
-  ctx.log(`mixed: 10 alerts alone: ${alertsAlone.join(', ')} ms`);
+  ctx.log(`mixed: 10 alerts alone: ${alertsAlone.map((a) => a.ms).join(', ')} ms`);
 
   await quiet();
   const beforeMixed = loadavg()[0]!;
@@ -112,11 +139,13 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
   const alertRun = alerts(ctx, o, () => blastOver);
   await sleep(o.campaignAtMs);
   const campaignRun = send(ctx, campaign);
-  const [blastMixed, campaignMixed, alertMs] = await Promise.all([blastRun, campaignRun, alertRun]);
+  const [blastMixed, campaignMixed, alertsMixed] = await Promise.all([blastRun, campaignRun, alertRun]);
   const others = cpu.stop().others?.cores ?? 0;
-  const sorted = [...alertMs].sort((a, b) => a - b);
-  ctx.log(`  blast ${blastMixed.ms} ms (${perSecond(blastMixed)} tokens/s), campaign ${campaignMixed.ms} ms, ` +
-    `${sorted.length} alerts p50 ${quantile(sorted, 0.5)} / p99 ${quantile(sorted, 0.99)} / max ${sorted[sorted.length - 1]} ms`);
+  const sorted = alertsMixed.map((a) => a.ms).sort((a, b) => a - b);
+  ctx.log(
+    `  blast ${blastMixed.ms} ms (${perSecond(blastMixed)} tokens/s), campaign ${campaignMixed.ms} ms, ` +
+      `${sorted.length} alerts p50 ${quantile(sorted, 0.5)} / p99 ${quantile(sorted, 0.99)} / max ${sorted[sorted.length - 1]} ms`,
+  );
 
   return {
     options: o,
@@ -125,10 +154,11 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
       blastTokens: blastAlone.tokens,
       blastTokensPerSecond: perSecond(blastAlone),
       campaignMs: campaignAlone.ms,
-      alertP50Ms: quantile([...alertsAlone].sort((a, b) => a - b), 0.5),
-      alertMaxMs: Math.max(...alertsAlone),
+      alertP50Ms: p50p99(alertsAlone.map((a) => a.ms))[0],
+      alertMaxMs: Math.max(...alertsAlone.map((a) => a.ms)),
     },
     mixed: { blastMs: blastMixed.ms, blastTokensPerSecond: perSecond(blastMixed), campaignMs: campaignMixed.ms, alerts: sorted.length },
+    alertChunks: await alertChunks(ctx, alertsMixed),
     mixedAlertP50Ms: quantile(sorted, 0.5),
     mixedAlertP99Ms: quantile(sorted, 0.99),
     mixedAlertMaxMs: sorted[sorted.length - 1] ?? 0,

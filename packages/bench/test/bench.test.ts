@@ -16,12 +16,21 @@ describe('npm run bench -- --quick --json', () => {
     const report = JSON.parse(stdout);
     expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
     expect(report.service.tokensPerSecond).toBeGreaterThan(0);
-    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']]);
+    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([
+      ['node-apn', 'firebase-admin'],
+      ['node-apn', 'fcm-provider'],
+    ]);
     for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
     const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
-    expect(ratioFields).toEqual(expect.arrayContaining([
-      'ratioIosVsNodeApn', 'ratioAndroidVsFirebaseAdmin', 'ratioAndroidVsFcmProvider', 'ratioOverallVsDirectLibraries', 'ratioOverallVsDirectOwnSender',
-    ]));
+    expect(ratioFields).toEqual(
+      expect.arrayContaining([
+        'ratioIosVsNodeApn',
+        'ratioAndroidVsFirebaseAdmin',
+        'ratioAndroidVsFcmProvider',
+        'ratioOverallVsDirectLibraries',
+        'ratioOverallVsDirectOwnSender',
+      ]),
+    );
     for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
     expect(typeof report.redis.bytesPerRegisteredToken).toBe('number');
     expect(report.machine.nproc).toBeGreaterThan(0);
@@ -31,8 +40,23 @@ describe('npm run bench -- --quick --json', () => {
 describe('npm run bench -- --mixed --json', () => {
   it('runs the blast, the alerts and the campaign alone and together, and reports the mixed figures', async () => {
     // Tiny: the figures mean nothing at this size; the fields and the counts are what is checked.
-    const args = [cli, '--mixed', '--json', '--mixed-blast', '200', '--mixed-campaign', '20', '--mixed-alert-every', '50',
-      '--mixed-campaign-at', '50', '--wait-quiet', '0', '--redis-url', testRedisUrl()];
+    const args = [
+      cli,
+      '--mixed',
+      '--json',
+      '--mixed-blast',
+      '200',
+      '--mixed-campaign',
+      '20',
+      '--mixed-alert-every',
+      '50',
+      '--mixed-campaign-at',
+      '50',
+      '--wait-quiet',
+      '0',
+      '--redis-url',
+      testRedisUrl(),
+    ];
     const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
     const report = JSON.parse(stdout);
     expect(report.population).toMatchObject({ clients: 221, iosTokens: 221, androidTokens: 221 });
@@ -41,7 +65,9 @@ describe('npm run bench -- --mixed --json', () => {
     for (const field of ['mixedAlertP50Ms', 'mixedAlertP99Ms', 'mixedAlertMaxMs', 'mixedCampaignSlowdown', 'mixedBlastThroughputRatio']) {
       expect(report.mixed[field]).toBeGreaterThan(0);
     }
-    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^mixed: alert p99/)]));
+    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^mixed: alert p99/)]),
+    );
   }, 60_000);
 });
 
@@ -52,23 +78,45 @@ describe('options', () => {
   });
 
   it.each<[string[], object]>([
-    [['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'], { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 }],
+    [
+      ['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'],
+      { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 },
+    ],
     [['--latency', '50', '--jitter', '0', '--workers', '2'], { latencyMs: 50, jitterMs: 0, workers: 2 }],
     [['--scaling', '1,3', '--scaling-clients', '2000'], { scaling: [1, 3], scalingClients: 2000 }],
     [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
     [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],
     [['--api-million', '200000', '--no-baselines', '--no-scaling'], { apiMillion: 200_000, baselines: false, scaling: [] }],
-    [['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'], { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] }],
-    [['--mixed'], { mixed: { blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 }, clients: 202_001, baselines: false, scaling: [], apiMillion: 0, repeat: 1 }],
-    [['--mixed-blast', '50000', '--mixed-campaign-at', '1500'], { mixed: { blastClients: 50_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 1500 }, clients: 52_001 }],
+    [
+      ['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'],
+      { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] },
+    ],
+    [
+      ['--mixed'],
+      {
+        mixed: { blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 },
+        clients: 202_001,
+        baselines: false,
+        scaling: [],
+        apiMillion: 0,
+        repeat: 1,
+      },
+    ],
+    [
+      ['--mixed-blast', '50000', '--mixed-campaign-at', '1500'],
+      { mixed: { blastClients: 50_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 1500 }, clients: 52_001 },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseOptions(argv)).toMatchObject(expected);
   });
 
-  it.each([[['--clients', '0']], [['--ios-share', '2']], [['--ios-share', '0', '--android-share', '0']], [['--env', 'NOEQUALS']], [['--frobnicate']]])(
-    'refuses %j',
-    (argv) => {
-      expect(() => parseOptions(argv)).toThrow(UsageError);
-    },
-  );
+  it.each([
+    [['--clients', '0']],
+    [['--ios-share', '2']],
+    [['--ios-share', '0', '--android-share', '0']],
+    [['--env', 'NOEQUALS']],
+    [['--frobnicate']],
+  ])('refuses %j', (argv) => {
+    expect(() => parseOptions(argv)).toThrow(UsageError);
+  });
 });

@@ -19,14 +19,17 @@ export async function runWorkerProcess(
     const logger = createLogger(name, config.LOG_LEVEL);
     logger.info({ config: redactConfig(config) }, 'starting');
     const provider = await createProvider(config, logger);
+    // Which APNs environment / FCM project this worker sends to: the first thing to check when every
+    // token is suddenly refused.
+    const target = await provider.describe();
     const registry = createMetricsRegistry();
     const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
-    redisUpMetric(registry, delivery.redisReady);
+    redisUpMetric(registry, () => delivery.redisReady());
     const lanes = Object.values(delivery.workers);
     await Promise.all(lanes.map((w) => w.waitUntilReady()));
     const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
     const queues = Object.fromEntries(lanes.map((w) => [w.name, w.concurrency]));
-    logger.info({ queues, metricsPort: metrics.port }, 'worker ready');
+    logger.info({ queues, metricsPort: metrics.port, ...target }, 'worker ready');
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -3,9 +3,19 @@ import { priorities, type Platform, type Priority } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, highLaneReserve, laneQueueName, queueName, queuePrefix,
-  type ChunkJobData, type RedisClient,
+  JobStore,
+  ProviderPause,
+  RateLimiter,
+  TokenRegistry,
+  createRedis,
+  highLaneReserve,
+  laneQueueName,
+  queueName,
+  queuePrefix,
+  type ChunkJobData,
+  type RedisClient,
 } from '@push/store';
+import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 export interface DeliveryWorkerDeps {
@@ -43,7 +53,7 @@ export class ChunkRetryError extends Error {
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
@@ -59,7 +69,14 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       platform,
       provider,
       ...store,
-      limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit, 60_000, lane === 'normal' ? highLaneReserve(limit) : 0),
+      limiter: new RateLimiter(
+        redis,
+        prefix,
+        `provider-${queueName[platform]}`,
+        limit,
+        60_000,
+        lane === 'normal' ? highLaneReserve(limit) : 0,
+      ),
       pause: new ProviderPause(redis, prefix, queueName[platform], lane),
       batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
       logger,
@@ -80,7 +97,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
           throw error;
         }
         if (run.kind === 'done') return run.counts;
-        const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
+        const resolved = run.remaining.map(resolvedOnly);
         await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
         if (run.kind === 'interrupted') {
           // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
@@ -103,9 +120,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     worker.on('failed', (job, err) => {
       // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
       if (job && /stalled more than allowable limit/.test(err.message)) {
-        void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+        void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
+          logger.error({ err: e.message }, 'abandon failed'),
+        );
       }
-      if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, lane, err: err.message }, 'chunk run failed');
+      if (job && !(err instanceof ChunkRetryError))
+        logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, lane, err: err.message }, 'chunk run failed');
     });
     return worker;
   };

@@ -80,7 +80,7 @@ describe('the high lane', () => {
   });
   afterAll(() => stack.close());
 
-  it('takes a high job\'s chunks before a backlog of normal chunks queued earlier', async () => {
+  it("takes a high job's chunks before a backlog of normal chunks queued earlier", async () => {
     const normal = await registerIos(stack, 'n', 6);
     const high = await registerIos(stack, 'h', 3);
     const normalJob = await stack.push(normal, { alert: 'campaign' });
@@ -106,8 +106,11 @@ describe('the high lane', () => {
     const high = await registerIos(stack, 'h2-', 1);
     const normalJob = await stack.push(normal, { alert: 'campaign' }, { priority: 'normal' });
     // Both normal slots (WORKER_CONCURRENCY=2) hold a chunk whose request is with the provider.
-    await waitFor(async () => ((await stack.api.queues.ios.normal.getActiveCount()) === 2 && stack.apns.stats().inFlight === 2 ? true : undefined),
-      20_000, 'both normal slots busy');
+    await waitFor(
+      async () => ((await stack.api.queues.ios.normal.getActiveCount()) === 2 && stack.apns.stats().inFlight === 2 ? true : undefined),
+      20_000,
+      'both normal slots busy',
+    );
     const highJob = await stack.push(high, { alert: 'alert' });
     const done = await stack.waitForCompletion(highJob);
     expect(done).toMatchObject({ priority: 'high', totals: { tokens: 1, sent: 1 } });
@@ -140,13 +143,20 @@ describe('a worker killed mid-blast with a high job in flight', () => {
     const blastJob = await stack.push(blast, { alert: 'blast' });
     await waitFor(() => (stack.apns.received().length >= 300 ? true : undefined), 30_000, 'the blast under way');
     const highJob = await stack.push(alert, { alert: 'security alert' });
-    await waitFor(async () => ((await jobStatus(stack, highJob)).state === 'processing' ? true : undefined), 10_000, 'the high job in flight');
+    await waitFor(
+      async () => ((await jobStatus(stack, highJob)).state === 'processing' ? true : undefined),
+      10_000,
+      'the high job in flight',
+    );
     first.kill('SIGKILL');
     await once(first, 'exit');
     expect((await jobStatus(stack, highJob)).state).toBe('processing');
 
     stack.spawnWorker('ios', env);
-    for (const [jobId, clients] of [[highJob, alert], [blastJob, blast]] as const) {
+    for (const [jobId, clients] of [
+      [highJob, alert],
+      [blastJob, blast],
+    ] as const) {
       const job = await stack.waitForCompletion(jobId, 60_000);
       expect(job.platforms.ios).toMatchObject({ tokens: clients.length, sent: clients.length, failed: 0 });
       const results = (await stack.allResults(jobId)).filter((r) => r.platform === 'ios');

@@ -1,6 +1,7 @@
 import type { Priority } from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
+import { storeScripts } from './scripts';
 
 /**
  * How much sooner the `high` lane resumes than `normal` when a pause ends: its chunks send first, so the
@@ -8,13 +9,9 @@ import { storeKeys } from './keys';
  */
 export const HIGH_LANE_HEAD_START_MS = 500;
 
-// Extends the pause only: a shorter Retry-After never cuts a longer pause short.
-const PAUSE = `
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end`;
-
 /**
  * A pause of all sending to one provider, shared by every worker through one Redis key: when FCM
- * answers 429 with Retry-After, no worker sends again until it has passed; the `high` lane at its end,
+ * answers 429 with Retry-After, no worker sends again until it has passed: the `high` lane at its end,
  * `normal` HIGH_LANE_HEAD_START_MS later (the key lasts that much longer). (BullMQ's own
  * `worker.rateLimit` + `RateLimitError` hands the job straight back to another slot of the same worker
  * when concurrency > 1, so it cannot be relied on for this.)
@@ -32,9 +29,12 @@ export class ProviderPause {
     this.key = storeKeys(prefix).providerPause(name);
   }
 
-  /** Pauses every lane for at least `ms` (the provider's Retry-After). */
+  /**
+   * Pauses every lane for at least `ms`, the provider's Retry-After (`commands/extendPause-1.lua`: a
+   * shorter pause never cuts a longer one short).
+   */
   async pause(ms: number): Promise<void> {
-    await this.redis.eval(PAUSE, 1, this.key, Math.max(1, Math.ceil(ms)) + HIGH_LANE_HEAD_START_MS);
+    await storeScripts(this.redis).extendPause(this.key, Math.max(1, Math.ceil(ms)) + HIGH_LANE_HEAD_START_MS);
   }
 
   /** Milliseconds until this lane may send again (0: not paused). */

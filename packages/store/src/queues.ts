@@ -7,7 +7,7 @@ export interface ChunkJobData {
   chunk: number;
   clients: string[];
   /** Set when a chunk is retried: the tokens still without a final result, so retries finish exactly those. */
-  resolved?: { client: string; token: string }[];
+  resolved?: { client: string; token: string; at?: number }[];
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
 }
@@ -43,10 +43,12 @@ export type LaneQueues = Record<Platform, Record<Priority, Queue<ChunkJobData>>>
 
 /** Every platform's queue of every lane; `connect` gives each its connection (producers: one each). */
 export function createLaneQueues(connect: () => ConnectionOptions, prefix: string): LaneQueues {
-  return Object.fromEntries(platforms.map((platform) => [
-    platform,
-    Object.fromEntries(priorities.map((lane) => [lane, createQueue(platform, lane, connect(), prefix)])),
-  ])) as LaneQueues;
+  return Object.fromEntries(
+    platforms.map((platform) => [
+      platform,
+      Object.fromEntries(priorities.map((lane) => [lane, createQueue(platform, lane, connect(), prefix)])),
+    ]),
+  ) as LaneQueues;
 }
 
 /** The queues as a list, each with its platform and lane (dashboards, metrics, shutdown). */

@@ -1,25 +1,6 @@
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
-
-// A token bucket in one Redis key, shared by every process that uses the same name: the bucket holds
-// up to `capacity` permits and refills `capacity` per `windowMs`. Redis' own clock keeps processes on
-// different machines in agreement. A take must leave `reserve` permits in the bucket (the high lane's
-// precedence: normal takes leave them for it). Returns 0 when the permits were taken, else the ms until
-// they exist.
-const TAKE = `
-local capacity, window, want, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + (now - at) * capacity / window)
-local wait = 0
-if tokens - want >= reserve then tokens = tokens - want
-else wait = math.ceil((want + reserve - tokens) * window / capacity) end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], window * 2)
-return wait`;
+import { storeScripts } from './scripts';
 
 /**
  * Permits a `normal` take leaves in a provider's bucket for the `high` lane: one second of quota. When
@@ -31,8 +12,9 @@ export function highLaneReserve(perMinute: number): number {
 }
 
 /**
- * A shared rate limit of `perWindow` permits per `windowMs` (0: unlimited). Takes through this instance
- * leave `reserve` permits in the bucket for takes with a smaller reserve.
+ * A shared rate limit of `perWindow` permits per `windowMs` (0: unlimited): a token bucket in one Redis
+ * key (`commands/takePermits-1.lua`), shared by every process that uses the same name. Takes through
+ * this instance leave `reserve` permits in the bucket for takes with a smaller reserve.
  */
 export class RateLimiter {
   private readonly key: string;
@@ -55,6 +37,6 @@ export class RateLimiter {
     const want = Math.min(count, this.perWindow);
     // A reserve that would leave no room for `want` could never be met: it shrinks to what fits.
     const reserve = Math.min(this.reserve, this.perWindow - want);
-    return Number(await this.redis.eval(TAKE, 1, this.key, this.perWindow, this.windowMs, want, reserve));
+    return Number(await storeScripts(this.redis).takePermits(this.key, this.perWindow, this.windowMs, want, reserve));
   }
 }

@@ -18,7 +18,12 @@ export interface TestApi {
   /** Every platform's queue of every lane (`queues.ios.normal`). */
   queues: LaneQueues;
   /** fetch() against the API with the API key and JSON content type already set. */
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -75,11 +80,13 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      await Promise.all(listQueues(queues).map(async ({ queue }) => {
-        const client = await queue.client;
-        await queue.close();
-        client.disconnect();
-      }));
+      await Promise.all(
+        listQueues(queues).map(async ({ queue }) => {
+          const client = await queue.client;
+          await queue.close();
+          client.disconnect();
+        }),
+      );
       await deleteKeys(redis, prefix);
       redis.disconnect();
     },

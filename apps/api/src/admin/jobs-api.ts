@@ -16,9 +16,14 @@ export function adminJobsApi(jobs: JobStore, queues: LaneQueues): Router {
   const router = Router();
 
   router.get('/api/lanes', async (_req, res) => {
-    const lanes = await Promise.all(listQueues(queues).map(async ({ platform, lane, queue }) => ({
-      platform, lane, queue: queue.name, ...(await queueDepth(queue)),
-    })));
+    const lanes = await Promise.all(
+      listQueues(queues).map(async ({ platform, lane, queue }) => ({
+        platform,
+        lane,
+        queue: queue.name,
+        ...(await queueDepth(queue)),
+      })),
+    );
     res.set('Cache-Control', 'no-store').json(ok({ lanes }));
   });
 

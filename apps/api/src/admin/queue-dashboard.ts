@@ -14,8 +14,9 @@ export function queueDashboard(queues: LaneQueues, basePath: string): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: listQueues(queues).map(({ platform, lane, queue }) =>
-      new BullMQAdapter(queue, { description: `${lane} lane: chunk jobs of the ${platform} workers` })),
+    queues: listQueues(queues).map(
+      ({ platform, lane, queue }) => new BullMQAdapter(queue, { description: `${lane} lane: chunk jobs of the ${platform} workers` }),
+    ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Push queues' } },
   });

@@ -52,23 +52,23 @@ export class ChunkRetryError extends Error {
  * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
-  const store = {
-    registry: new TokenRegistry(redis, prefix),
-    jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
-  };
   const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
   const connections: RedisClient[] = [];
 
   const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
+    // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
+    // lane's pipelined results of thousands of tokens.
+    const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+    redis.on('error', (err: Error) => logger.warn({ err: err.message, lane }, 'redis connection error'));
+    connections.push(redis);
     const ctx: DeliveryContext = {
       platform,
       provider,
-      ...store,
+      registry: new TokenRegistry(redis, prefix),
+      jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
       limiter: new RateLimiter(
         redis,
         prefix,
@@ -133,13 +133,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
 
   return {
     workers,
-    redisReady: () => [redis, ...connections].every((c) => c.status === 'ready'),
+    redisReady: () => connections.every((c) => c.status === 'ready'),
     async close() {
       stopping.abort();
       await Promise.all(Object.values(workers).map((w) => w.close()));
       await provider.close();
       for (const connection of connections) connection.disconnect();
-      redis.disconnect();
     },
   };
 }

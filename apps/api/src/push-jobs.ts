@@ -27,9 +27,10 @@ export async function enqueuePush(
   idempotencyKey?: string,
 ): Promise<{ jobId: string; replayed: boolean }> {
   let jobId: string = randomUUID();
-  const idemKey = idempotencyKey === undefined
-    ? undefined
-    : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+  const idemKey =
+    idempotencyKey === undefined
+      ? undefined
+      : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
@@ -101,7 +102,7 @@ export function distinct(items: readonly string[]): readonly string[] {
     }
   }
   if (!duplicates) return items;
-  const out: string[] = new Array(n - duplicates.length);
+  const out = new Array<string>(n - duplicates.length);
   for (let i = 0, d = 0, o = 0; i < n; i++) {
     if (i === duplicates[d]) d++;
     else out[o++] = items[i]!;

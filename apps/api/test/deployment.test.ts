@@ -91,7 +91,8 @@ describe('docker-compose.yml', () => {
   it('sets only variables the processes read', () => {
     // Read by Node (NODE_EXTRA_CA_CERTS) and glibc (MALLOC_MMAP_THRESHOLD_) rather than by our config.
     const known = new Set([...Object.keys(envSchema.shape), 'NODE_EXTRA_CA_CERTS', 'MALLOC_MMAP_THRESHOLD_']);
-    for (const name of apps) for (const key of Object.keys(services[name]!.environment!)) expect([name, key, known.has(key)]).toEqual([name, key, true]);
+    for (const name of apps)
+      for (const key of Object.keys(services[name]!.environment!)) expect([name, key, known.has(key)]).toEqual([name, key, true]);
     // SIM_CERT_HOSTS: the extra certificate names the simulators need to be reached as `simulators` (pending there).
     const simulatorVars = new Set([...SIMULATOR_ENV_VARS, 'SIM_CERT_HOSTS']);
     for (const key of Object.keys(services.simulators!.environment!)) expect([key, simulatorVars.has(key)]).toEqual([key, true]);

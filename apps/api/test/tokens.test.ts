@@ -11,14 +11,20 @@ const android = 'fcm-token_abcdefghijklmnop:0123456789';
 
 describe('token registry routes', () => {
   it('registers tokens on both platforms and lists them', async () => {
-    expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'ios', token: ios.toUpperCase() })).body).toEqual({ RC: 0, RM: 'OK', result: {} });
+    expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'ios', token: ios.toUpperCase() })).body).toEqual({
+      RC: 0,
+      RM: 'OK',
+      result: {},
+    });
     expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'android', token: android })).status).toBe(200);
     const list = await api.request('GET', '/push/clients/alice/tokens');
     expect(list.status).toBe(200);
-    expect(list.body.result.tokens).toEqual(expect.arrayContaining([
-      { token: ios, platform: 'ios', createdAt: expect.any(String) },
-      { token: android, platform: 'android', createdAt: expect.any(String) },
-    ]));
+    expect(list.body.result.tokens).toEqual(
+      expect.arrayContaining([
+        { token: ios, platform: 'ios', createdAt: expect.any(String) },
+        { token: android, platform: 'android', createdAt: expect.any(String) },
+      ]),
+    );
     expect(list.body.result.tokens.map((t: { token: string }) => t.token).sort()).toEqual([ios, android].sort());
   });
 

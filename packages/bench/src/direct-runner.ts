@@ -26,7 +26,8 @@ export async function runDirect(
   otherPids: Record<string, number> = {},
   cpuProfDir?: string,
 ): Promise<DirectScriptReport> {
-  const execArgv = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
+  const execArgv =
+    cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
   const { helper } = await forkHelper<boolean>(join(__dirname, 'direct.js'), [JSON.stringify(sim)], { execArgv });
   try {
     await helper.call('prepare', request);

@@ -100,7 +100,6 @@ function machine(): Machine {
   return { nproc: cpus().length, cpuModel, node: process.version, redis, memoryBytes: totalmem() };
 }
 
-
 /** The whole benchmark; `log` gets progress lines (stderr in the CLI). */
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => undefined): Promise<BenchReport> {
   const report: BenchReport = { machine: machine(), options: { ...options }, method: [], targets: [], warnings: [] };
@@ -158,7 +157,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const runScript = async (libraries: DirectLibrary[], round: number): Promise<DirectComparison> => {
       await quiet();
       log(`direct script${round > 1 ? ` (round ${round})` : ''}: ${libraries.join(' + ')} (one process, both platforms at once)`);
-      const result = await runDirect(simInfo, directRequest(options, population, libraries, options.workers), sims, redisServer ? { redis: redisServer.pid } : {}, options.cpuProfDir);
+      const result = await runDirect(
+        simInfo,
+        directRequest(options, population, libraries, options.workers),
+        sims,
+        redisServer ? { redis: redisServer.pid } : {},
+        options.cpuProfDir,
+      );
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
       return { libraries, report: result };
     };
@@ -184,7 +189,16 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       cleanup.unshift(() => running.stop());
       await service.startApi();
       await service.setWorkers(options.workers);
-      ctx = { service, sims, redis, prefix, otherPids, timeoutMs: options.timeoutMs, chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS, log };
+      ctx = {
+        service,
+        sims,
+        redis,
+        prefix,
+        otherPids,
+        timeoutMs: options.timeoutMs,
+        chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS,
+        log,
+      };
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
       await warmUp(ctx, Math.min(2000, options.clients));
     }
@@ -209,7 +223,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       report.direct = scripts.map((libraries) => best.direct.get(libraries.join('+'))!);
       for (const d of report.direct) {
         const others = d.report.cpu.others?.cores ?? 0;
-        if (others > 0.25) report.warnings.push(`direct ${d.libraries.join(' + ')}: processes outside the benchmark used ${others} cores meanwhile; figures are low`);
+        if (others > 0.25)
+          report.warnings.push(
+            `direct ${d.libraries.join(' + ')}: processes outside the benchmark used ${others} cores meanwhile; figures are low`,
+          );
         for (const r of d.report.results) {
           if (r.sent !== r.tokens) report.warnings.push(`direct ${r.library}: ${r.tokens - r.sent} of ${r.tokens} tokens not accepted`);
         }
@@ -243,7 +260,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           androidTokensPerSecond: run.platforms.android.tokensPerSecond,
           completionMs: run.completionMs,
           simulatorBusy: run.simulatorBusy,
-          peakWorkerRssBytes: Math.max(0, ...Object.entries(run.peakRssBytes).filter(([n]) => n.includes('worker')).map(([, b]) => b)),
+          peakWorkerRssBytes: Math.max(
+            0,
+            ...Object.entries(run.peakRssBytes)
+              .filter(([n]) => n.includes('worker'))
+              .map(([, b]) => b),
+          ),
           cpu: run.cpu,
         });
       }
@@ -273,4 +295,3 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     for (const step of cleanup) await step().catch(() => undefined);
   }
 }
-

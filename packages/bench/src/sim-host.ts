@@ -71,17 +71,21 @@ async function main(): Promise<void> {
     apnsKeyId: sims.apns.keyId,
     apnsTeamId: sims.apns.teamId,
   };
-  serveHelper(info, {
-    arm,
-    snapshot,
-    disarm: () => {
-      clearInterval(poll);
-      return snapshot();
+  serveHelper(
+    info,
+    {
+      arm,
+      snapshot,
+      disarm: () => {
+        clearInterval(poll);
+        return snapshot();
+      },
     },
-  }, async () => {
-    clearInterval(poll);
-    await sims.close();
-  });
+    async () => {
+      clearInterval(poll);
+      await sims.close();
+    },
+  );
 }
 
 void main();

@@ -13,7 +13,12 @@ import { benchPayload, type ServiceRunReport } from './service-run';
  * read through the service's own environment schema), times the workers per platform: the same HTTP/2
  * connections and the same number of tokens in flight.
  */
-export function directRequest(options: BenchOptions, population: Population, libraries: DirectLibrary[], workers: number): DirectRunRequest {
+export function directRequest(
+  options: BenchOptions,
+  population: Population,
+  libraries: DirectLibrary[],
+  workers: number,
+): DirectRunRequest {
   const env = envSchema.parse({ ...options.env });
   const concurrency = env.WORKER_CONCURRENCY * workers;
   return {
@@ -37,9 +42,13 @@ export function serviceWarnings(run: ServiceRunReport): string[] {
   const sent = run.statuses.sent ?? 0;
   if (sent !== run.tokens) out.push(`service: ${run.tokens - sent} of ${run.tokens} tokens not sent (${JSON.stringify(run.statuses)})`);
   const others = run.cpu.others?.cores ?? 0;
-  if (others > 0.25) out.push(`service run (${run.workersPerPlatform} worker(s)): processes outside the benchmark used ${others} cores meanwhile; figures are low`);
+  if (others > 0.25)
+    out.push(
+      `service run (${run.workersPerPlatform} worker(s)): processes outside the benchmark used ${others} cores meanwhile; figures are low`,
+    );
   for (const p of ['ios', 'android'] as const) {
-    if (run.accepted[p] !== run.platforms[p].tokens) out.push(`service: the ${p} simulator accepted ${run.accepted[p]} notifications for ${run.platforms[p].tokens} tokens`);
+    if (run.accepted[p] !== run.platforms[p].tokens)
+      out.push(`service: the ${p} simulator accepted ${run.accepted[p]} notifications for ${run.platforms[p].tokens} tokens`);
   }
   return out;
 }
@@ -47,7 +56,10 @@ export function serviceWarnings(run: ServiceRunReport): string[] {
 /** The direct scripts worth running for this population: each platform needs tokens. */
 export function directScripts(population: Population): DirectLibrary[][] {
   const out: DirectLibrary[][] = [];
-  for (const libraries of [['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']] as DirectLibrary[][]) {
+  for (const libraries of [
+    ['node-apn', 'firebase-admin'],
+    ['node-apn', 'fcm-provider'],
+  ] as DirectLibrary[][]) {
     const wanted = libraries.filter((l) => countTokens(population, l === 'node-apn' ? 'ios' : 'android') > 0);
     if (wanted.length > 0 && !out.some((d) => d.join() === wanted.join())) out.push(wanted);
   }
@@ -101,7 +113,12 @@ export function targets(report: BenchReport): Target[] {
   const out: Target[] = [];
   const mbOf = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   if (report.service) {
-    out.push({ name: 'overall throughput', target: '>= 10000 tokens/s', value: `${report.service.tokensPerSecond} tokens/s`, met: report.service.tokensPerSecond >= 10_000 });
+    out.push({
+      name: 'overall throughput',
+      target: '>= 10000 tokens/s',
+      value: `${report.service.tokensPerSecond} tokens/s`,
+      met: report.service.tokensPerSecond >= 10_000,
+    });
     const workerPeaks = Object.entries(report.service.peakRssBytes).filter(([n]) => n.includes('worker'));
     const worst = Math.max(0, ...workerPeaks.map(([, b]) => b));
     out.push({ name: 'worker peak RSS', target: '< 256 MB', value: mbOf(worst), met: worst < 256 * 2 ** 20 });
@@ -110,7 +127,12 @@ export function targets(report: BenchReport): Target[] {
     out.push({ name, target: '>= 0.8', value: String(value), met: value >= 0.8 });
   }
   if (report.redis) {
-    out.push({ name: 'Redis per registered token', target: '<= 400 bytes', value: `${report.redis.bytesPerRegisteredToken} bytes`, met: report.redis.bytesPerRegisteredToken <= 400 });
+    out.push({
+      name: 'Redis per registered token',
+      target: '<= 400 bytes',
+      value: `${report.redis.bytesPerRegisteredToken} bytes`,
+      met: report.redis.bytesPerRegisteredToken <= 400,
+    });
   }
   if (report.apiMillion) {
     const m = report.apiMillion;

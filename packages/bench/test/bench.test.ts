@@ -16,12 +16,21 @@ describe('npm run bench -- --quick --json', () => {
     const report = JSON.parse(stdout);
     expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
     expect(report.service.tokensPerSecond).toBeGreaterThan(0);
-    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']]);
+    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([
+      ['node-apn', 'firebase-admin'],
+      ['node-apn', 'fcm-provider'],
+    ]);
     for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
     const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
-    expect(ratioFields).toEqual(expect.arrayContaining([
-      'ratioIosVsNodeApn', 'ratioAndroidVsFirebaseAdmin', 'ratioAndroidVsFcmProvider', 'ratioOverallVsDirectLibraries', 'ratioOverallVsDirectOwnSender',
-    ]));
+    expect(ratioFields).toEqual(
+      expect.arrayContaining([
+        'ratioIosVsNodeApn',
+        'ratioAndroidVsFirebaseAdmin',
+        'ratioAndroidVsFcmProvider',
+        'ratioOverallVsDirectLibraries',
+        'ratioOverallVsDirectOwnSender',
+      ]),
+    );
     for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
     expect(typeof report.redis.bytesPerRegisteredToken).toBe('number');
     expect(report.machine.nproc).toBeGreaterThan(0);
@@ -35,21 +44,30 @@ describe('options', () => {
   });
 
   it.each<[string[], object]>([
-    [['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'], { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 }],
+    [
+      ['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'],
+      { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 },
+    ],
     [['--latency', '50', '--jitter', '0', '--workers', '2'], { latencyMs: 50, jitterMs: 0, workers: 2 }],
     [['--scaling', '1,3', '--scaling-clients', '2000'], { scaling: [1, 3], scalingClients: 2000 }],
     [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
     [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],
     [['--api-million', '200000', '--no-baselines', '--no-scaling'], { apiMillion: 200_000, baselines: false, scaling: [] }],
-    [['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'], { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] }],
+    [
+      ['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'],
+      { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseOptions(argv)).toMatchObject(expected);
   });
 
-  it.each([[['--clients', '0']], [['--ios-share', '2']], [['--ios-share', '0', '--android-share', '0']], [['--env', 'NOEQUALS']], [['--frobnicate']]])(
-    'refuses %j',
-    (argv) => {
-      expect(() => parseOptions(argv)).toThrow(UsageError);
-    },
-  );
+  it.each([
+    [['--clients', '0']],
+    [['--ios-share', '2']],
+    [['--ios-share', '0', '--android-share', '0']],
+    [['--env', 'NOEQUALS']],
+    [['--frobnicate']],
+  ])('refuses %j', (argv) => {
+    expect(() => parseOptions(argv)).toThrow(UsageError);
+  });
 });

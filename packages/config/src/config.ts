@@ -23,7 +23,10 @@ export interface Config extends Env {
 
 /** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
 function secretList(name: string, value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const list = (value ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
   return list;
 }
@@ -41,7 +44,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid'}`);
   }
   const env = parsed.data;
-  const keys = (env.IM_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = (env.IM_API_KEY ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (keys.length === 0 && env.NODE_ENV === 'production') {
     throw new ConfigError('IM_API_KEY is required when NODE_ENV=production (comma-separated to allow rotation)');
   }
@@ -51,7 +57,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (hasApnsCredentials(env)) {
     // Without a topic every iOS send fails MissingTopic; started anyway, the worker would fail every job.
     if (!env.APNS_TOPIC) throw new ConfigError('APNS_TOPIC is required with APNS_KEY_FILE / APNS_KEY (the bundle id of the app)');
-    if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC)) throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
+    if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC))
+      throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
     // The sandbox answers BadDeviceToken to production tokens (and the reverse): a production deployment
     // must say which environment it means.
     if (env.NODE_ENV === 'production' && env.APNS_PRODUCTION === undefined) {
@@ -142,13 +149,25 @@ export function fcmSettings(config: Env): FcmSettings {
 
 /** Keys whose values never reach a log line. */
 const secretNames = [
-  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'apiKeys', 'metricsTokens', 'adminPasswords',
+  'IM_API_KEY',
+  'APNS_KEY',
+  'FCM_ACCESS_TOKEN',
+  'METRICS_TOKEN',
+  'ADMIN_PASSWORD',
+  'apiKeys',
+  'metricsTokens',
+  'adminPasswords',
 ] as const;
+
+/** A URL as it may be logged: any user and password removed. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
 export function redactConfig(config: Config): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config };
   for (const name of secretNames) if (copy[name] !== undefined) copy[name] = '[redacted]';
-  copy.REDIS_URL = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//[redacted]@');
+  copy.REDIS_URL = redactUrl(config.REDIS_URL);
   return copy;
 }

@@ -8,7 +8,7 @@ const text = z.string().trim().min(1);
 
 /**
  * Every environment variable any process reads, with its default. The contract's names come first,
- * then the tuning knobs (README, "Configuration").
+ * then the tuning knobs (docs/configuration.md).
  */
 export const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -23,7 +23,10 @@ export const envSchema = z.object({
    */
   REDIS_CLUSTER: bool.default(false),
   /** Prefix of every Redis key the service writes (queues and stores). @defaultValue push */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').default('push'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+    .default('push'),
   /** Accepted API keys, comma-separated. */
   IM_API_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -16,8 +16,12 @@ describe('start-up refuses APNs settings that cannot work, naming the variable',
     expect(() => loadConfig({ NODE_ENV: 'production', IM_API_KEY: key, ...apns })).toThrow(
       new ConfigError('APNS_PRODUCTION must be set explicitly (true: production APNs, false: sandbox) when NODE_ENV=production'),
     );
-    expect(apnsCredentials(loadConfig({ NODE_ENV: 'production', IM_API_KEY: key, ...apns, APNS_PRODUCTION: 'true' })).production).toBe(true);
-    expect(apnsCredentials(loadConfig({ NODE_ENV: 'production', IM_API_KEY: key, ...apns, APNS_PRODUCTION: 'false' })).production).toBe(false);
+    expect(apnsCredentials(loadConfig({ NODE_ENV: 'production', IM_API_KEY: key, ...apns, APNS_PRODUCTION: 'true' })).production).toBe(
+      true,
+    );
+    expect(apnsCredentials(loadConfig({ NODE_ENV: 'production', IM_API_KEY: key, ...apns, APNS_PRODUCTION: 'false' })).production).toBe(
+      false,
+    );
   });
 
   it('outside production an unset APNS_PRODUCTION means the sandbox', () => {
@@ -25,7 +29,9 @@ describe('start-up refuses APNs settings that cannot work, naming the variable',
   });
 
   it('a VoIP or complication APNS_TOPIC', () => {
-    expect(() => loadConfig({ IM_API_KEY: key, ...apns, APNS_TOPIC: 'io.example.app.voip' })).toThrow(/^APNS_TOPIC: VoIP and complication topics are not supported/);
+    expect(() => loadConfig({ IM_API_KEY: key, ...apns, APNS_TOPIC: 'io.example.app.voip' })).toThrow(
+      /^APNS_TOPIC: VoIP and complication topics are not supported/,
+    );
   });
 
   it('without APNs credentials neither is needed (the API, the FCM worker, simulator mode)', () => {

@@ -45,7 +45,10 @@ export const payloadSchema = z.strictObject({
   topic: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)')
-    .refine((topic) => !UNSUPPORTED_APNS_TOPIC.test(topic), 'VoIP (.voip) and watch complication (.complication) topics are not supported: use the app\'s bundle id')
+    .refine(
+      (topic) => !UNSUPPORTED_APNS_TOPIC.test(topic),
+      "VoIP (.voip) and watch complication (.complication) topics are not supported: use the app's bundle id",
+    )
     .optional(),
   title: z.string().optional(),
   body: z.string().optional(),
@@ -57,10 +60,7 @@ export type Payload = z.infer<typeof payloadSchema>;
 /** The body of `POST /push/push2clients`; `maxClients` is the operator's per-request cap. */
 export function push2clientsSchema(maxClients: number) {
   return z.strictObject({
-    clients: z
-      .array(clientIdSchema)
-      .min(1, 'must list at least one client')
-      .max(maxClients, `must list at most ${maxClients} clients`),
+    clients: z.array(clientIdSchema).min(1, 'must list at least one client').max(maxClients, `must list at most ${maxClients} clients`),
     payload: payloadSchema,
   });
 }

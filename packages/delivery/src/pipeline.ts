@@ -2,7 +2,16 @@ import { isExpired, type Payload, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type {
-  ChunkJobData, ClosedWindow, DeadTokenGuard, JobStore, ProviderBreaker, ProviderPause, RateLimiter, ResolvedToken, TokenRegistry, TokenResult,
+  ChunkJobData,
+  ClosedWindow,
+  DeadTokenGuard,
+  JobStore,
+  ProviderBreaker,
+  ProviderPause,
+  RateLimiter,
+  ResolvedToken,
+  TokenRegistry,
+  TokenResult,
 } from '@push/store';
 import { chunk, judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
 
@@ -142,7 +151,11 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
 
   const resolved: ResolvedToken[] = data.resolved ?? (await ctx.registry.resolve(data.clients, platform));
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
-  const final = await jobs.track(data.jobId, platform, resolved.map((t) => t.token));
+  const final = await jobs.track(
+    data.jobId,
+    platform,
+    resolved.map((t) => t.token),
+  );
   if (!final) return { kind: 'done', counts: {} };
   // A token listed under two clients, or twice, is sent once.
   const seen = new Set<string>();
@@ -176,9 +189,16 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     }
     if (turn.kind === 'late' || isExpired(payload, Date.now())) {
       const left = [group, ...groups.splice(0)].flat();
-      await record(isExpired(payload, Date.now())
-        ? left.map((t) => ({ client: t.client, token: t.token, status: 'expired', reason: 'expiry passed before sending' }))
-        : left.map((t) => ({ client: t.client, token: t.token, status: 'failed', reason: `not sent within DELIVERY_WINDOW_SECONDS: the provider kept failing (${lastFailure ?? 'unavailable'})` })));
+      await record(
+        isExpired(payload, Date.now())
+          ? left.map((t) => ({ client: t.client, token: t.token, status: 'expired', reason: 'expiry passed before sending' }))
+          : left.map((t) => ({
+              client: t.client,
+              token: t.token,
+              status: 'failed',
+              reason: `not sent within DELIVERY_WINDOW_SECONDS: the provider kept failing (${lastFailure ?? 'unavailable'})`,
+            })),
+      );
       break;
     }
     if (turn.probe && group.length > 1) {
@@ -186,14 +206,19 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       groups.unshift(group.slice(1));
       group = group.slice(0, 1);
     }
-    const held = await waitOut(() => ctx.limiter.take(group!.length), ctx.stopping);
+    const size = group.length;
+    const held = await waitOut(() => ctx.limiter.take(size), ctx.stopping);
     if (held !== undefined) {
       groups.unshift(group);
       return handBack(held);
     }
 
     const started = process.hrtime.bigint();
-    const outcomes = await ctx.provider.send(group.map((t) => t.token), payload, { jobId: data.jobId });
+    const outcomes = await ctx.provider.send(
+      group.map((t) => t.token),
+      payload,
+      { jobId: data.jobId },
+    );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);
     await record(sorted.final);
@@ -295,12 +320,17 @@ async function onJudged(ctx: DeliveryContext, closed: readonly ClosedWindow[], l
   for (const { answers, suspected } of closed) {
     if (suspected.length === 0) continue;
     if (answers < ctx.guardPolicy.minAnswers) {
-      log.warn({ causes: suspected, answers }, 'tokens called dead kept: too many of too few answers to tell dead tokens from a misconfiguration');
+      log.warn(
+        { causes: suspected, answers },
+        'tokens called dead kept: too many of too few answers to tell dead tokens from a misconfiguration',
+      );
       continue;
     }
     ctx.events?.misconfiguration?.(ctx.platform, suspected, answers);
-    log.error({ causes: suspected, answers, pauseMs: ctx.guardPolicy.pauseMs },
-      `suspected misconfiguration: ${suspected.join('; ')}: tokens kept, sending paused`);
+    log.error(
+      { causes: suspected, answers, pauseMs: ctx.guardPolicy.pauseMs },
+      `suspected misconfiguration: ${suspected.join('; ')}: tokens kept, sending paused`,
+    );
     if (ctx.guardPolicy.pauseMs > 0) await ctx.pause.pause(ctx.guardPolicy.pauseMs);
   }
 }
@@ -311,11 +341,19 @@ async function onJudged(ctx: DeliveryContext, closed: readonly ClosedWindow[], l
  */
 export async function abandonChunk(ctx: DeliveryContext, data: ChunkJobData, reason: string): Promise<void> {
   const resolved = data.resolved ?? (await ctx.registry.resolve(data.clients, ctx.platform));
-  const final = await ctx.jobs.track(data.jobId, ctx.platform, resolved.map((t) => t.token));
+  const final = await ctx.jobs.track(
+    data.jobId,
+    ctx.platform,
+    resolved.map((t) => t.token),
+  );
   if (!final) return;
-  await ctx.jobs.record(data.jobId, ctx.platform, resolved
-    .filter((_, i) => !final.has(i))
-    .map((t) => ({ client: t.client, token: t.token, status: 'failed', reason: `internal error: ${reason}` })));
+  await ctx.jobs.record(
+    data.jobId,
+    ctx.platform,
+    resolved
+      .filter((_, i) => !final.has(i))
+      .map((t) => ({ client: t.client, token: t.token, status: 'failed', reason: `internal error: ${reason}` })),
+  );
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
   await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);
   ctx.logger.error({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, reason }, 'chunk abandoned');

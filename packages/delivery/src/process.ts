@@ -24,10 +24,13 @@ export async function runWorkerProcess(
     const target = await provider.describe();
     const registry = createMetricsRegistry();
     const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
-    redisUpMetric(registry, delivery.redisReady);
+    redisUpMetric(registry, () => delivery.redisReady());
     await delivery.worker.waitUntilReady();
     const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
-    logger.info({ queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port, ...target }, 'worker ready');
+    logger.info(
+      { queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port, ...target },
+      'worker ready',
+    );
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -4,8 +4,19 @@ import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  CHUNK_BACKOFF, DeadTokenGuard, JobStore, ProviderBreaker, ProviderPause, RateLimiter, TokenRegistry, createRedis, deliveryScope, queueName, queuePrefix,
-  type ChunkJobData, type RedisClient,
+  CHUNK_BACKOFF,
+  DeadTokenGuard,
+  JobStore,
+  ProviderBreaker,
+  ProviderPause,
+  RateLimiter,
+  TokenRegistry,
+  createRedis,
+  deliveryScope,
+  queueName,
+  queuePrefix,
+  type ChunkJobData,
+  type RedisClient,
 } from '@push/store';
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
@@ -57,7 +68,7 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
@@ -134,9 +145,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   worker.on('failed', (job, err) => {
     // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
     if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
+        logger.error({ err: e.message }, 'abandon failed'),
+      );
     }
-    if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
+    if (job && !(err instanceof ChunkRetryError))
+      logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
   });
 
   return {

@@ -6,9 +6,33 @@ const iosToken = (tag: string, n: number) => `${tag}${n.toString(16).padStart(64
 const fcmToken = (tag: string, n: number) => `${tag}_${String(n).padStart(24, '0')}`;
 
 const examples = [
-  { type: 'marketing', alert: '您有一則新的優惠活動,立即查看!', badge: 1, sound: 'default', topic: 'io.imkit.app', title: '限時優惠', body: '您有一則新的優惠活動,立即查看!', icon: 'https://example.com/icon.png', collapseKey: 'promo_2026' },
-  { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
-  { type: 'alert', alert: '系統維護通知:今晚 23:00 將進行例行維護', badge: 1, sound: 'default', title: '系統公告', body: '系統維護通知:今晚 23:00 將進行例行維護', icon: 'https://example.com/icon.png' },
+  {
+    type: 'marketing',
+    alert: '您有一則新的優惠活動,立即查看!',
+    badge: 1,
+    sound: 'default',
+    topic: 'io.imkit.app',
+    title: '限時優惠',
+    body: '您有一則新的優惠活動,立即查看!',
+    icon: 'https://example.com/icon.png',
+    collapseKey: 'promo_2026',
+  },
+  {
+    alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] },
+    badge: 3,
+    sound: 'default',
+    title: '新訊息',
+    body: '張小明:您好,請問有空嗎?',
+  },
+  {
+    type: 'alert',
+    alert: '系統維護通知:今晚 23:00 將進行例行維護',
+    badge: 1,
+    sound: 'default',
+    title: '系統公告',
+    body: '系統維護通知:今晚 23:00 將進行例行維護',
+    icon: 'https://example.com/icon.png',
+  },
 ];
 
 describe('delivery, end to end through the API, workers and simulators', () => {
@@ -39,7 +63,10 @@ describe('delivery, end to end through the API, workers and simulators', () => {
       expect(job.platforms.android).toMatchObject({ clients: 2, tokens: 2, sent: 2 });
       const results = await stack.allResults(jobId);
       expect(results.map((r) => `${r.client}/${r.platform}/${r.status}`).sort()).toEqual([
-        'user001/android/sent', 'user001/ios/sent', 'user002/ios/sent', 'user003/android/sent',
+        'user001/android/sent',
+        'user001/ios/sent',
+        'user002/ios/sent',
+        'user003/android/sent',
       ]);
 
       const ios = stack.apns.receivedFor(iosToken('a1', 1));
@@ -179,7 +206,10 @@ describe('retries used up, permanent errors and throttling', () => {
     const job = await stack.waitForCompletion(jobId);
     expect(job.totals).toMatchObject({ tokens: 2, failed: 2, sent: 0 });
     const results = await stack.allResults(jobId);
-    expect(results.map((r) => r.reason)).toEqual([expect.stringMatching(/^retries exhausted: .*(503|Unavailable|UNAVAILABLE)/i), expect.stringMatching(/^retries exhausted/)]);
+    expect(results.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^retries exhausted: .*(503|Unavailable|UNAVAILABLE)/i),
+      expect.stringMatching(/^retries exhausted/),
+    ]);
     // Exactly DELIVERY_ATTEMPTS requests per token: the worker's retries are the only ones.
     expect(stack.apns.stats().requests).toBe(3);
     expect(stack.fcm.stats().requests).toBe(3);

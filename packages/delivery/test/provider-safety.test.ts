@@ -59,7 +59,16 @@ describe('real providers: outages, misconfigurations, dead tokens', () => {
     const OUTAGE_MS = 4000;
     // The old budget: 3 attempts 50 ms apart and more, spent in about 150 ms, far within the outage.
     const { seen, events } = observer();
-    start({ DELIVERY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '50', BREAKER_FAILURES: '10', BREAKER_BASE_DELAY_MS: '100', BREAKER_MAX_DELAY_MS: '400' }, events);
+    start(
+      {
+        DELIVERY_ATTEMPTS: '3',
+        RETRY_BASE_DELAY_MS: '50',
+        BREAKER_FAILURES: '10',
+        BREAKER_BASE_DELAY_MS: '100',
+        BREAKER_MAX_DELAY_MS: '400',
+      },
+      events,
+    );
     const clients = await registerAll('o', 200, (i) => [iosToken('0ff', i), fcmToken('off', i)]);
     stack.apns.outage(OUTAGE_MS);
     stack.fcm.outage(OUTAGE_MS);
@@ -69,7 +78,10 @@ describe('real providers: outages, misconfigurations, dead tokens', () => {
     expect(job.totals).toEqual({ clients: 200, tokens: 400, sent: 400, failed: 0, invalid: 0, expired: 0 });
 
     const figures: string[] = [];
-    for (const [platform, sim] of [['ios', stack.apns], ['android', stack.fcm]] as const) {
+    for (const [platform, sim] of [
+      ['ios', stack.apns],
+      ['android', stack.fcm],
+    ] as const) {
       const { requests, accepted } = sim.stats();
       expect(accepted).toBe(200);
       expect(new Set(sim.received().map((n) => n.token)).size).toBe(200);
@@ -86,7 +98,9 @@ describe('real providers: outages, misconfigurations, dead tokens', () => {
         expect(opens).toHaveLength(1);
         expect(opens[0]).toBeGreaterThanOrEqual(1000);
       }
-      figures.push(`${platform}: ${requests} requests for 200 tokens (${(requests / 200).toFixed(2)} per token), breaker opened ${opens.length} times (${opens.join(', ')} ms)`);
+      figures.push(
+        `${platform}: ${requests} requests for 200 tokens (${(requests / 200).toFixed(2)} per token), breaker opened ${opens.length} times (${opens.join(', ')} ms)`,
+      );
     }
     process.stdout.write(`provider outage of ${OUTAGE_MS} ms (DELIVERY_ATTEMPTS 3, base 50 ms): ${figures.join('; ')}\n`);
   });
@@ -128,8 +142,10 @@ describe('real providers: outages, misconfigurations, dead tokens', () => {
     expect(seen.misconfigurations.filter((m) => m.startsWith('ios: sandbox vs production')).length).toBeGreaterThanOrEqual(1);
     expect(seen.misconfigurations.filter((m) => m.startsWith('android: wrong project')).length).toBeGreaterThanOrEqual(1);
     expect(seen.kept).toBe(TOKENS);
-    process.stdout.write(`misconfiguration: iOS ${kept.ios} of ${TOKENS} kept (BadDeviceToken), Android ${kept.android} of ${TOKENS} kept (SENDER_ID_MISMATCH); ` +
-      `${seen.misconfigurations.length} alarms\n`);
+    process.stdout.write(
+      `misconfiguration: iOS ${kept.ios} of ${TOKENS} kept (BadDeviceToken), Android ${kept.android} of ${TOKENS} kept (SENDER_ID_MISMATCH); ` +
+        `${seen.misconfigurations.length} alarms\n`,
+    );
   });
 
   it('a healthy stream with a few percent dead tokens still removes the dead ones', async () => {

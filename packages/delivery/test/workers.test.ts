@@ -10,7 +10,9 @@ async function registerMany(stack: TestStack, count: number, prefix: string, off
   // Straight into the registry: thousands of HTTP calls would only slow the test down.
   const { TokenRegistry } = await import('@push/store');
   const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
-  await Promise.all(clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]));
+  await Promise.all(
+    clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]),
+  );
   return clients;
 }
 
@@ -58,11 +60,15 @@ describe('a worker process killed in the middle of a job', () => {
     const atKill = sim.received().length;
 
     stack.spawnWorker(platform, env);
-    const job = await waitFor(async () => {
-      const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
-      const p = res.body.result.platforms[platform];
-      return p.chunksDone === p.chunks ? res.body.result : undefined;
-    }, 60_000, 'the platform to finish');
+    const job = await waitFor(
+      async () => {
+        const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
+        const p = res.body.result.platforms[platform];
+        return p.chunksDone === p.chunks ? res.body.result : undefined;
+      },
+      60_000,
+      'the platform to finish',
+    );
     const counts = job.platforms[platform];
     expect(counts).toMatchObject({ tokens: 3000, sent: 3000, failed: 0 });
 
@@ -82,14 +88,17 @@ describe('a worker process killed in the middle of a job', () => {
     // What the device shows: a notification sent twice replaces the first when both carry the same
     // collapse id (APNs apns-collapse-id, FCM android.notification.tag), the job id. Shown twice = a
     // token whose records carry more than one collapse id, or none.
-    const collapseId = (n: (typeof records)[number]) => (platform === 'ios'
-      ? n.headers['apns-collapse-id']
-      : (n.body as { message: { android?: { notification?: { tag?: string } } } }).message.android?.notification?.tag);
+    const collapseId = (n: (typeof records)[number]) =>
+      platform === 'ios'
+        ? n.headers['apns-collapse-id']
+        : (n.body as { message: { android?: { notification?: { tag?: string } } } }).message.android?.notification?.tag;
     const idsByToken = new Map<string, Set<string | undefined>>();
     for (const n of records) idsByToken.set(n.token, (idsByToken.get(n.token) ?? new Set()).add(collapseId(n)));
     const shownTwice = [...idsByToken.values()].filter((ids) => ids.size > 1 || ids.has(undefined)).length;
     expect(new Set(records.map(collapseId))).toEqual(new Set([jobId]));
     expect(shownTwice).toBe(0);
-    process.stdout.write(`${platform}: killed after ${atKill} deliveries; ${duplicates} sent twice, ${shownTwice} shown twice (one collapse id per job)\n`);
+    process.stdout.write(
+      `${platform}: killed after ${atKill} deliveries; ${duplicates} sent twice, ${shownTwice} shown twice (one collapse id per job)\n`,
+    );
   });
 });

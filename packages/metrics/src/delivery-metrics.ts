@@ -84,7 +84,8 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
   // Zero series from the start, so rate() and alerts see them before the first event.
   for (const platform of ['ios', 'android']) {
     for (const status of ['sent', 'failed', 'invalid', 'expired']) notifications.inc({ platform, status }, 0);
-    for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead, kept, misconfigurations, breakerOpens]) counter.inc({ platform }, 0);
+    for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead, kept, misconfigurations, breakerOpens])
+      counter.inc({ platform }, 0);
   }
 
   return {

@@ -100,7 +100,11 @@ const NO_ANSWER: ApnsAnswer = { status: undefined, error: 'no answer from node-a
 function internals(provider: MultiProvider): LibMultiClient {
   const client = (provider as unknown as { client?: Partial<LibMultiClient> }).client;
   const clients = client?.clients;
-  if (!Array.isArray(clients) || clients.length === 0 || clients.some((c) => !c?.config?.token || typeof c.setLogger !== 'function' || typeof c.closeAndDestroySession !== 'function')) {
+  if (
+    !Array.isArray(clients) ||
+    clients.length === 0 ||
+    clients.some((c) => !c?.config?.token || typeof c.setLogger !== 'function' || typeof c.closeAndDestroySession !== 'function')
+  ) {
     throw new Error('@parse/node-apn internals changed (MultiProvider.client.clients[]): check apns-connection.ts');
   }
   return { clients };

@@ -2,7 +2,7 @@ import { Notification } from '@parse/node-apn';
 import { maskToken, type ApnsCredentials, type Logger } from '@push/config';
 import { toApns, type ApnsNotification, type Payload } from '@push/contract';
 import { classifyApns } from './apns-classify';
-import { createApnsConnection, type ApnsAnswer, type ApnsConnection } from './apns-connection';
+import { createApnsConnection, type ApnsAnswer } from './apns-connection';
 import { ProviderClosedError } from './errors';
 import { InFlight } from './in-flight';
 import type { PushProvider, SendContext, SendOutcome } from './provider';
@@ -35,7 +35,7 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
   let closing: Promise<void> | undefined;
 
   async function sendAll(notification: Notification, tokens: readonly string[], configuredTopic: boolean): Promise<SendOutcome[]> {
-    const outcomes: SendOutcome[] = new Array(tokens.length);
+    const outcomes = new Array<SendOutcome>(tokens.length);
     const hex: string[] = [];
     const at: number[] = [];
     for (let i = 0; i < tokens.length; i++) {
@@ -55,7 +55,10 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
     });
     if (expired.length > 0) {
       logger?.debug({ tokens: expired.length }, 'APNs provider token expired: refreshed, resending once');
-      const again = await connection.sendMany(notification, expired.map((j) => hex[j]!));
+      const again = await connection.sendMany(
+        notification,
+        expired.map((j) => hex[j]!),
+      );
       expired.forEach((j, k) => {
         answers[j] = again[k]!;
       });
@@ -77,12 +80,13 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
       const configuredTopic = payload.topic === undefined || payload.topic === defaultTopic;
       return inFlight.track(sendAll(notification, tokens, configuredTopic));
     },
-    describe: async () => ({
-      apnsEnvironment: options.credentials.production ? 'production' : 'sandbox',
-      apnsHost: `${options.credentials.host ?? (options.credentials.production ? 'api.push.apple.com' : 'api.sandbox.push.apple.com')}:${options.credentials.port ?? 443}`,
-      apnsTopic: options.credentials.defaultTopic ?? '',
-      apnsKeyId: options.credentials.keyId,
-    }),
+    describe: () =>
+      Promise.resolve({
+        apnsEnvironment: options.credentials.production ? 'production' : 'sandbox',
+        apnsHost: `${options.credentials.host ?? (options.credentials.production ? 'api.push.apple.com' : 'api.sandbox.push.apple.com')}:${options.credentials.port ?? 443}`,
+        apnsTopic: options.credentials.defaultTopic ?? '',
+        apnsKeyId: options.credentials.keyId,
+      }),
     close(): Promise<void> {
       closing ??= (async () => {
         await inFlight.drained();

@@ -62,7 +62,7 @@ export function classifyFcm(httpStatus: number, body: unknown, retryAfter?: stri
   if (httpStatus === 200) return { status: 'sent' };
   const error = parseBody(body).error ?? {};
   const fcmCode = error.details?.find((d) => d.errorCode !== undefined)?.errorCode;
-  const code = fcmCode && fcmCode !== 'UNSPECIFIED_ERROR' ? fcmCode : error.status ?? `HTTP ${httpStatus}`;
+  const code = fcmCode && fcmCode !== 'UNSPECIFIED_ERROR' ? fcmCode : (error.status ?? `HTTP ${httpStatus}`);
   const delay = parseRetryAfter(retryAfter, nowMs);
   const after = delay !== undefined ? { retryAfterMs: delay } : {};
 
@@ -103,12 +103,12 @@ function parseBody(body: unknown): FcmErrorBody {
   if (typeof body === 'string') {
     try {
       const parsed: unknown = JSON.parse(body);
-      return typeof parsed === 'object' && parsed !== null ? (parsed as FcmErrorBody) : {};
+      return typeof parsed === 'object' && parsed !== null ? parsed : {};
     } catch {
       return {};
     }
   }
-  return typeof body === 'object' && body !== null ? (body as FcmErrorBody) : {};
+  return typeof body === 'object' && body !== null ? body : {};
 }
 
 /** Retry-After as milliseconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined if absent or unreadable. */

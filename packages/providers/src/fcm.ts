@@ -52,14 +52,18 @@ export function createFcmProvider(options: FcmProviderOptions): PushProvider {
   const inFlight = new InFlight();
   let closing: Promise<void> | undefined;
 
-  async function sendOne(path: string, headers: OutgoingHttpHeaders, body: (token: string) => string, token: string): Promise<{ outcome: SendOutcome; unauthenticated: boolean }> {
+  async function sendOne(
+    path: string,
+    headers: OutgoingHttpHeaders,
+    body: (token: string) => string,
+    token: string,
+  ): Promise<{ outcome: SendOutcome; unauthenticated: boolean }> {
     if (!isFcmToken(token)) return { outcome: { status: 'failed', reason: BAD_FORMAT }, unauthenticated: false };
     let outcome: SendOutcome;
     let unauthenticated = false;
     try {
       const response = await pool.request({ path, headers, body: body(token) });
-      const retryAfter = response.headers['retry-after'];
-      outcome = classifyFcm(response.status, response.body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      outcome = classifyFcm(response.status, response.body, response.headers['retry-after']);
       unauthenticated = response.status === 401 && outcome.status === 'failed' && outcome.reason === 'UNAUTHENTICATED';
     } catch (error) {
       outcome = transportOutcome(error);

@@ -40,12 +40,17 @@ test.each(rows)('APNs %i %s', (status, reason, expected) => {
 
 test('APNs 410 carries its timestamp as `since`', () => {
   expect(classifyApns(410, 'Unregistered', { timestamp: 1_700_000_000_000 })).toEqual({
-    status: 'invalid', reason: 'Unregistered', misconfiguration: Unregistered, since: 1_700_000_000_000,
+    status: 'invalid',
+    reason: 'Unregistered',
+    misconfiguration: Unregistered,
+    since: 1_700_000_000_000,
   });
 });
 
 test('APNs DeviceTokenNotForTopic for a topic the payload chose is failed, never a dead token', () => {
   expect(classifyApns(400, 'DeviceTokenNotForTopic', { configuredTopic: false })).toEqual({
-    status: 'failed', reason: "DeviceTokenNotForTopic (the payload's topic)", misconfiguration: DeviceTokenNotForTopic,
+    status: 'failed',
+    reason: "DeviceTokenNotForTopic (the payload's topic)",
+    misconfiguration: DeviceTokenNotForTopic,
   });
 });

@@ -1,6 +1,12 @@
 import type { ApnsCredentials } from '@push/config';
 import { toApns, type Payload } from '@push/contract';
-import { APNS_MISCONFIGURATION, createApnsProvider, ProviderClosedError, type ApnsProviderOptions, type PushProvider } from '@push/providers';
+import {
+  APNS_MISCONFIGURATION,
+  createApnsProvider,
+  ProviderClosedError,
+  type ApnsProviderOptions,
+  type PushProvider,
+} from '@push/providers';
 import { startApnsSimulator, type ApnsSimulator } from '@push/simulators';
 import { startSilentRelay } from './silent-relay';
 
@@ -13,7 +19,16 @@ let provider: PushProvider;
 const providers: PushProvider[] = [];
 
 function credentials(overrides: Partial<ApnsCredentials> = {}): ApnsCredentials {
-  return { key: sim.signingKeyPem, keyId: sim.keyId, teamId: sim.teamId, production: false, defaultTopic: TOPIC, host: sim.host, port: sim.port, ...overrides };
+  return {
+    key: sim.signingKeyPem,
+    keyId: sim.keyId,
+    teamId: sim.teamId,
+    production: false,
+    defaultTopic: TOPIC,
+    host: sim.host,
+    port: sim.port,
+    ...overrides,
+  };
 }
 
 function newProvider(options: Partial<ApnsProviderOptions> = {}): PushProvider {
@@ -43,7 +58,14 @@ afterAll(async () => {
 });
 
 test('sends the contract mapping: recorded headers and body are toApns(payload)', async () => {
-  const payload: Payload = { alert: 'hello', badge: 3, sound: 'ping', topic: 'com.example.other', expiry: Math.floor(Date.now() / 1000) + 3600, type: 'chat' };
+  const payload: Payload = {
+    alert: 'hello',
+    badge: 3,
+    sound: 'ping',
+    topic: 'com.example.other',
+    expiry: Math.floor(Date.now() / 1000) + 3600,
+    type: 'chat',
+  };
   const t = token('aa');
   expect(await provider.send([t], payload)).toEqual([{ status: 'sent' }]);
   const [recorded] = sim.receivedFor(t);
@@ -79,7 +101,11 @@ test('dead, bad and wrong-topic tokens are invalid with Apple’s reason, all gu
 
 test('DeviceTokenNotForTopic for the payload’s own topic is failed, not a dead token', async () => {
   expect(await provider.send([token('b0b', 1)], { alert: 'x', topic: 'com.example.other' })).toEqual([
-    { status: 'failed', reason: "DeviceTokenNotForTopic (the payload's topic)", misconfiguration: APNS_MISCONFIGURATION.DeviceTokenNotForTopic },
+    {
+      status: 'failed',
+      reason: "DeviceTokenNotForTopic (the payload's topic)",
+      misconfiguration: APNS_MISCONFIGURATION.DeviceTokenNotForTopic,
+    },
   ]);
 });
 
@@ -106,9 +132,13 @@ test('throttled answers are retries for the token, outage and flaky ones outage 
 
   sim.outage(60_000, 503);
   const during = [token('aa', 4), token('aa', 5), token('aa', 6)];
-  expect(await provider.send(during, { alert: 'x' })).toEqual(during.map(() => ({ status: 'retry', scope: 'outage', reason: 'ServiceUnavailable' })));
+  expect(await provider.send(during, { alert: 'x' })).toEqual(
+    during.map(() => ({ status: 'retry', scope: 'outage', reason: 'ServiceUnavailable' })),
+  );
   sim.outage(60_000, 500);
-  expect(await provider.send([token('aa', 7)], { alert: 'x' })).toEqual([{ status: 'retry', scope: 'outage', reason: 'InternalServerError' }]);
+  expect(await provider.send([token('aa', 7)], { alert: 'x' })).toEqual([
+    { status: 'retry', scope: 'outage', reason: 'InternalServerError' },
+  ]);
   sim.outage(0);
 
   // 1 throttled + 2 flaky + 3 + 1 during outages: one request per send and token, none repeated by node-apn.

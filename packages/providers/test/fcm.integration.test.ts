@@ -1,5 +1,12 @@
 import { toFcm, type Payload } from '@push/contract';
-import { createFcmProvider, FCM_MISCONFIGURATION, ProviderClosedError, ProviderConfigError, type FcmProviderOptions, type PushProvider } from '@push/providers';
+import {
+  createFcmProvider,
+  FCM_MISCONFIGURATION,
+  ProviderClosedError,
+  ProviderConfigError,
+  type FcmProviderOptions,
+  type PushProvider,
+} from '@push/providers';
 import { startFcmSimulator, type FcmSimulator } from '@push/simulators';
 
 const token = (prefix: string, n = 0) => `${prefix}-${n}-${'x'.repeat(40)}`;
@@ -103,7 +110,8 @@ test('the project quota (quotaPerMinute) answers 429 with its own Retry-After', 
     const outcomes = await provider.send([token('ok', 5), token('ok', 6), token('ok', 7), token('ok', 8)], { alert: 'x' });
     const throttled = outcomes.filter((o) => o.status === 'retry');
     expect(throttled.length).toBeGreaterThan(0);
-    for (const o of throttled) expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
+    for (const o of throttled)
+      expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
   } finally {
     sim.setBehaviour({ quotaPerMinute: 0 });
   }
@@ -118,7 +126,7 @@ test('a wrong ready access token is failed UNAUTHENTICATED at once (nothing can 
 test('a 401 with a refreshable credential: one refresh and one resend before anything is failed', async () => {
   // A credential whose first token was revoked early: FCM refuses it, the next one is accepted.
   const issued = ['ya29.revoked', sim.accessToken, 'ya29.never-used'];
-  const credential = { getAccessToken: jest.fn(async () => ({ access_token: issued.shift()!, expires_in: 3600 })) };
+  const credential = { getAccessToken: jest.fn(() => Promise.resolve({ access_token: issued.shift()!, expires_in: 3600 })) };
   const refreshing = newProvider({ credential: { credential } });
   const tokens = [token('ok', 30), token('ok', 31)];
   expect(await refreshing.send(tokens, { alert: 'x' })).toEqual([{ status: 'sent' }, { status: 'sent' }]);
@@ -128,7 +136,9 @@ test('a 401 with a refreshable credential: one refresh and one resend before any
 
   // Refused again after the refresh: failed, after exactly one resend per token.
   sim.reset();
-  const stubborn = newProvider({ credential: { credential: { getAccessToken: async () => ({ access_token: 'ya29.refused', expires_in: 3600 }) } } });
+  const stubborn = newProvider({
+    credential: { credential: { getAccessToken: () => Promise.resolve({ access_token: 'ya29.refused', expires_in: 3600 }) } },
+  });
   expect(await stubborn.send([token('ok', 32)], { alert: 'x' })).toEqual([{ status: 'failed', reason: 'UNAUTHENTICATED' }]);
   expect(sim.stats().requests).toBe(2);
 });
@@ -150,7 +160,9 @@ test('tokens outside [A-Za-z0-9_:-] are refused without a request', async () => 
 });
 
 test('no project id: a ProviderConfigError at creation', () => {
-  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(ProviderConfigError);
+  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(
+    ProviderConfigError,
+  );
 });
 
 test('2000 tokens at 20 ms latency over 2 sessions: many streams per session, 2 sessions', async () => {

@@ -118,7 +118,10 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private perMinute: number, now = Date.now()) {
+  constructor(
+    private perMinute: number,
+    now = Date.now(),
+  ) {
     this.tokens = perMinute;
     this.last = now;
   }

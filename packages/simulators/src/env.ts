@@ -35,8 +35,16 @@ const BEHAVIOUR_VARS: ReadonlyArray<{ name: string; key: string; list: boolean; 
 
 /** Every variable the standalone simulators read, for the README and error messages. */
 export const SIMULATOR_ENV_VARS = [
-  'SIM_HOST', 'SIM_APNS_PORT', 'SIM_FCM_PORT', 'SIM_DIR', 'SIM_CERT_HOSTS', 'SIM_APNS_KEY_ID', 'SIM_APNS_TEAM_ID',
-  'SIM_FCM_PROJECT_ID', 'SIM_FCM_ACCESS_TOKEN', ...BEHAVIOUR_VARS.map((v) => v.name),
+  'SIM_HOST',
+  'SIM_APNS_PORT',
+  'SIM_FCM_PORT',
+  'SIM_DIR',
+  'SIM_CERT_HOSTS',
+  'SIM_APNS_KEY_ID',
+  'SIM_APNS_TEAM_ID',
+  'SIM_FCM_PROJECT_ID',
+  'SIM_FCM_ACCESS_TOKEN',
+  ...BEHAVIOUR_VARS.map((v) => v.name),
 ];
 
 /**
@@ -73,7 +81,10 @@ export function simulatorOptionsFromEnv(env: Env = process.env): StartSimulators
 }
 
 function list(raw: string): string[] {
-  return raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }
 
 function number(name: string, raw: string): number {

@@ -66,8 +66,27 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const signingKeyPem = apnsOptions.signingKeyPem ?? saved?.keyPem ?? generateSigningKey().privatePem;
 
   const [apns, fcm] = await Promise.all([
-    startApnsSimulator({ ...options.common, ...apnsOptions, keyId: identity.keyId, teamId: identity.teamId, signingKeyPem, host, port: options.apnsPort ?? 0, certDir: dir, certHosts: options.certHosts }),
-    startFcmSimulator({ ...options.common, ...fcmOptions, projectId: identity.projectId, accessToken: identity.accessToken, host, port: options.fcmPort ?? 0, certDir: dir, certHosts: options.certHosts }),
+    startApnsSimulator({
+      ...options.common,
+      ...apnsOptions,
+      keyId: identity.keyId,
+      teamId: identity.teamId,
+      signingKeyPem,
+      host,
+      port: options.apnsPort ?? 0,
+      certDir: dir,
+      certHosts: options.certHosts,
+    }),
+    startFcmSimulator({
+      ...options.common,
+      ...fcmOptions,
+      projectId: identity.projectId,
+      accessToken: identity.accessToken,
+      host,
+      port: options.fcmPort ?? 0,
+      certDir: dir,
+      certHosts: options.certHosts,
+    }),
   ]);
   const keyDir = dir ?? path.dirname(apns.caFile);
   const keyFile = path.join(keyDir, 'apns-key.p8');

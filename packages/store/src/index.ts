@@ -7,3 +7,4 @@ export * from './provider-pause';
 export * from './provider-breaker';
 export * from './dead-token-guard';
 export * from './queues';
+export * from './scripts';

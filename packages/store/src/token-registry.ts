@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '@push/contract';
+import { storeKeys, type StoreKeys } from './keys';
 import type { RedisClient } from './redis';
+import { storeScripts, type StoreScripts } from './scripts';
 
 export interface RegisteredToken {
   token: string;
@@ -19,47 +21,22 @@ const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
 const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android' };
 
 /**
- * Redis layout (the figures are `npm run bench` measurements, README "Performance"):
+ * Redis layout (the figures are `npm run bench` measurements, docs/performance.md):
  *
- * - `<prefix>:reg:d:{client}`: a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
+ * - `clientDevices(client)` (keys.ts): a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
  *   (code `i` or `a`). A hash with the token as field would be the obvious layout, but Redis keeps a hash
  *   compact (listpack) only while every field is at most 64 bytes (`hash-max-listpack-value`) and FCM
  *   tokens are ~150: such a client hash costs ~370 bytes for one token, the string ~230.
- * - `<prefix>:reg:o:{<4 hex>}`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
+ * - `tokenOwners(<4 hex>)`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
  *   10 more bytes of the token's SHA-256 (96 bits with the bucket: collisions are not a practical concern).
  *   Small hashes stay listpacks, so a token costs ~30 bytes here instead of a key of its own holding the
  *   whole token again. Buckets stay listpacks up to `hash-max-listpack-entries` entries (128 by default),
  *   i.e. ~8 million tokens; beyond, Redis turns full buckets into hash tables (~50 bytes more per token)
  *   unless that setting is raised.
  *
- * Every command touches one key (scripts included), so the registry works unchanged on Redis Cluster.
+ * Every command touches one key (scripts included: `commands/setOwner-1.lua`, `takeOwner-1.lua`,
+ * `putDevice-1.lua`), so the registry works unchanged on Redis Cluster.
  */
-const deviceKey = (prefix: string, client: string) => `${prefix}:reg:d:{${client}}`;
-const ownerBucket = (prefix: string, digest: Buffer) => `${prefix}:reg:o:{${digest.toString('hex', 0, 2)}}`;
-
-// The owner of one token in its bucket: set (returning the previous one) or taken away.
-const SET_OWNER = `
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return previous`;
-
-const TAKE_OWNER = `
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-if previous then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return previous`;
-
-// One client's device lines without ARGV[1]'s, plus ARGV[2] when given; the key is deleted when empty.
-const PUT_DEVICE = `
-local kept = {}
-local current = redis.call('GET', KEYS[1])
-if current then
-  for line in string.gmatch(current, '[^\\n]+') do
-    if string.sub(line, (string.find(line, ':', 1, true) or 0) + 1) ~= ARGV[1] then kept[#kept + 1] = line end
-  end
-end
-if ARGV[2] then kept[#kept + 1] = ARGV[2] end
-if #kept == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], table.concat(kept, '\\n')) end
-return #kept`;
 
 /** Clients per MGET on a single Redis: a thousand keys hold it well under a millisecond. */
 const RESOLVE_BATCH = 1000;
@@ -71,31 +48,37 @@ const RESOLVE_BATCH = 1000;
  * clients, which is harmless because a job sends to a token once.
  */
 export class TokenRegistry {
+  private readonly keys: StoreKeys;
+  private readonly scripts: StoreScripts;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = storeKeys(prefix);
+    this.scripts = storeScripts(redis);
+  }
 
   /** Registers `token` for `client`, taking it away from any client that had it. */
   async register(client: string, platform: Platform, token: string, now = Date.now()): Promise<void> {
     if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
     const digest = digestOf(token);
-    const previous = (await this.redis.eval(SET_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12), client)) as string | null;
-    if (previous !== null && previous !== client) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, previous), token);
-    await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, client), token, `${platformCode[platform]}${now}:${token}`);
+    const previous = await this.scripts.setOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12), client);
+    if (previous !== null && previous !== client) await this.scripts.putDevice(this.keys.clientDevices(previous), token);
+    await this.scripts.putDevice(this.keys.clientDevices(client), token, `${platformCode[platform]}${now}:${token}`);
   }
 
   /** Removes a token wherever it is registered; returns the client that had it, if any. */
   async remove(token: string): Promise<string | null> {
     const digest = digestOf(token);
-    const owner = (await this.redis.eval(TAKE_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12))) as string | null;
-    if (owner !== null) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, owner), token);
+    const owner = await this.scripts.takeOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12));
+    if (owner !== null) await this.scripts.putDevice(this.keys.clientDevices(owner), token);
     return owner;
   }
 
   async list(client: string): Promise<RegisteredToken[]> {
     const devices: RegisteredToken[] = [];
-    forEachDevice(await this.redis.get(deviceKey(this.prefix, client)), (code, createdAt, token) => {
+    forEachDevice(await this.redis.get(this.keys.clientDevices(client)), (code, createdAt, token) => {
       const platform = codePlatform[code];
       if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString() });
     });
@@ -109,7 +92,7 @@ export class TokenRegistry {
    * a thousand GETs cost a chunk 8 ms of CPU, one MGET well under one.)
    */
   async resolve(clients: readonly string[], platform: Platform): Promise<ResolvedToken[]> {
-    const keys = clients.map((client) => deviceKey(this.prefix, client));
+    const keys = clients.map((client) => this.keys.clientDevices(client));
     let values: (string | null)[];
     if (this.redis.isCluster) {
       values = await Promise.all(keys.map((key) => this.redis.get(key)));

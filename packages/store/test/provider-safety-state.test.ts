@@ -17,14 +17,24 @@ describe('DeadTokenGuard', () => {
 
   it('judges a full window: a cause over the share is suspected, one under it is not', async () => {
     const guard = new DeadTokenGuard(api.redis, api.prefix, scope('ios'), settings);
-    const first = await guard.observe(60, causes([['sandbox', 51], ['topic', 3]]), 'fp');
+    const first = await guard.observe(
+      60,
+      causes([
+        ['sandbox', 51],
+        ['topic', 3],
+      ]),
+      'fp',
+    );
     expect(first).toEqual({ window: 0, closed: [] });
     expect(await guard.verdict(0)).toEqual({ waitMs: expect.any(Number) });
     const second = await guard.observe(40, causes([['sandbox', 1]]), 'fp');
     expect(second).toEqual({ window: 0, closed: [{ window: 0, answers: 100, suspected: ['sandbox'] }] });
     expect(await guard.verdict(0)).toEqual({ verdict: { answers: 100, suspected: new Set(['sandbox']) } });
     // The next window starts empty.
-    expect(await guard.observe(100, causes([['sandbox', 50]]), 'fp')).toEqual({ window: 1, closed: [{ window: 1, answers: 100, suspected: [] }] });
+    expect(await guard.observe(100, causes([['sandbox', 50]]), 'fp')).toEqual({
+      window: 1,
+      closed: [{ window: 1, answers: 100, suspected: [] }],
+    });
   });
 
   it('judges a window that waited long enough on the answers it has, once', async () => {
@@ -45,7 +55,10 @@ describe('DeadTokenGuard', () => {
     const deployed = await guard.observe(10, causes([['sandbox', 10]]), 'new');
     expect(deployed.window).toBe(1);
     expect(deployed.closed).toEqual([{ window: 0, answers: 80, suspected: [] }]);
-    expect(await guard.observe(90, causes([['sandbox', 90]]), 'new')).toEqual({ window: 1, closed: [{ window: 1, answers: 100, suspected: ['sandbox'] }] });
+    expect(await guard.observe(90, causes([['sandbox', 90]]), 'new')).toEqual({
+      window: 1,
+      closed: [{ window: 1, answers: 100, suspected: ['sandbox'] }],
+    });
   });
 
   it('a verdict that is gone is unknown', async () => {

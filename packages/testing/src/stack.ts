@@ -6,7 +6,14 @@ import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/co
 import type { Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createFcmProvider } from '@push/providers';
-import { startApnsSimulator, startFcmSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator } from '@push/simulators';
+import {
+  startApnsSimulator,
+  startFcmSimulator,
+  type ApnsBehaviour,
+  type ApnsSimulator,
+  type FcmBehaviour,
+  type FcmSimulator,
+} from '@push/simulators';
 import type { JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
 import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess } from './processes';
@@ -90,9 +97,22 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
 
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
     const config = loadConfig({ ...api.env, ...env });
-    const provider = platform === 'ios'
-      ? createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: apns.caPem })
-      : createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: fcm.caPem });
+    const provider =
+      platform === 'ios'
+        ? createApnsProvider({
+            credentials: apnsCredentials(config),
+            connections: config.APNS_CONNECTIONS,
+            timeoutMs: config.PROVIDER_TIMEOUT_MS,
+            logger,
+            ca: apns.caPem,
+          })
+        : createFcmProvider({
+            ...fcmSettings(config),
+            connections: config.FCM_CONNECTIONS,
+            timeoutMs: config.PROVIDER_TIMEOUT_MS,
+            logger,
+            ca: fcm.caPem,
+          });
     const worker = createDeliveryWorker({ platform, provider, config, logger, ...(events && { events }) });
     workers.push(worker);
     return worker;
@@ -118,7 +138,10 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     addWorker,
     spawnWorker(platform, env = {}) {
       const file = join(root, 'apps', platform === 'ios' ? 'apns-worker' : 'fcm-worker', 'dist', 'index.js');
-      const child = spawn(process.execPath, [file], { env: { ...process.env, ...workerEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [file], {
+        env: { ...process.env, ...workerEnv, ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       children.push(child);
       return child;
     },
@@ -142,10 +165,14 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       return res.body.result.jobId as string;
     },
     async waitForCompletion(jobId, timeoutMs = 30_000) {
-      return waitFor(async () => {
-        const res = await api.request('GET', `/push/jobs/${jobId}`);
-        return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
-      }, timeoutMs, `job ${jobId} to complete`);
+      return waitFor(
+        async () => {
+          const res = await api.request('GET', `/push/jobs/${jobId}`);
+          return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
+        },
+        timeoutMs,
+        `job ${jobId} to complete`,
+      );
     },
     async allResults(jobId) {
       const items: ResultItem[] = [];

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import express from 'express';
 import { createLogger } from '@push/config';
-import { TokenRegistry } from '@push/store';
+import { listQueues, TokenRegistry } from '@push/store';
 import { fetchJson, JSON_CONTENT_TYPE, startTestApi, type HttpAnswer, type TestApi } from '@push/testing';
 import { errorHandler } from '@push/api/errors';
 import { verifyUtf8Body } from '@push/api/validation';
@@ -45,7 +45,9 @@ function expectError(res: HttpAnswer, status: number, code?: string | RegExp): v
 }
 
 async function queuedChunks(): Promise<number> {
-  const counts = await Promise.all(Object.values(api.queues).map((q) => q.getJobCountByTypes('waiting', 'delayed', 'prioritized')));
+  const counts = await Promise.all(
+    listQueues(api.queues).map(({ queue }) => queue.getJobCountByTypes('waiting', 'delayed', 'prioritized')),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 

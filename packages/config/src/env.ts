@@ -63,6 +63,10 @@ export const apiEnvSchema = baseEnvSchema.extend({
     'most clients one request may name (the JSON body limit is sized from it: 64 bytes a client + 64 KiB)',
   ),
   PUSH_CHUNK_CLIENTS: setting(int(1, 100_000).default(1000), 'clients per chunk job the API queues for each platform'),
+  PRIORITY_HIGH_MAX_CLIENTS: setting(
+    int(0).default(100),
+    'a request without `priority` naming at most this many distinct clients is `high`, a larger one `normal` ([lanes.md](lanes.md))',
+  ),
   API_RATE_LIMIT_PER_MINUTE: setting(int(0).default(60_000), 'requests per minute per API key under `/push/` (0: off)'),
   ADMIN_PASSWORD: setting(
     z.string().optional(),
@@ -75,10 +79,44 @@ export const apiEnvSchema = baseEnvSchema.extend({
 
 /** What every worker reads, besides the base. */
 export const workerEnvSchema = baseEnvSchema.extend({
-  WORKER_CONCURRENCY: setting(int(1, 1000).default(4), 'chunk jobs one worker process handles at once'),
+  WORKER_CONCURRENCY: setting(int(1, 1000).default(4), 'chunk jobs of the `normal` lane one worker process handles at once'),
+  HIGH_WORKER_CONCURRENCY: setting(
+    int(1, 1000).default(2),
+    '`high` chunk jobs one worker process handles at once, in slots of their own that normal work never takes ([lanes.md](lanes.md#sizing-the-high-lane))',
+  ),
   STALLED_INTERVAL_MS: setting(int(500).default(5000), 'how often workers look for chunks of a crashed worker (its lock lasts twice this)'),
   WORKER_METRICS_PORT: setting(int(0, 65535).default(9464), "port of a worker's `/metrics` and `/healthz` (0: any free port)"),
   PROVIDER_TIMEOUT_MS: setting(int(100).default(15_000), 'timeout of one provider request'),
+  DELIVERY_WINDOW_SECONDS: setting(
+    int(1).default(24 * 3600),
+    "how long a token may wait for a provider that keeps failing (its breaker open), counted from the request (24 h); then `failed` (a payload's `expiry` ends it sooner: `expired`)",
+  ),
+  BREAKER_FAILURES: setting(
+    int(1).default(10),
+    "provider failures in a row (5xx, timeouts, refused or reset connections), across tokens and workers, that open a platform's breaker",
+  ),
+  BREAKER_BASE_DELAY_MS: setting(int(1).default(1000), 'how long the breaker stays open the first time; doubled after each failed probe'),
+  BREAKER_MAX_DELAY_MS: setting(
+    int(1).default(300_000),
+    'the longest it stays open between two probes (5 min; a longer `Retry-After` is honoured)',
+  ),
+  DEAD_TOKEN_GUARD_WINDOW: setting(int(1).default(200), 'answers the dead-token guard judges together'),
+  DEAD_TOKEN_GUARD_SHARE: setting(
+    z.coerce.number().min(0).max(1).default(0.5),
+    'a cause of "dead token" answers above this share of a window is a suspected misconfiguration (`1`: never)',
+  ),
+  DEAD_TOKEN_GUARD_MIN_ANSWERS: setting(
+    int(1).default(20),
+    "a judged window with fewer answers keeps its suspects' tokens, but raises no alarm and pauses nothing",
+  ),
+  DEAD_TOKEN_GUARD_WAIT_MS: setting(
+    int(1).default(10_000),
+    'a window older than this is judged on the answers it has: the longest a dead token waits for its verdict',
+  ),
+  DEAD_TOKEN_GUARD_PAUSE_SECONDS: setting(
+    int(0).default(300),
+    'how long a platform stops sending after a suspected misconfiguration (`0`: no pause)',
+  ),
 });
 
 /** What the APNs worker reads, besides every worker's settings. */

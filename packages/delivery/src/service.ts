@@ -27,12 +27,11 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const registry = createMetricsRegistry();
   const delivery = createDeliveryWorker({ ...deps, provider, logger, events: deliveryMetrics(registry) });
   redisUpMetric(registry, () => delivery.redisReady());
-  await delivery.worker.waitUntilReady();
+  const lanes = Object.values(delivery.workers);
+  await Promise.all(lanes.map((w) => w.waitUntilReady()));
   const metrics = await startMetricsServer({ registry, tokens: metricsTokens, port: metricsPort });
-  logger.info(
-    { queue: delivery.worker.name, concurrency: deps.settings.concurrency, metricsPort: metrics.port, ...target },
-    'worker ready',
-  );
+  const queues = Object.fromEntries(lanes.map((w) => [w.name, w.concurrency]));
+  logger.info({ queues, metricsPort: metrics.port, ...target }, 'worker ready');
   return {
     metricsPort: metrics.port,
     async close() {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig } from '@push/config';
 import type { Platform } from '@push/contract';
-import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
 import { apnsWorkerDeps } from '@push/apns-worker/worker';
 import { fcmWorkerDeps } from '@push/fcm-worker/worker';
 import {
@@ -26,8 +26,8 @@ export interface TestStack {
   fcm: FcmSimulator;
   /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
   workerEnv: Record<string, string>;
-  /** Starts one more in-process worker for a platform, optionally with other settings. */
-  addWorker(platform: Platform, env?: Record<string, string>): DeliveryWorker;
+  /** Starts one more in-process worker for a platform, optionally with other settings and observers. */
+  addWorker(platform: Platform, env?: Record<string, string>, events?: DeliveryEvents): DeliveryWorker;
   /** Starts a worker as a separate process (`node apps/<x>-worker/dist/index.js`). */
   spawnWorker(platform: Platform, env?: Record<string, string>): ChildProcess;
   /** Like spawnWorker, with the process' stdout and stderr captured (LOG_LEVEL as given in `env`). */
@@ -35,7 +35,8 @@ export interface TestStack {
   /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
   startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
-  push(clients: string[], payload: Record<string, unknown>): Promise<string>;
+  /** POST /push/push2clients; `fields` adds top-level fields (`priority`). Resolves to the job id. */
+  push(clients: string[], payload: Record<string, unknown>, fields?: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
   allResults(jobId: string): Promise<ResultItem[]>;
   close(): Promise<void>;
@@ -81,6 +82,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     API_RATE_LIMIT_PER_MINUTE: '0',
     RETRY_BASE_DELAY_MS: '50',
     STALLED_INTERVAL_MS: '1000',
+    // A dead token's verdict within a fifth of a second when the window does not fill (default 10 s).
+    DEAD_TOKEN_GUARD_WAIT_MS: '200',
     ...simulatorEnv(apns, fcm),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
@@ -93,13 +96,13 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const logger = createLogger('test-worker', 'silent');
 
   // The workers' own wiring (apps/*-worker/src/worker.ts), in this process, trusting the simulators' CA.
-  const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
+  const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
     const source = { ...api.env, ...env };
-    const worker = createDeliveryWorker(
+    const deps =
       platform === 'ios'
         ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
-        : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem),
-    );
+        : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
+    const worker = createDeliveryWorker({ ...deps, ...(events && { events }) });
     workers.push(worker);
     return worker;
   };
@@ -144,8 +147,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
     },
-    async push(clients, payload) {
-      const res = await api.request('POST', '/push/push2clients', { clients, payload });
+    async push(clients, payload, fields = {}) {
+      const res = await api.request('POST', '/push/push2clients', { clients, payload, ...fields });
       if (res.status !== 200) throw new Error(`push failed: ${JSON.stringify(res.body)}`);
       return res.body.result.jobId as string;
     },

@@ -44,5 +44,10 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The admin page's browser script: a plain script (no modules, no build), run by the browser.
+    files: ['apps/api/src/admin/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
+  },
   prettier,
 );

@@ -7,6 +7,7 @@ import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
 import { metricsRoute, requestMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 import { rateLimitPerKey } from './rate-limit';
 import { verifyUtf8Body } from './validation';
 import { jobRoutes } from './routes/jobs';
@@ -53,6 +54,12 @@ export function createServer(deps: ApiDeps): Express {
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
   app.all('/metrics', methodNotAllowed(['GET']));
+
+  const openApi = openApiDocument(config.PUSH_MAX_CLIENTS);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.all('/openapi.json', methodNotAllowed(['GET']));
 
   app.get('/healthz', (_req, res) => {
     res.json(ok({ status: 'ok' }));

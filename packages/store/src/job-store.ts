@@ -1,29 +1,21 @@
-import { platforms, prioritySchema, tokenStatuses, type Payload, type Platform, type Priority, type TokenStatus } from '@push/contract';
+import {
+  platforms,
+  prioritySchema,
+  tokenStatuses,
+  type Counts,
+  type JobStatus,
+  type Payload,
+  type Platform,
+  type Priority,
+  type ResultItem,
+  type TokenStatus,
+} from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
 
-export type JobState = 'queued' | 'processing' | 'completed';
-
-export interface Counts {
-  clients: number;
-  tokens: number;
-  sent: number;
-  failed: number;
-  invalid: number;
-  expired: number;
-}
-
-export interface JobStatus {
-  jobId: string;
-  state: JobState;
-  /** The lane the job's chunks were queued on (absent for jobs queued before lanes existed). */
-  priority?: Priority;
-  createdAt: string;
-  finishedAt: string | null;
-  totals: Counts;
-  platforms: Record<Platform, Counts & { chunks: number; chunksDone: number }>;
-}
+// The shapes the API answers with are the contract's (responses.ts); re-exported for the store's users.
+export type { Counts, JobState, JobStatus, ResultItem } from '@push/contract';
 
 export interface TokenResult {
   client: string;
@@ -31,12 +23,6 @@ export interface TokenResult {
   status: TokenStatus;
   /** The provider's own reason for anything but `sent` (or ours: `expired`, `retries exhausted: ...`). */
   reason?: string;
-}
-
-export interface ResultItem extends TokenResult {
-  platform: Platform;
-  reason: string;
-  at: string;
 }
 
 export interface NewJob {

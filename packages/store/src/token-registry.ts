@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Platform } from '@push/contract';
+import type { Platform, RegisteredToken } from '@push/contract';
 import { storeKeys, type StoreKeys } from './keys';
 import type { RedisClient } from './redis';
 import { storeScripts, type StoreScripts } from './scripts';
 
-export interface RegisteredToken {
-  token: string;
-  platform: Platform;
-  createdAt: string;
-}
+export type { RegisteredToken } from '@push/contract';
 
 export interface ResolvedToken {
   client: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeZoneSchema } from '@push/contract';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -58,6 +59,9 @@ export const envSchema = z.object({
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
   /** Requests per minute one API key may make under /push/ (0: no limit). @defaultValue 60000 */
   API_RATE_LIMIT_PER_MINUTE: int(0).default(60_000),
+
+  /** The IANA time zone of clients that registered none, for `localTime` jobs. @defaultValue UTC */
+  DEFAULT_TIMEZONE: timeZoneSchema.default('UTC'),
 
   /** Chunk jobs one worker process handles at once. @defaultValue 4 */
   WORKER_CONCURRENCY: int(1, 1000).default(4),

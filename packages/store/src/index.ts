@@ -6,3 +6,4 @@ export * from './rate-limiter';
 export * from './provider-pause';
 export * from './queues';
 export * from './scripts';
+export * from './clock';

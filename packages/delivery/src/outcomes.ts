@@ -1,5 +1,5 @@
 import type { SendOutcome } from '@push/providers';
-import type { ResolvedToken, TokenResult } from '@push/store';
+import type { PlannedToken, ResolvedToken, TokenResult } from '@push/store';
 
 export interface RetryToken extends ResolvedToken {
   reason: string;
@@ -55,8 +55,8 @@ export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonl
 }
 
 /** A token as chunk job data keeps it (without a retry's reason). */
-export function resolvedOnly({ client, token, at }: ResolvedToken): ResolvedToken {
-  return at === undefined ? { client, token } : { client, token, at };
+export function resolvedOnly({ client, token, at, due }: PlannedToken): PlannedToken {
+  return { client, token, ...(at !== undefined && { at }), ...(due !== undefined && { due }) };
 }
 
 /** Splits `items` into groups of at most `size`. */

@@ -11,6 +11,7 @@ import {
   queueName,
   queuePrefix,
   type ChunkJobData,
+  type Clock,
   type RedisClient,
 } from '@push/store';
 import { resolvedOnly } from './outcomes';
@@ -22,6 +23,8 @@ export interface DeliveryWorkerDeps {
   config: Config;
   logger: Logger;
   events?: DeliveryEvents;
+  /** The clock of scheduling decisions (tests). @defaultValue systemClock */
+  clock?: Clock;
 }
 
 export interface DeliveryWorker {
@@ -45,7 +48,7 @@ export class ChunkRetryError extends Error {
  * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
  * (ProviderPause), which every worker of the platform honours before each send.
  */
-export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+export function createDeliveryWorker({ platform, provider, config, logger, events, clock }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
@@ -59,6 +62,8 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
     pause: new ProviderPause(redis, prefix, queueName[platform]),
     batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+    defaultTimeZone: config.DEFAULT_TIMEZONE,
+    ...(clock && { clock }),
     logger,
     stopping: stopping.signal,
     ...(events && { events }),
@@ -78,13 +83,14 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       }
       if (run.kind === 'done') return run.counts;
       const resolved = run.remaining.map(resolvedOnly);
-      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-      if (run.kind === 'interrupted') {
-        // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+      const reserved = run.kind === 'later' ? run.reserved : undefined;
+      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens, reserved });
+      if (run.kind === 'later') {
+        // Back to the queue until then, without using up an attempt (BullMQ's DelayedError).
         await job.moveToDelayed(run.resumeAt, token);
         throw new DelayedError();
       }
-      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
+      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.reason}`);
     },
     {
       connection: queueConnection,

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
+import { chunkJobOptions, storeKeys, type ChunkJobData, type Clock, type JobStore, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -11,7 +11,14 @@ export interface PushJobsDeps {
   chunkClients: number;
   attempts: number;
   retryBaseDelayMs: number;
+  clock: Clock;
 }
+
+/**
+ * Every zone reaches a given time of day within a day of any moment, an hour more across a daylight-saving
+ * change: a `localTime` job's last delivery is planned at most this long after it starts.
+ */
+const LOCAL_TIME_SPAN_MS = 25 * 3600 * 1000;
 
 /** An Idempotency-Key is remembered this long (contract: 24 h). */
 const IDEMPOTENCY_SECONDS = 24 * 3600;
@@ -47,9 +54,27 @@ export async function enqueuePush(
     const clients = distinct(request.clients);
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    const { sendAt, localTime, ratePerMinute } = request;
+    const now = deps.clock.now();
+    // A scheduled job's chunks wait as BullMQ delayed jobs (in Redis: they survive restarts of every process).
+    const start = Math.max(now, (sendAt ?? 0) * 1000);
+    const scheduledUntil = localTime !== undefined ? start + LOCAL_TIME_SPAN_MS : start > now ? start : undefined;
+    if (!created) {
+      await deps.jobs.create(
+        {
+          jobId,
+          clients: clients.length,
+          chunks: chunks.length,
+          payload: request.payload,
+          campaign: { ...(sendAt !== undefined && { sendAt }), ...(localTime && { localTime }), ...(ratePerMinute && { ratePerMinute }) },
+          ...(scheduledUntil !== undefined && { scheduledUntil }),
+        },
+        now,
+      );
+    }
     created = true;
-    const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
+    const delay = Math.max(0, deps.clock.msUntil(start));
+    const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
       platforms.map((platform) =>

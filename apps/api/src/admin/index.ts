@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
 import type { JobStore } from '@push/store';
+import type { CancelDeps } from '../cancel';
 import { requireAdmin } from './auth';
 import { adminJobsApi } from './jobs-api';
 import { jobsPage } from './jobs-page';
@@ -11,20 +12,22 @@ export interface AdminDeps {
   queues: readonly Queue[];
   /** Passwords of the user `admin` (ADMIN_PASSWORD, else the API keys). */
   passwords: readonly string[];
+  /** What the jobs page's cancel button needs. */
+  cancel: CancelDeps;
   /** Where the router is mounted. @defaultValue /admin */
   mountPath?: string;
 }
 
 /**
  * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board), `/jobs` (recent push jobs,
- * live) and the JSON the jobs page reads (`/api/...`).
+ * live, with a cancel button) and the JSON the jobs page reads and posts (`/api/...`).
  */
-export function adminRoutes({ jobs, queues, passwords, mountPath = '/admin' }: AdminDeps): Router {
+export function adminRoutes({ jobs, queues, passwords, cancel, mountPath = '/admin' }: AdminDeps): Router {
   const router = Router();
   router.use(requireAdmin(passwords));
   router.get('/', (_req, res) => res.redirect(302, `${mountPath}/jobs`));
   router.use(jobsPage());
-  router.use(adminJobsApi(jobs));
+  router.use(adminJobsApi(jobs, cancel));
   router.use('/queues', queueDashboard(queues, `${mountPath}/queues`));
   return router;
 }

@@ -2,6 +2,14 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
 import { InvalidCursorError, type JobStatus, type JobStore } from '@push/store';
+import { cancelJob, type CancelDeps } from '../cancel';
+
+/**
+ * The header the jobs page sends with its cancel request. The browser resends the Basic credentials on any
+ * request to this origin, a forged cross-site one included; a cross-site page cannot add a custom header
+ * without a CORS preflight this server never grants, so a request carrying it came from our own page.
+ */
+export const ADMIN_ACTION_HEADER = 'X-Push-Admin-Action';
 
 const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -9,9 +17,10 @@ const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1)
 /**
  * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser):
  * `GET /api/jobs?limit=` recent jobs, newest first, with their status; `GET /api/jobs/:jobId` one of them;
- * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`).
+ * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`);
+ * `POST /api/jobs/:jobId/cancel` (with ADMIN_ACTION_HEADER: `cancel`) cancels it as `DELETE /push/jobs/:jobId`.
  */
-export function adminJobsApi(jobs: JobStore): Router {
+export function adminJobsApi(jobs: JobStore, cancel: CancelDeps): Router {
   const router = Router();
 
   router.get('/api/jobs', async (req, res) => {
@@ -34,6 +43,15 @@ export function adminJobsApi(jobs: JobStore): Router {
       if (error instanceof InvalidCursorError) throw new ApiError(400, 'INVALID_CURSOR', error.message);
       throw error;
     }
+  });
+
+  router.post('/api/jobs/:jobId/cancel', async (req, res) => {
+    // Fetch metadata, where the browser sends it, names a cross-site request outright.
+    const site = req.get('sec-fetch-site');
+    if (req.get(ADMIN_ACTION_HEADER) !== 'cancel' || (site !== undefined && site !== 'same-origin')) {
+      throw new ApiError(403, 'CROSS_SITE_REQUEST', `cancel only from the jobs page (it sends ${ADMIN_ACTION_HEADER}: cancel)`);
+    }
+    res.set('Cache-Control', 'no-store').json(ok(await cancelJob(cancel, req.params.jobId)));
   });
 
   return router;

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Queue } from 'bullmq';
 import { platforms, type Platform } from '@push/contract';
 import { createLogger, loadConfig, type Config } from '@push/config';
-import { createQueue, createRedis, waitForReady, type ChunkJobData, type RedisClient } from '@push/store';
+import { createQueue, createRedis, waitForReady, type ChunkJobData, type Clock, type RedisClient } from '@push/store';
 import { createServer } from '@push/api/server';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './redis';
 
@@ -28,8 +28,11 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts the real API on a free port with its own Redis key prefix; `close()` deletes its keys. */
-export async function startTestApi(name: string, env: Record<string, string> = {}): Promise<TestApi> {
+/**
+ * Starts the real API on a free port with its own Redis key prefix; `close()` deletes its keys. `clock`:
+ * the time it reads `sendAt` and `localTime` against (default: the system's).
+ */
+export async function startTestApi(name: string, env: Record<string, string> = {}, clock?: Clock): Promise<TestApi> {
   const prefix = uniquePrefix(name);
   const rawEnv = {
     REDIS_URL: testRedisUrl(),
@@ -53,7 +56,7 @@ export async function startTestApi(name: string, env: Record<string, string> = {
       return [p, queue];
     }),
   ) as TestApi['queues'];
-  const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues });
+  const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues, ...(clock && { clock }) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

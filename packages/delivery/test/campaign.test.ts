@@ -147,22 +147,22 @@ describe('scheduling across restarts (worker and API processes only)', () => {
   });
 });
 
-/** A clock `speed` times faster than real time, showing `anchor` now. */
-function fastClock(anchor: number, speed: number): Clock {
-  const start = Date.now();
+/** A clock `speed` times faster than real time, showing `anchor` when (re)started. */
+function fastClock(anchor: number, speed: number): Clock & { restart(): void } {
+  let start = Date.now();
   const now = () => anchor + (Date.now() - start) * speed;
-  return { now, msUntil: (at) => (at - now()) / speed };
+  return { now, msUntil: (at) => (at - now()) / speed, restart: () => (start = Date.now()) };
 }
 
 describe('localTime (a clock 300 times faster than real time)', () => {
   const speed = 300;
-  // Tomorrow 03:14 UTC: 08:59 in Kathmandu (UTC+5:45), 08:44 in Kolkata (UTC+5:30).
+  // Tomorrow 03:10 UTC: 08:55 in Kathmandu (UTC+5:45), 08:40 in Kolkata (UTC+5:30); 1 s and 4 s away in real time.
   const today = new Date();
-  const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 3, 14);
-  const kathmanduNine = anchor + 60_000;
-  const kolkataNine = anchor + 16 * 60_000;
+  const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 3, 10);
+  const kathmanduNine = anchor + 5 * 60_000;
+  const kolkataNine = anchor + 20 * 60_000;
   let stack: TestStack;
-  let clock: Clock;
+  let clock: ReturnType<typeof fastClock>;
   beforeAll(async () => {
     clock = fastClock(anchor, speed);
     stack = await startTestStack('campaign-local', { clock, env: { DEFAULT_TIMEZONE: 'Asia/Kolkata' } });
@@ -173,6 +173,7 @@ describe('localTime (a clock 300 times faster than real time)', () => {
     const [ktm] = await clientsWithTokens(stack, 'ktm', 1, 500, 'Asia/Kathmandu');
     const [kol] = await clientsWithTokens(stack, 'kol', 1, 501, 'Asia/Kolkata');
     const [none] = await clientsWithTokens(stack, 'none', 1, 502);
+    clock.restart();
     const jobId = await push(stack, { clients: [ktm, kol, none], payload: { alert: 'good morning' }, localTime: '09:00' });
     // The same at 09:00 with an expiry between the two zones' times: Kolkata's tokens expire while they wait.
     const expiring = await push(stack, {

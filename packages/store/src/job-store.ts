@@ -183,7 +183,7 @@ export class JobStore {
     return (await this.plan(jobId))?.payload;
   }
 
-  /** The payload and campaign controls of a job, or undefined once it has expired. */
+  /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
   async plan(jobId: string): Promise<JobPlan | undefined> {
     const [payload, createdAt, sendAt, localTime, ratePerMinute] = await this.redis.hmget(
       this.keys.job(jobId),

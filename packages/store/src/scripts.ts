@@ -27,6 +27,15 @@ export interface StoreScripts {
   putDevice(key: string, token: string, line?: string): Promise<number>;
   cancelJob(job: string, now: number): Promise<number>;
   throttle(key: string, intervalMs: number, sends: number, expiresAt: number): Promise<number>;
+  deadTokenGuard(
+    key: string,
+    mode: 'observe' | 'verdict',
+    share: number,
+    waitMs: number,
+    ...args: Arg[]
+  ): Promise<[number, ...Array<number | string>]>;
+  breakerAdmit(key: string, probeLeaseMs: number, pollMs: number): Promise<number[]>;
+  breakerObserve(key: string, ...args: number[]): Promise<number[]>;
 }
 
 const directory = join(__dirname, 'commands');

@@ -27,8 +27,11 @@ async function newJob(jobId: string, chunks: number): Promise<void> {
 describe('store scripts, called directly', () => {
   it('are all defined, each with a header naming its KEYS, ARGV and what it returns', () => {
     expect(storeCommands.map((c) => c.name).sort()).toEqual([
+      'breakerAdmit',
+      'breakerObserve',
       'cancelJob',
       'chunkDone',
+      'deadTokenGuard',
       'extendPause',
       'putDevice',
       'recordResults',

@@ -1,6 +1,13 @@
 import type { RecordedNotification } from '@push/simulators';
 import { TokenRegistry, type Clock, type JobStatus } from '@push/store';
-import { startTestStack, waitFor, type TestStack } from '@push/testing';
+import {
+  hasRedisServer,
+  startRestartableRedisServer,
+  startTestStack,
+  waitFor,
+  type RestartableRedisServer,
+  type TestStack,
+} from '@push/testing';
 
 // Campaign controls end to end: real Redis, both simulators, two workers per platform.
 const iosToken = (n: number) => `ca3a${n.toString(16).padStart(60, '0')}`;
@@ -114,14 +121,20 @@ describe('campaign controls (system clock)', () => {
   });
 });
 
-describe('scheduling across restarts (worker and API processes only)', () => {
+(hasRedisServer() ? describe : describe.skip)('scheduling across restarts (Redis with AOF, as docs/operations.md runs it)', () => {
+  let redis: RestartableRedisServer;
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack('campaign-restart', { workers: { ios: 0, android: 0 } });
+    redis = await startRestartableRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
+    stack = await startTestStack('campaign-restart', { redisUrl: redis.url, workers: { ios: 0, android: 0 } });
   });
-  afterAll(() => stack.close());
+  afterAll(async () => {
+    if (!redis.running) await redis.restart();
+    await stack.close();
+    await redis.stop();
+  });
 
-  it('a scheduled job survives a restart of every process', async () => {
+  it('a scheduled job survives a restart of every process, Redis included', async () => {
     const clients = await clientsWithTokens(stack, 'restart', 6, 400);
     const env = { LOG_LEVEL: 'info' };
     const apiProcess = await stack.startApiProcess();
@@ -130,8 +143,10 @@ describe('scheduling across restarts (worker and API processes only)', () => {
     const sendAt = Math.ceil(Date.now() / 1000) + 3;
     const res = await apiProcess.request('POST', '/push/push2clients', { clients, payload: { alert: 'after restart' }, sendAt });
     const jobId = res.body.result.jobId as string;
-    await Promise.all([apiProcess.stop('SIGKILL'), ...first.map((w) => w.stop('SIGKILL'))]);
     expect((await status(stack, jobId)).state).toBe('scheduled');
+    // Every process killed, Redis included, and started again.
+    await Promise.all([apiProcess.stop('SIGKILL'), ...first.map((w) => w.stop('SIGKILL')), redis.halt('SIGKILL')]);
+    await redis.restart();
 
     const second = [stack.startWorkerProcess('ios', env), stack.startWorkerProcess('android', env)];
     const apiAgain = await stack.startApiProcess();

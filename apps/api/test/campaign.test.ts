@@ -106,6 +106,23 @@ describe('DELETE /push/jobs/:jobId', () => {
   });
 });
 
+describe('the scheduled-jobs metric', () => {
+  const scheduled = async () => {
+    const res = await fetch(`${api.url}/metrics`, { headers: { Authorization: `Bearer ${api.apiKey}` } });
+    const line = (await res.text()).split('\n').find((l) => l.startsWith('push_scheduled_jobs '));
+    return Number(line?.split(' ')[1]);
+  };
+
+  it('push_scheduled_jobs counts scheduled jobs still waiting; a canceled one leaves it', async () => {
+    const before = await scheduled();
+    const { jobId } = (await push({ sendAt: nowSeconds() + 600 })).body.result;
+    await push({ sendAt: nowSeconds() - 10 }); // a past sendAt is not scheduled
+    expect(await scheduled()).toBe(before + 1);
+    await api.request('DELETE', `/push/jobs/${jobId}`);
+    expect(await scheduled()).toBe(before);
+  });
+});
+
 describe('client time zones', () => {
   it('POST /push/tokens takes a timezone; PUT /push/clients/:client changes it; the token list shows it', async () => {
     expect(

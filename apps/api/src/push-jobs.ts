@@ -1,14 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, storeKeys, type ChunkJobData, type Clock, type JobStore, type RedisClient } from '@push/store';
+import { platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
   prefix: string;
   jobs: JobStore;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   chunkClients: number;
+  /** PRIORITY_HIGH_MAX_CLIENTS: a request without `priority` naming at most this many distinct clients is `high`. */
+  highMaxClients: number;
   attempts: number;
   retryBaseDelayMs: number;
   clock: Clock;
@@ -24,8 +25,8 @@ const LOCAL_TIME_SPAN_MS = 25 * 3600 * 1000;
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on both platform queues. Clients are
- * resolved to tokens by the workers, so this costs the same whatever the registry holds.
+ * Turns one accepted request into a job record and chunk jobs on every platform's queue of its lane.
+ * Clients are resolved to tokens by the workers, so this costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
 export async function enqueuePush(
@@ -39,6 +40,7 @@ export async function enqueuePush(
       ? undefined
       : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
+  let recorded: Priority | undefined;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
     const existing = claimed === null ? await deps.redis.get(idemKey) : null;
@@ -48,10 +50,13 @@ export async function enqueuePush(
       // job ids make the chunks it did queue no-ops, so no device gets the notification twice.
       jobId = existing;
       created = (await deps.jobs.payload(existing)) !== undefined;
+      // The lane it was given: its chunks already queued are there.
+      if (created) recorded = await deps.jobs.priority(existing);
     }
   }
   try {
     const clients = distinct(request.clients);
+    const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
     const { sendAt, localTime, ratePerMinute } = request;
@@ -66,6 +71,7 @@ export async function enqueuePush(
           clients: clients.length,
           chunks: chunks.length,
           payload: request.payload,
+          priority,
           campaign: { ...(sendAt !== undefined && { sendAt }), ...(localTime && { localTime }), ...(ratePerMinute && { ratePerMinute }) },
           ...(scheduledUntil !== undefined && { scheduledUntil }),
         },
@@ -78,11 +84,11 @@ export async function enqueuePush(
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
       platforms.map((platform) =>
-        deps.queues[platform].addBulk(
+        deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
             data: { jobId, chunk, clients: chunkClients },
-            opts: { ...opts, jobId: `${jobId}-${chunk}` },
+            opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
           })),
         ),
       ),

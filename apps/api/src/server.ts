@@ -1,9 +1,18 @@
 import express, { type Express } from 'express';
-import type { Queue } from 'bullmq';
-import { failure, ok, type Platform } from '@push/contract';
+import { failure, ok } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
-import { JobStore, RateLimiter, TokenRegistry, systemClock, type ChunkJobData, type Clock, type RedisClient } from '@push/store';
+import {
+  JobStore,
+  RateLimiter,
+  TokenRegistry,
+  listQueues,
+  queueDepth,
+  systemClock,
+  type Clock,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
@@ -19,7 +28,7 @@ export interface ApiDeps {
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   /**
    * The process's metrics registry, served at `GET /metrics`; `index.ts` passes one with the default
    * process metrics. @defaultValue a new registry with the API's own metrics only
@@ -48,7 +57,10 @@ export function createServer(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
 
   // Before everything else: every answer is counted, `/metrics` and the dashboards included.
-  queueDepthMetric(metrics, Object.values(queues));
+  queueDepthMetric(
+    metrics,
+    listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
+  );
   scheduledJobsMetric(metrics, () => jobs.scheduledWaiting(clock.now()));
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
@@ -81,16 +93,17 @@ export function createServer(deps: ApiDeps): Express {
       queues,
       maxClients: config.PUSH_MAX_CLIENTS,
       chunkClients: config.PUSH_CHUNK_CLIENTS,
+      highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
       attempts: config.DELIVERY_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
       clock,
     }),
   );
-  const cancel = { jobs, queues: Object.values(queues) };
+  const cancel = { jobs, queues: listQueues(queues).map(({ queue }) => queue) };
   push.use(tokenRoutes(registry));
   push.use(jobRoutes(jobs, cancel));
   app.use('/push', push);
-  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords, cancel }));
+  app.use('/admin', adminRoutes({ jobs, queues, passwords: config.adminPasswords, cancel }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -45,7 +45,7 @@ describe('POST /push/push2clients campaign fields', () => {
     const res = await push({ sendAt: nowSeconds() - 60 });
     const status = await api.request('GET', `/push/jobs/${res.body.result.jobId}`);
     expect(status.body.result).toMatchObject({ state: 'queued', sendAt: expect.any(String) });
-    const chunk = await api.queues.ios.getJob(`${res.body.result.jobId}-0`);
+    const chunk = await api.queues.ios.high.getJob(`${res.body.result.jobId}-0`);
     expect(await chunk!.isDelayed()).toBe(false);
     expect((await push({ payload: { ...payload, expiry: nowSeconds() - 1 } })).status).toBe(200);
   });
@@ -65,7 +65,7 @@ describe('POST /push/push2clients campaign fields', () => {
       platforms: { ios: { canceled: 0 }, android: { canceled: 0 } },
     });
     expect(status.canceledAt).toBeUndefined();
-    const chunk = await api.queues.android.getJob(`${jobId}-0`);
+    const chunk = await api.queues.android.high.getJob(`${jobId}-0`);
     expect(await chunk!.isDelayed()).toBe(true);
     expect(chunk!.timestamp + chunk!.opts.delay!).toBeGreaterThanOrEqual(sendAt * 1000 - 1000);
   });
@@ -90,7 +90,7 @@ describe('DELETE /push/jobs/:jobId', () => {
     const status = (await api.request('GET', `/push/jobs/${jobId}`)).body.result;
     expect(status).toMatchObject({ state: 'canceled', canceledAt: first.body.result.canceledAt });
     // Its delayed chunk was promoted, for a worker to end its tokens `canceled` now.
-    expect(await (await api.queues.ios.getJob(`${jobId}-0`))!.isDelayed()).toBe(false);
+    expect(await (await api.queues.ios.high.getJob(`${jobId}-0`))!.isDelayed()).toBe(false);
   });
 
   it('answers 409 JOB_FINISHED for a completed job and 404 for an unknown one', async () => {

@@ -1,4 +1,4 @@
-import { platforms, tokenStatuses, type Payload, type Platform, type TokenStatus } from '@push/contract';
+import { platforms, prioritySchema, tokenStatuses, type Payload, type Platform, type Priority, type TokenStatus } from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
@@ -27,6 +27,8 @@ export type Counts = { clients: number; tokens: number } & Record<TokenStatus, n
 export interface JobStatus {
   jobId: string;
   state: JobState;
+  /** The lane the job's chunks were queued on (absent for jobs queued before lanes existed). */
+  priority?: Priority;
   createdAt: string;
   finishedAt: string | null;
   /** Campaign controls, when the request set them (`sendAt` as an ISO time, like the other times). */
@@ -57,6 +59,7 @@ export interface NewJob {
   clients: number;
   chunks: number;
   payload: Payload;
+  priority: Priority;
   campaign?: Campaign;
   /**
    * For a scheduled job (`sendAt` or `localTime`): the time (ms) by which its last delivery is planned; it
@@ -114,6 +117,7 @@ export class JobStore {
         clients: job.clients,
         chunks: job.chunks,
         payload: JSON.stringify(job.payload),
+        priority: job.priority,
         expiresAt,
         ...job.campaign,
       })
@@ -203,6 +207,12 @@ export class JobStore {
     };
   }
 
+  /** The lane a job was queued on, or undefined when unknown (expired, or queued before lanes existed). */
+  async priority(jobId: string): Promise<Priority | undefined> {
+    const parsed = prioritySchema.safeParse(await this.redis.hget(this.keys.job(jobId), 'priority'));
+    return parsed.success ? parsed.data : undefined;
+  }
+
   /**
    * Marks tokens as part of the job (counted once in `tokens`) and returns the indexes of those that
    * already have a final result, which must not be sent again. Undefined when the job has expired.
@@ -274,10 +284,12 @@ export class JobStore {
       clients: num('clients'),
       ...Object.fromEntries(countNames.map((name) => [name, perPlatform.ios[name] + perPlatform.android[name]])),
     } as Counts;
+    const priority = prioritySchema.safeParse(hash.priority);
     const iso = (field: string) => new Date(num(field)).toISOString();
     return {
       jobId,
       state: jobState(hash, now),
+      ...(priority.success && { priority: priority.data }),
       createdAt: iso('createdAt'),
       finishedAt: hash.finishedAt ? iso('finishedAt') : null,
       ...(hash.sendAt && { sendAt: new Date(num('sendAt') * 1000).toISOString() }),

@@ -56,7 +56,9 @@ export async function enqueuePush(
   }
   try {
     const clients = distinct(request.clients);
-    const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
+    // A throttled job is never urgent and spends its time waiting for its steps: not in the high lane's few slots.
+    const small = clients.length <= deps.highMaxClients && request.ratePerMinute === undefined;
+    const priority = recorded ?? request.priority ?? (small ? 'high' : 'normal');
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
     const { sendAt, localTime, ratePerMinute } = request;

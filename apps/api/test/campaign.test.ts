@@ -65,9 +65,16 @@ describe('POST /push/push2clients campaign fields', () => {
       platforms: { ios: { canceled: 0 }, android: { canceled: 0 } },
     });
     expect(status.canceledAt).toBeUndefined();
-    const chunk = await api.queues.android.high.getJob(`${jobId}-0`);
+    const chunk = await api.queues.android.normal.getJob(`${jobId}-0`);
     expect(await chunk!.isDelayed()).toBe(true);
     expect(chunk!.timestamp + chunk!.opts.delay!).toBeGreaterThanOrEqual(sendAt * 1000 - 1000);
+  });
+
+  it('a throttled job goes to the normal lane unless it asks for high', async () => {
+    const throttled = (await push({ ratePerMinute: 60 })).body.result.jobId;
+    expect((await api.request('GET', `/push/jobs/${throttled}`)).body.result.priority).toBe('normal');
+    const urgent = (await push({ ratePerMinute: 60, priority: 'high' })).body.result.jobId;
+    expect((await api.request('GET', `/push/jobs/${urgent}`)).body.result.priority).toBe('high');
   });
 
   it('an Idempotency-Key returns the scheduled job', async () => {

@@ -1,14 +1,13 @@
 import type { Queue } from 'bullmq';
-import { ApiError } from '@push/contract';
 import type { ChunkJobData, JobStore } from '@push/store';
+import { ApiError } from './errors';
+import { findJob } from './job-lookup';
 
 export interface CancelDeps {
   jobs: JobStore;
   /** Every queue a job's chunks can be on. */
   queues: readonly Queue<ChunkJobData>[];
 }
-
-const jobIdPattern = /^[0-9a-f-]{36}$/;
 
 /**
  * Cancels a job (`DELETE /push/jobs/:jobId`, the admin page's button). Once the job is marked canceled no
@@ -21,11 +20,12 @@ export async function cancelJob(
   { jobs, queues }: CancelDeps,
   jobId: string,
 ): Promise<{ jobId: string; state: 'canceled'; canceledAt: string }> {
-  const canceled = jobIdPattern.test(jobId) ? await jobs.cancel(jobId) : undefined;
-  if (canceled === undefined) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${jobId} (unknown, or older than the retention period)`);
+  const status = await findJob(jobs, jobId);
+  const canceled = await jobs.cancel(jobId);
+  // The record expired between the two reads: asking again answers as for any unknown job (404).
+  if (canceled === undefined) return cancelJob({ jobs, queues }, jobId);
   if (canceled === 'finished') throw new ApiError(409, 'JOB_FINISHED', `job ${jobId} has completed: there is nothing left to cancel`);
-  const status = await jobs.get(jobId);
-  const chunks = status ? Object.values(status.platforms)[0]!.chunks : 0;
+  const chunks = Object.values(status.platforms)[0]!.chunks;
   // Chunk job ids are `<jobId>-<chunk>` on every queue (push-jobs.ts).
   await Promise.all(
     queues.flatMap((queue) =>

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunk, platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
@@ -59,8 +59,7 @@ export async function enqueuePush(
     // A throttled job is never urgent and spends its time waiting for its steps: not in the high lane's few slots.
     const small = clients.length <= deps.highMaxClients && request.ratePerMinute === undefined;
     const priority = recorded ?? request.priority ?? (small ? 'high' : 'normal');
-    const chunks: string[][] = [];
-    for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
+    const chunks = chunk(clients, deps.chunkClients);
     const { sendAt, localTime, ratePerMinute } = request;
     const now = deps.clock.now();
     // A scheduled job's chunks wait as BullMQ delayed jobs (in Redis: they survive restarts of every process).

@@ -1,4 +1,4 @@
-import { isExpired, nextLocalTime, type Platform } from '@push/contract';
+import { chunk, isExpired, nextLocalTime, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -16,7 +16,7 @@ import {
   type TokenRegistry,
   type TokenResult,
 } from '@push/store';
-import { chunk, judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
+import { judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {
@@ -62,6 +62,8 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /** Payloads, creation times and campaign controls of the jobs this worker has seen, by job id (they never change). */
+  jobsSeen: Map<string, JobPlan>;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   /** The zone of clients that registered none (DEFAULT_TIMEZONE), for `localTime` jobs. */
@@ -167,7 +169,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const { platform, jobs } = ctx;
   const clock = ctx.clock ?? systemClock;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
-  const plan = await planOf(jobs, data.jobId);
+  const plan = await planOf(ctx, data.jobId);
   if (!plan) {
     log.warn('job record expired or deleted; chunk dropped');
     return { kind: 'done', counts: {} };
@@ -471,14 +473,12 @@ async function planLocalTimes(ctx: DeliveryContext, plan: JobPlan, tokens: reado
   return tokens.map((t) => ({ ...t, due: dueOf.get(t.client)! }));
 }
 
-const plans = new Map<string, JobPlan>();
-
 /** Job payloads, creation times and campaign controls are immutable: each worker reads a job's once. */
-async function planOf(jobs: JobStore, jobId: string): Promise<JobPlan | undefined> {
-  const cached = plans.get(jobId);
+async function planOf(ctx: DeliveryContext, jobId: string): Promise<JobPlan | undefined> {
+  const cached = ctx.jobsSeen.get(jobId);
   if (cached) return cached;
-  const plan = await jobs.plan(jobId);
-  if (plans.size >= 1000) plans.clear();
-  if (plan) plans.set(jobId, plan);
+  const plan = await ctx.jobs.plan(jobId);
+  if (ctx.jobsSeen.size >= 1000) ctx.jobsSeen.clear();
+  if (plan) ctx.jobsSeen.set(jobId, plan);
   return plan;
 }

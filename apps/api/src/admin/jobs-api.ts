@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, listQueues, queueDepth, type JobStatus, type JobStore, type LaneQueues } from '@push/store';
+import { describeIssues, ok } from '@push/contract';
+import { listQueues, queueDepth, type JobStore, type LaneQueues } from '@push/store';
+import { ApiError } from '../errors';
+import { findJob, resultsPage } from '../job-lookup';
 import { cancelJob, type CancelDeps } from '../cancel';
 
 /**
@@ -11,7 +13,6 @@ import { cancelJob, type CancelDeps } from '../cancel';
  */
 export const ADMIN_ACTION_HEADER = 'X-Push-Admin-Action';
 
-const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 /**
@@ -47,15 +48,7 @@ export function adminJobsApi(jobs: JobStore, queues: LaneQueues, cancel: CancelD
   });
 
   router.get('/api/jobs/:jobId/results', async (req, res) => {
-    const query = resultsQuerySchema.safeParse(req.query);
-    if (!query.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(query.error));
-    const job = await findJob(jobs, req.params.jobId);
-    try {
-      res.set('Cache-Control', 'no-store').json(ok(await jobs.results(job.jobId, query.data)));
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new ApiError(400, 'INVALID_CURSOR', error.message);
-      throw error;
-    }
+    res.set('Cache-Control', 'no-store').json(ok(await resultsPage(jobs, req.params.jobId, req.query)));
   });
 
   router.post('/api/jobs/:jobId/cancel', async (req, res) => {
@@ -68,10 +61,4 @@ export function adminJobsApi(jobs: JobStore, queues: LaneQueues, cancel: CancelD
   });
 
   return router;
-}
-
-async function findJob(jobs: JobStore, jobId: string): Promise<JobStatus> {
-  const job = jobIdPattern.test(jobId) ? await jobs.get(jobId) : undefined;
-  if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${jobId} (unknown, or older than the retention period)`);
-  return job;
 }

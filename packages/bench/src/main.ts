@@ -4,16 +4,16 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { envSchema } from '@push/config';
-import { createRedis, TokenRegistry } from '@push/store';
+import { createRedis, deleteKeys, hasRedisServer, startRedisServer, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
 import { runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
-import { deleteKeys, keysMemory, usedMemory } from './measure';
+import { keysMemory, usedMemory } from './measure';
+import { mixedRun, type MixedReport } from './mixed';
 import type { BenchOptions } from './options';
 import { countTokens, registerPopulation, type Population } from './population';
 import { round, waitForQuiet } from './proc';
-import { startPrivateRedis } from './redis-server';
 import { Service } from './service';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
 import { cpuPerToken, directRequest, directScripts, method, ratios, serviceWarnings, targets } from './summary';
@@ -79,6 +79,8 @@ export interface BenchReport {
   cpuPerToken?: Record<string, number>;
   scaling?: ScalingPoint[];
   apiMillion?: ApiMillionReport;
+  /** `--mixed`: lanes and fair share under a blast. */
+  mixed?: MixedReport;
   targets: Target[];
   /** Anything that makes a figure doubtful (tokens not sent, failures). */
   warnings: string[];
@@ -107,14 +109,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     // A private redis-server, or (--redis-url) an existing Redis under prefixes of this run's own.
-    const redisServer = options.redisUrl === undefined ? await startPrivateRedis() : undefined;
+    if (options.redisUrl === undefined && !hasRedisServer()) {
+      throw new Error('redis-server is not on the PATH: the benchmark starts its own (apt-get install redis-server)');
+    }
+    const redisServer = options.redisUrl === undefined ? await startRedisServer() : undefined;
     if (redisServer) cleanup.push(() => redisServer.stop());
     const redisUrl = redisServer?.url ?? options.redisUrl!;
     const redis = createRedis(redisUrl, 'worker');
     const runId = redisServer ? '' : `-${randomBytes(4).toString('hex')}`;
     const prefix = `bench${runId}`;
     cleanup.push(async () => {
-      if (!redisServer) await deleteKeys(redis, [prefix, `bench-million${runId}`]);
+      if (!redisServer) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
       redis.disconnect();
     });
     log(redisServer ? `redis-server ${report.machine.redis} at ${redisUrl}` : `Redis at ${redisUrl} (key prefix ${prefix})`);
@@ -127,7 +132,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 
     const serviceEnv = { FCM_RATE_LIMIT_PER_MINUTE: String(options.fcmRateLimitPerMinute), ...options.env };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
-    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.pid }) };
+    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.process.pid! }) };
 
     if (!options.skipService || options.baselines) {
       log(`registering ${options.clients} clients straight into the token registry (pipelined)`);
@@ -161,7 +166,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         simInfo,
         directRequest(options, population, libraries, options.workers),
         sims,
-        redisServer ? { redis: redisServer.pid } : {},
+        redisServer ? { redis: redisServer.process.pid! } : {},
         options.cpuProfDir,
       );
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
@@ -202,9 +207,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
       await warmUp(ctx, Math.min(2000, options.clients));
     }
+    if (ctx && options.mixed) report.mixed = await mixedRun(ctx, options.mixed, quiet);
     // Service and direct scripts take turns, `repeat` times; the best run of each is kept, so that a
     // neighbour's burst of CPU (this machine is shared) does not decide a ratio.
-    for (let round = 1; round <= options.repeat; round++) {
+    for (let round = 1; round <= (options.mixed ? 0 : options.repeat); round++) {
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);

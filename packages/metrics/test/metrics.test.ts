@@ -1,10 +1,7 @@
 import {
-  basicCredentials,
-  bearerToken,
   createMetricsRegistry,
   deliveryMetrics,
   httpMetrics,
-  matchesSecret,
   queueDepthMetric,
   redisUpMetric,
   startMetricsServer,
@@ -16,37 +13,6 @@ function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
-
-describe('secrets', () => {
-  it.each([
-    [['first-key-0123456789', 'second-key-0123456789'], 'second-key-0123456789', true],
-    [['first-key-0123456789'], 'first-key-012345678', false],
-    [['first-key-0123456789'], '', false],
-    [['first-key-0123456789'], undefined, false],
-    [[], 'anything', false],
-  ] as const)('matchesSecret(%j, %j) is %s', (secrets, given, expected) => {
-    expect(matchesSecret(secrets, given)).toBe(expected);
-  });
-
-  it.each([
-    ['Bearer abc.def', 'abc.def'],
-    ['bearer   abc', 'abc'],
-    ['Basic abc', undefined],
-    ['Bearer', undefined],
-    ['Bearer a b', undefined],
-    [undefined, undefined],
-  ])('bearerToken(%j) is %j', (header, token) => {
-    expect(bearerToken(header)).toBe(token);
-  });
-
-  it('decodes Basic credentials, passwords with colons included', () => {
-    const header = `Basic ${Buffer.from('admin:pa:ss').toString('base64')}`;
-    expect(basicCredentials(header)).toEqual({ user: 'admin', password: 'pa:ss' });
-    expect(basicCredentials(`Basic ${Buffer.from('no-colon').toString('base64')}`)).toBeUndefined();
-    expect(basicCredentials('Bearer x')).toBeUndefined();
-    expect(basicCredentials(undefined)).toBeUndefined();
-  });
-});
 
 describe('metric definitions', () => {
   it('counts the delivery events by platform, status and group', async () => {
@@ -82,17 +48,20 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_provider_breaker_opens_total{platform="ios"}')).toBe(2);
   });
 
-  it('reads queue depth and Redis state at scrape, and leaves out a queue that cannot be read', async () => {
+  it('reads queue depth per lane and Redis state at scrape, and leaves out a queue that cannot be read', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     let ready = true;
     queueDepthMetric(registry, [
-      { name: 'apns', getJobCounts: () => Promise.resolve({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
-      { name: 'fcm', getJobCounts: () => Promise.reject(new Error('Redis is away')) },
+      { queue: 'apns', lane: 'normal', depth: () => Promise.resolve({ waiting: 7, active: 1, delayed: 2, failed: 0, paused: 0 }) },
+      { queue: 'apns-high', lane: 'high', depth: () => Promise.resolve({ waiting: 1, active: 2, delayed: 0, failed: 0, paused: 0 }) },
+      { queue: 'fcm', lane: 'normal', depth: () => Promise.reject(new Error('Redis is away')) },
     ]);
     redisUpMetric(registry, () => ready);
     let text = await registry.metrics();
-    expect(sample(text, 'push_queue_jobs{queue="apns",state="waiting"}')).toBe(3);
-    expect(sample(text, 'push_queue_jobs{queue="apns",state="delayed"}')).toBe(2);
+    expect(sample(text, 'push_queue_jobs{queue="apns",lane="normal",state="waiting"}')).toBe(7);
+    expect(sample(text, 'push_queue_jobs{queue="apns",lane="normal",state="delayed"}')).toBe(2);
+    expect(sample(text, 'push_queue_jobs{queue="apns-high",lane="high",state="waiting"}')).toBe(1);
+    expect(sample(text, 'push_queue_jobs{queue="apns-high",lane="high",state="active"}')).toBe(2);
     expect(text).not.toContain('queue="fcm"');
     expect(sample(text, 'push_redis_up')).toBe(1);
     ready = false;

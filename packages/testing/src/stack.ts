@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
+import { join } from 'node:path';
+import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig } from '@push/config';
 import type { Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider, createFcmProvider } from '@push/providers';
+import { apnsWorkerDeps } from '@push/apns-worker/worker';
+import { fcmWorkerDeps } from '@push/fcm-worker/worker';
 import {
   startApnsSimulator,
   startFcmSimulator,
@@ -34,7 +35,8 @@ export interface TestStack {
   /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
   startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
-  push(clients: string[], payload: Record<string, unknown>): Promise<string>;
+  /** POST /push/push2clients; `fields` adds top-level fields (`priority`). Resolves to the job id. */
+  push(clients: string[], payload: Record<string, unknown>, fields?: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
   allResults(jobId: string): Promise<ResultItem[]>;
   close(): Promise<void>;
@@ -52,8 +54,6 @@ export interface StackOptions {
    */
   redisUrl?: string;
 }
-
-const root = resolve(__dirname, '../../..');
 
 /**
  * The environment that points a process at both simulators (APNS_TOPIC included); writes the APNs
@@ -95,25 +95,14 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
+  // The workers' own wiring (apps/*-worker/src/worker.ts), in this process, trusting the simulators' CA.
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
-    const config = loadConfig({ ...api.env, ...env });
-    const provider =
+    const source = { ...api.env, ...env };
+    const deps =
       platform === 'ios'
-        ? createApnsProvider({
-            credentials: apnsCredentials(config),
-            connections: config.APNS_CONNECTIONS,
-            timeoutMs: config.PROVIDER_TIMEOUT_MS,
-            logger,
-            ca: apns.caPem,
-          })
-        : createFcmProvider({
-            ...fcmSettings(config),
-            connections: config.FCM_CONNECTIONS,
-            timeoutMs: config.PROVIDER_TIMEOUT_MS,
-            logger,
-            ca: fcm.caPem,
-          });
-    const worker = createDeliveryWorker({ platform, provider, config, logger, ...(events && { events }) });
+        ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
+        : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
+    const worker = createDeliveryWorker({ ...deps, ...(events && { events }) });
     workers.push(worker);
     return worker;
   };
@@ -137,8 +126,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     workerEnv,
     addWorker,
     spawnWorker(platform, env = {}) {
-      const file = join(root, 'apps', platform === 'ios' ? 'apns-worker' : 'fcm-worker', 'dist', 'index.js');
-      const child = spawn(process.execPath, [file], {
+      const child = spawn(process.execPath, [appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker')], {
         env: { ...process.env, ...workerEnv, ...env },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -159,8 +147,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
     },
-    async push(clients, payload) {
-      const res = await api.request('POST', '/push/push2clients', { clients, payload });
+    async push(clients, payload, fields = {}) {
+      const res = await api.request('POST', '/push/push2clients', { clients, payload, ...fields });
       if (res.status !== 200) throw new Error(`push failed: ${JSON.stringify(res.body)}`);
       return res.body.result.jobId as string;
     },

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import {
   clientIdSchema,
+  clientSettingsSchema,
   clientTokensSchema,
   deleteTokenSchema,
   emptyResultSchema,
   examplePayloads,
+  jobCanceledSchema,
   jobStatusSchema,
   push2clientsSchema,
   pushAcceptedSchema,
@@ -155,12 +157,27 @@ export function openApiDocument(maxClients: number): Record<string, unknown> {
           responses: responses(clientTokensSchema, merge(anyPushRoute, tokenCodes)),
         },
       },
+      '/push/clients/{client}': {
+        put: {
+          summary: "A client's settings (its time zone, for `localTime` jobs)",
+          security: pushSecurity,
+          parameters: [pathParameter('client', clientIdSchema, 'the client id')],
+          requestBody: body(clientSettingsSchema),
+          responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
+        },
+      },
       '/push/jobs/{jobId}': {
         get: {
           summary: "A job's state and totals",
           security: pushSecurity,
           parameters: [jobId],
           responses: responses(jobStatusSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'] })),
+        },
+        delete: {
+          summary: 'Cancel a scheduled or running job: nothing more of it is sent',
+          security: pushSecurity,
+          parameters: [jobId],
+          responses: responses(jobCanceledSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'], 409: ['JOB_FINISHED'] })),
         },
       },
       '/push/jobs/{jobId}/results': {

@@ -15,13 +15,15 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-/** The routes of the contract's "HTTP API" table (spec/contract.md, Part 1). */
+/** The routes of the contract's "HTTP API" table (spec/contract.md, Part 1), and Part 2's that exist. */
 const contractRoutes = [
   ['post', '/push/push2clients'],
   ['post', '/push/tokens'],
   ['delete', '/push/tokens'],
   ['get', '/push/clients/{client}/tokens'],
   ['get', '/push/jobs/{jobId}'],
+  ['delete', '/push/jobs/{jobId}'],
+  ['put', '/push/clients/{client}'],
   ['get', '/push/jobs/{jobId}/results'],
   ['get', '/healthz'],
   ['get', '/readyz'],

@@ -4,3 +4,4 @@ export * from './mapping';
 export * from './chunk';
 export * from './examples';
 export * from './responses';
+export * from './campaign';

@@ -45,6 +45,12 @@
     wrap.appendChild(text);
     td.appendChild(wrap);
   }
+  // When a job goes out: its sendAt, and for a localTime job the time of day in each client's zone.
+  function plan(job) {
+    var at = job.sendAt ? time(job.sendAt) : '';
+    if (job.localTime) return job.localTime + ' local time' + (at ? ' from ' + at : '');
+    return at;
+  }
   function signature(job) {
     return job.state + ' ' + JSON.stringify(job.totals);
   }
@@ -68,7 +74,8 @@
       cell(tr, time(job.createdAt), 'created');
       cell(tr, job.priority, 'priority lane-' + job.priority);
       stateBadge(cell(tr, '', 'state-cell'), job.state);
-      ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired'].forEach(function (name) {
+      cell(tr, plan(job), 'plan');
+      ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired', 'canceled'].forEach(function (name) {
         cell(tr, job.totals[name], 'n total-' + name);
       });
       progress(tr, job.platforms.ios, 'ios');
@@ -119,7 +126,28 @@
       job.totals.invalid +
       ' invalid, ' +
       job.totals.expired +
-      ' expired';
+      ' expired, ' +
+      job.totals.canceled +
+      ' canceled';
+    var parts = [];
+    if (job.sendAt || job.localTime) parts.push('goes out ' + plan(job));
+    if (job.ratePerMinute) parts.push('at most ' + job.ratePerMinute + ' a minute');
+    if (job.canceledAt) parts.push('canceled ' + time(job.canceledAt));
+    $('detail-plan').textContent = parts.join(' · ');
+    $('cancel').hidden = job.state === 'completed' || job.state === 'canceled';
+  }
+
+  // A custom header: a cross-site page cannot send it without a CORS preflight, which this server never grants.
+  async function cancelSelected() {
+    if (!selected || !confirm('Cancel job ' + selected + '? Nothing more of it will be sent.')) return;
+    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'X-Push-Admin-Action': 'cancel' },
+      cache: 'no-store',
+    });
+    var body = await res.json();
+    if (body.RC !== 0) throw new Error(body.error.code + ': ' + body.error.message);
+    await refresh();
   }
 
   async function loadResults(reset) {
@@ -193,6 +221,9 @@
   });
   $('more').addEventListener('click', function () {
     loadResults(false).catch(showError);
+  });
+  $('cancel').addEventListener('click', function () {
+    cancelSelected().catch(showError);
   });
   function showError(error) {
     $('status').className = 'error';

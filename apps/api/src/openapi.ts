@@ -51,7 +51,6 @@ const pushCodes: Codes = {
 };
 const tokenCodes: Codes = { 400: ['INVALID_PARAMETER'] };
 const jobCodes: Codes = { 400: ['INVALID_PARAMETER', 'INVALID_CURSOR'], 404: ['JOB_NOT_FOUND'] };
-const otherCodes: Codes = { 401: ['INVALID_METRICS_TOKEN'], 503: ['REDIS_UNAVAILABLE'] };
 
 function merge(...sets: Codes[]): Codes {
   const out: Record<number, string[]> = {};
@@ -98,7 +97,7 @@ const pushSecurity = [{ apiKey: [] }];
 /** The OpenAPI 3.1 document of the API; `maxClients` is this deployment's PUSH_MAX_CLIENTS. */
 export function openApiDocument(maxClients: number): Record<string, unknown> {
   const jobId = pathParameter('jobId', z.string(), 'the job id `POST /push/push2clients` answered');
-  const allCodes = Object.values(merge(anyPushRoute, anyBody, anyRequest, pushCodes, tokenCodes, jobCodes, otherCodes)).flat();
+  const paths = pathsOf(maxClients, jobId);
   return {
     openapi: '3.1.0',
     info: {
@@ -114,108 +113,128 @@ export function openApiDocument(maxClients: number): Record<string, unknown> {
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, else an IM_API_KEY' },
       },
       schemas: {
-        ErrorCode: { type: 'string', enum: [...new Set(allCodes)], description: 'every `error.code` the API answers with' },
+        ErrorCode: { type: 'string', enum: errorCodes(paths), description: 'every `error.code` the API answers with' },
       },
     },
-    paths: {
-      '/push/push2clients': {
-        post: {
-          summary: 'Send one payload to every device of the clients',
-          security: pushSecurity,
-          parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              description: 'the same key within 24 hours returns the first request’s jobId and queues nothing new',
-              schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-            },
-          ],
-          requestBody: body(push2clientsSchema(maxClients), { clients: ['user001', 'user002'], payload: examplePayloads.maintenance }),
-          responses: responses(pushAcceptedSchema, merge(anyPushRoute, anyBody, pushCodes)),
-        },
-      },
-      '/push/tokens': {
-        post: {
-          summary: 'Register a device token for a client (moves it from any other client)',
-          security: pushSecurity,
-          requestBody: body(registerTokenSchema),
-          responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
-        },
-        delete: {
-          summary: 'Remove a device token wherever it is registered',
-          security: pushSecurity,
-          requestBody: body(deleteTokenSchema),
-          responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
-        },
-      },
-      '/push/clients/{client}/tokens': {
-        get: {
-          summary: "A client's devices",
-          security: pushSecurity,
-          parameters: [pathParameter('client', clientIdSchema, 'the client id')],
-          responses: responses(clientTokensSchema, merge(anyPushRoute, tokenCodes)),
-        },
-      },
-      '/push/clients/{client}': {
-        put: {
-          summary: "A client's settings (its time zone, for `localTime` jobs)",
-          security: pushSecurity,
-          parameters: [pathParameter('client', clientIdSchema, 'the client id')],
-          requestBody: body(clientSettingsSchema),
-          responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
-        },
-      },
-      '/push/jobs/{jobId}': {
-        get: {
-          summary: "A job's state and totals",
-          security: pushSecurity,
-          parameters: [jobId],
-          responses: responses(jobStatusSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'] })),
-        },
-        delete: {
-          summary: 'Cancel a scheduled or running job: nothing more of it is sent',
-          security: pushSecurity,
-          parameters: [jobId],
-          responses: responses(jobCanceledSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'], 409: ['JOB_FINISHED'] })),
-        },
-      },
-      '/push/jobs/{jobId}/results': {
-        get: {
-          summary: "A page of a job's per-token results",
-          security: pushSecurity,
-          parameters: [
-            jobId,
-            ...Object.entries(resultsQuerySchema.shape).map(([name, schema]) => ({
-              name,
-              in: 'query',
-              required: false,
-              schema: jsonSchema(schema, 'input'),
-            })),
-          ],
-          responses: responses(resultsPageSchema, merge(anyPushRoute, jobCodes)),
-        },
-      },
-      '/healthz': { get: { summary: 'Whether the process runs', responses: responses(z.object({ status: z.literal('ok') }), {}) } },
-      '/readyz': {
-        get: {
-          summary: 'Whether Redis answers',
-          responses: responses(z.object({ redis: z.literal('ready') }), { 503: ['REDIS_UNAVAILABLE'] }),
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          security: [{ metricsToken: [] }],
-          responses: {
-            200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
-            ...errorResponses({ 401: ['INVALID_METRICS_TOKEN'], 405: ['METHOD_NOT_ALLOWED'] }),
+    paths,
+  };
+}
+
+/** The routes, with what each takes and answers. */
+function pathsOf(maxClients: number, jobId: ReturnType<typeof pathParameter>): Record<string, unknown> {
+  return {
+    '/push/push2clients': {
+      post: {
+        summary: 'Send one payload to every device of the clients',
+        security: pushSecurity,
+        parameters: [
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description: 'the same key within 24 hours returns the first request’s jobId and queues nothing new',
+            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
           },
+        ],
+        requestBody: body(push2clientsSchema(maxClients), { clients: ['user001', 'user002'], payload: examplePayloads.maintenance }),
+        responses: responses(pushAcceptedSchema, merge(anyPushRoute, anyBody, pushCodes)),
+      },
+    },
+    '/push/tokens': {
+      post: {
+        summary: 'Register a device token for a client (moves it from any other client)',
+        security: pushSecurity,
+        requestBody: body(registerTokenSchema),
+        responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
+      },
+      delete: {
+        summary: 'Remove a device token wherever it is registered',
+        security: pushSecurity,
+        requestBody: body(deleteTokenSchema),
+        responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
+      },
+    },
+    '/push/clients/{client}/tokens': {
+      get: {
+        summary: "A client's devices",
+        security: pushSecurity,
+        parameters: [pathParameter('client', clientIdSchema, 'the client id')],
+        responses: responses(clientTokensSchema, merge(anyPushRoute, tokenCodes)),
+      },
+    },
+    '/push/clients/{client}': {
+      put: {
+        summary: "A client's settings (its time zone, for `localTime` jobs)",
+        security: pushSecurity,
+        parameters: [pathParameter('client', clientIdSchema, 'the client id')],
+        requestBody: body(clientSettingsSchema),
+        responses: responses(emptyResultSchema, merge(anyPushRoute, anyBody, tokenCodes)),
+      },
+    },
+    '/push/jobs/{jobId}': {
+      get: {
+        summary: "A job's state and totals",
+        security: pushSecurity,
+        parameters: [jobId],
+        responses: responses(jobStatusSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'] })),
+      },
+      delete: {
+        summary: 'Cancel a scheduled or running job: nothing more of it is sent',
+        security: pushSecurity,
+        parameters: [jobId],
+        responses: responses(jobCanceledSchema, merge(anyPushRoute, { 404: ['JOB_NOT_FOUND'], 409: ['JOB_FINISHED'] })),
+      },
+    },
+    '/push/jobs/{jobId}/results': {
+      get: {
+        summary: "A page of a job's per-token results",
+        security: pushSecurity,
+        parameters: [
+          jobId,
+          ...Object.entries(resultsQuerySchema.shape).map(([name, schema]) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: jsonSchema(schema, 'input'),
+          })),
+        ],
+        responses: responses(resultsPageSchema, merge(anyPushRoute, jobCodes)),
+      },
+    },
+    '/healthz': { get: { summary: 'Whether the process runs', responses: responses(z.object({ status: z.literal('ok') }), {}) } },
+    '/readyz': {
+      get: {
+        summary: 'Whether Redis answers',
+        responses: responses(z.object({ redis: z.literal('ready') }), { 503: ['REDIS_UNAVAILABLE'] }),
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        security: [{ metricsToken: [] }],
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...errorResponses({ 401: ['INVALID_METRICS_TOKEN'], 405: ['METHOD_NOT_ALLOWED'] }),
         },
       },
-      '/openapi.json': {
-        get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
-      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
     },
   };
+}
+
+/** The part of an answer's JSON Schema that lists its error codes. */
+type Answer = {
+  content?: { 'application/json'?: { schema?: { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } } };
+};
+
+/** Every error code the routes answer with, and those of no route in particular (anyRequest). */
+function errorCodes(paths: Record<string, unknown>): string[] {
+  const codes = new Set<string>(Object.values(anyRequest).flatMap((list) => list ?? []));
+  for (const item of Object.values(paths) as Record<string, { responses: Record<string, Answer> }>[])
+    for (const operation of Object.values(item))
+      for (const answer of Object.values(operation.responses))
+        for (const code of answer.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum ?? []) codes.add(code);
+  return [...codes];
 }

@@ -61,6 +61,8 @@ export interface DeliveryContext {
   batchSize: number;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
+  /** Awaited before each send group: a normal chunk waits there while a high chunk of its process runs. */
+  beforeSend?: () => Promise<void>;
   logger: Logger;
   events?: DeliveryEvents;
 }
@@ -182,6 +184,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   let lastFailure: string | undefined;
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
+    await ctx.beforeSend?.();
     const turn = await waitForTurn(ctx, deadline);
     if (turn.kind === 'stopped') {
       groups.unshift(group);

@@ -20,6 +20,7 @@ import {
   type ChunkJobData,
   type RedisClient,
 } from '@push/store';
+import { HighLaneGate } from './lane-gate';
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
@@ -67,7 +68,8 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
 /**
  * The BullMQ workers of one platform, one per lane, running the delivery pipeline: `normal` chunks use
  * WORKER_CONCURRENCY slots and `high` chunks HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk
- * starts at once however busy the normal lane is. At the provider's limits the high lane goes first:
+ * starts at once however busy the normal lane is, and normal chunks start no new send group while it runs
+ * (HighLaneGate). At the provider's limits the high lane goes first:
  * normal takes leave a reserve in the shared token bucket, and a quota pause ends for high sooner.
  * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
  * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
@@ -82,6 +84,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     () => 'unknown',
   );
   const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
+  const gate = new HighLaneGate();
   const connections: RedisClient[] = [];
 
   const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
@@ -126,6 +129,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
       logger,
       stopping: stopping.signal,
+      ...(lane === 'normal' && { beforeSend: () => gate.normal(stopping.signal) }),
       ...(events && { events }),
     };
     const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
@@ -136,7 +140,9 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         let run;
         try {
-          run = await deliverChunk(ctx, job.data, lastAttempt);
+          run = await (lane === 'high'
+            ? gate.high(() => deliverChunk(ctx, job.data, lastAttempt))
+            : deliverChunk(ctx, job.data, lastAttempt));
         } catch (error) {
           if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
           throw error;

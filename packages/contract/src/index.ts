@@ -1,3 +1,5 @@
 export * from './envelope';
 export * from './schemas';
 export * from './mapping';
+export * from './chunk';
+export * from './examples';

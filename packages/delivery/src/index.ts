@@ -1,5 +1,5 @@
 export * from './outcomes';
 export * from './pipeline';
 export * from './worker';
-export * from './process';
+export * from './service';
 export * from './lane-gate';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { ApiError, clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import { clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
-import { methodNotAllowed } from '../errors';
+import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
 /** The token registry routes of the contract. */

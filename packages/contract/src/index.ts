@@ -3,3 +3,4 @@ export * from './schemas';
 export * from './mapping';
 export * from './chunk';
 export * from './examples';
+export * from './campaign';

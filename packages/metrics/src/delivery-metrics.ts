@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { platforms, tokenStatuses } from '@push/contract';
 
 /** Seconds a provider takes to answer one send group: a few ms from a simulator, up to the timeout. */
 const providerBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -22,7 +23,7 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
   const registers = [registry];
   const notifications = new Counter({
     name: 'push_notifications_total',
-    help: 'Final per-token results recorded, by platform and status (sent, failed, invalid, expired).',
+    help: 'Final per-token results recorded, by platform and status (sent, failed, invalid, expired, canceled).',
     labelNames: ['platform', 'status'] as const,
     registers,
   });
@@ -82,8 +83,8 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
     registers,
   });
   // Zero series from the start, so rate() and alerts see them before the first event.
-  for (const platform of ['ios', 'android']) {
-    for (const status of ['sent', 'failed', 'invalid', 'expired']) notifications.inc({ platform, status }, 0);
+  for (const platform of platforms) {
+    for (const status of tokenStatuses) notifications.inc({ platform, status }, 0);
     for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead, kept, misconfigurations, breakerOpens])
       counter.inc({ platform }, 0);
   }

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import { clientIdSchema, clientSettingsSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
 import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
@@ -11,8 +11,8 @@ export function tokenRoutes(registry: TokenRegistry): Router {
   router.post('/tokens', async (req, res) => {
     const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    const { client, platform, token } = parsed.data;
-    await registry.register(client, platform, token);
+    const { client, platform, token, timezone } = parsed.data;
+    await registry.register(client, platform, token, Date.now(), timezone);
     res.json(ok({}));
   });
 
@@ -32,9 +32,19 @@ export function tokenRoutes(registry: TokenRegistry): Router {
     res.json(ok({ tokens: await registry.list(client.data) }));
   });
 
+  router.put('/clients/:client', async (req, res) => {
+    const client = clientIdSchema.safeParse(req.params.client);
+    if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
+    const parsed = clientSettingsSchema.safeParse(requireJsonBody(req));
+    if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
+    await registry.setTimeZone(client.data, parsed.data.timezone);
+    res.json(ok({}));
+  });
+
   // Any other method (OPTIONS included, which Express would otherwise answer in plain text) gets the enveloped 405.
   router.all('/tokens', methodNotAllowed(['POST', 'DELETE']));
   router.all('/clients/:client/tokens', methodNotAllowed(['GET']));
+  router.all('/clients/:client', methodNotAllowed(['PUT']));
 
   return router;
 }

@@ -1,24 +1,43 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
-import { ApiError } from '@push/contract';
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError, DEFAULT_APP, type AppLimits } from '@push/contract';
+import { matchesSecretAt } from '@push/metrics';
+import type { AppStore } from '@push/store';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** The app a request acts in, and which of its keys it came with (never the key itself). */
+export interface RequestApp {
+  id: string;
+  /** The index of the IM_API_KEY that matched (default app), or the app key's id. */
+  key: string;
+  limits: AppLimits;
+}
+
+/** The app `requireApiKey` found for this request. */
+export function requestApp(res: Response): RequestApp {
+  return res.locals.app as RequestApp;
+}
+
+const invalidKey = () => new ApiError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
 
 /**
- * Checks the `IM-API-KEY` header against every configured key in constant time: both sides are hashed
- * to equal length and every key is compared, so timing reveals neither a key nor which one matched.
- * The matching key's index is kept in `res.locals.apiKeyIndex` (for per-key rate limits; never the key).
+ * Finds the app of the `IM-API-KEY` header: one of `defaultKeys` (IM_API_KEY: the `default` app), compared
+ * in constant time with every one of them (timing reveals neither a key nor which one matched; its index
+ * is kept in `res.locals.apiKeyIndex`), else an app's key, found in `apps` by its hash (a revoked key
+ * fails with the next request). 401 `INVALID_API_KEY` otherwise.
  */
-export function requireApiKey(keys: readonly string[]): RequestHandler {
-  const expected = keys.map(digest);
-  return (req, res, next) => {
-    const given = digest(req.get('im-api-key') ?? '');
-    let match = -1;
-    expected.forEach((key, i) => {
-      if (timingSafeEqual(key, given) && match < 0) match = i;
+export function requireApiKey(defaultKeys: readonly string[], apps?: AppStore) {
+  return (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
+    const given = req.get('im-api-key');
+    const index = matchesSecretAt(defaultKeys, given);
+    if (index >= 0) {
+      res.locals.apiKeyIndex = index;
+      res.locals.app = { id: DEFAULT_APP, key: String(index), limits: {} } satisfies RequestApp;
+      return next();
+    }
+    if (!given || !apps) throw invalidKey();
+    return apps.findByApiKey(given).then((owner) => {
+      if (!owner) throw invalidKey();
+      res.locals.app = { id: owner.app, key: owner.keyId, limits: owner.limits } satisfies RequestApp;
+      next();
     });
-    if (match < 0 || !req.get('im-api-key')) throw new ApiError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
-    res.locals.apiKeyIndex = match;
-    next();
   };
 }

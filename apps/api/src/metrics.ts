@@ -46,10 +46,10 @@ export function requestMetrics(http: HttpMetrics): RequestHandler {
   };
 }
 
-/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens`. */
-export function metricsRoute(registry: Registry, tokens: readonly string[]): RequestHandler {
+/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens()` (config.ts `operatorSecrets`). */
+export function metricsRoute(registry: Registry, tokens: () => Promise<readonly string[]>): RequestHandler {
   return async (req, res) => {
-    if (!matchesSecret(tokens, bearerToken(req.get('authorization')))) {
+    if (!matchesSecret(await tokens(), bearerToken(req.get('authorization')))) {
       res.set('WWW-Authenticate', 'Bearer realm="metrics"');
       res.status(401).json(failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'));
       return;

@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
+import { DEFAULT_APP, platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
+  /** The app the job belongs to. */
+  app: string;
+  /** The app's key prefix (keys.ts `appPrefix`). */
   prefix: string;
   jobs: JobStore;
   queues: Record<Platform, Queue<ChunkJobData>>;
@@ -56,7 +59,8 @@ export async function enqueuePush(
         deps.queues[platform].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
-            data: { jobId, chunk, clients: chunkClients },
+            // The default app's chunks carry no app, as before apps existed.
+            data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
             opts: { ...opts, jobId: `${jobId}-${chunk}` },
           })),
         ),

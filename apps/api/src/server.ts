@@ -1,10 +1,12 @@
 import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
-import { failure, ok, type Platform } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import { DEFAULT_APP, failure, ok, type Platform } from '@push/contract';
+import { operatorSecrets, type Config, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
-import { JobStore, RateLimiter, TokenRegistry, type ChunkJobData, type RedisClient } from '@push/store';
+import { appPrefix, AppStore, JobStore, RateLimiter, type ChunkJobData, type RedisClient } from '@push/store';
 import { adminRoutes } from './admin';
+import { appsApi } from './admin/apps-api';
+import { appStores } from './app-stores';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
 import { metricsRoute, requestMetrics } from './metrics';
@@ -36,9 +38,12 @@ export function bodyLimitBytes(maxClients: number): number {
 export function createServer(deps: ApiDeps): Express {
   const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }) } = deps;
   const prefix = config.REDIS_PREFIX;
+  const apps = new AppStore(redis, prefix, config.secretsKey);
+  const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
+  // The dashboards' default view: the default app's jobs.
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
-  const registry = new TokenRegistry(redis, prefix);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
+  const operator = (page: 'metrics' | 'dashboards') => async () => operatorSecrets(config, page, await apps.any());
 
   const app = express();
   app.disable('x-powered-by');
@@ -49,7 +54,7 @@ export function createServer(deps: ApiDeps): Express {
   queueDepthMetric(metrics, Object.values(queues));
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
-  app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
+  app.get('/metrics', metricsRoute(metrics, operator('metrics')));
   app.all('/metrics', methodNotAllowed(['GET']));
 
   app.get('/healthz', (_req, res) => {
@@ -67,25 +72,33 @@ export function createServer(deps: ApiDeps): Express {
   });
 
   const push = express.Router();
-  push.use(requireApiKey(config.apiKeys));
-  push.use(rateLimitPerKey((i) => limiters[i]!));
+  push.use(requireApiKey(config.apiKeys, apps));
+  push.use(
+    rateLimitPerKey((key) =>
+      key.id === DEFAULT_APP
+        ? limiters[Number(key.key)]!
+        : new RateLimiter(redis, appPrefix(prefix, key.id), 'requests', key.limits.requestsPerMinute ?? config.API_RATE_LIMIT_PER_MINUTE),
+    ),
+  );
   push.use(express.json({ limit: bodyLimitBytes(config.PUSH_MAX_CLIENTS), strict: true, verify: verifyUtf8Body }));
   push.use(
-    pushRoutes({
-      redis,
-      prefix,
-      jobs,
-      queues,
-      maxClients: config.PUSH_MAX_CLIENTS,
-      chunkClients: config.PUSH_CHUNK_CLIENTS,
-      attempts: config.DELIVERY_ATTEMPTS,
-      retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
-    }),
+    pushRoutes(
+      {
+        redis,
+        queues,
+        maxClients: config.PUSH_MAX_CLIENTS,
+        chunkClients: config.PUSH_CHUNK_CLIENTS,
+        attempts: config.DELIVERY_ATTEMPTS,
+        retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+      },
+      storesOf,
+    ),
   );
-  push.use(tokenRoutes(registry));
-  push.use(jobRoutes(jobs));
+  push.use(tokenRoutes((res) => storesOf(res).registry));
+  push.use(jobRoutes((res) => storesOf(res).jobs));
   app.use('/push', push);
-  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords }));
+  app.use('/admin', appsApi(apps, config.adminTokens));
+  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: operator('dashboards') }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -17,17 +17,23 @@ export interface Config extends Env {
   metricsTokens: string[];
   /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
   adminPasswords: string[];
+  /** Bearer tokens of the admin API (ADMIN_TOKEN's list; empty: no admin API). Operators' pages take them too. */
+  adminTokens: string[];
+  /** Which of the two lists above are the API keys because METRICS_TOKEN / ADMIN_PASSWORD is unset. */
+  apiKeysAsOperator: { metrics: boolean; dashboards: boolean };
+  /** SECRETS_KEY as 32 bytes (unset: apps cannot store provider credentials). */
+  secretsKey?: Buffer;
   /** True when IM_API_KEY was unset outside production and a random key was made for this run. */
   apiKeyGenerated: boolean;
 }
 
-/** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
-function secretList(name: string, value: string | undefined): string[] {
+/** A comma-separated list of secrets; ConfigError when one is shorter than `minLength` characters. */
+function secretList(name: string, value: string | undefined, minLength = 16): string[] {
   const list = (value ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
+  if (list.some((k) => k.length < minLength)) throw new ConfigError(`${name}: every key must be at least ${minLength} characters`);
   return list;
 }
 
@@ -73,7 +79,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     apiKeyGenerated,
     metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys,
     adminPasswords: adminPasswords.length > 0 ? adminPasswords : apiKeys,
+    adminTokens: secretList('ADMIN_TOKEN', env.ADMIN_TOKEN, 32),
+    apiKeysAsOperator: { metrics: metricsTokens.length === 0, dashboards: adminPasswords.length === 0 },
+    ...(env.SECRETS_KEY && { secretsKey: Buffer.from(env.SECRETS_KEY, 'hex') }),
   };
+}
+
+/**
+ * The secrets that open `/metrics` or the dashboards: METRICS_TOKEN / ADMIN_PASSWORD and ADMIN_TOKEN. The
+ * `default` app's API keys stand in for an unset METRICS_TOKEN / ADMIN_PASSWORD only while no other app
+ * exists: these pages show every app, so no app's key may open them once there are several.
+ */
+export function operatorSecrets(config: Config, page: 'metrics' | 'dashboards', otherAppsExist: boolean): string[] {
+  const own = page === 'metrics' ? config.metricsTokens : config.adminPasswords;
+  if (config.apiKeysAsOperator[page] && otherAppsExist) return config.adminTokens;
+  return [...own, ...config.adminTokens];
 }
 
 export interface ApnsCredentials {
@@ -154,6 +174,10 @@ const secretNames = [
   'FCM_ACCESS_TOKEN',
   'METRICS_TOKEN',
   'ADMIN_PASSWORD',
+  'ADMIN_TOKEN',
+  'SECRETS_KEY',
+  'secretsKey',
+  'adminTokens',
   'apiKeys',
   'metricsTokens',
   'adminPasswords',

@@ -6,6 +6,9 @@ const bool = z
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const text = z.string().trim().min(1);
 
+/** FCM HTTP v1's base URL: FCM_ENDPOINT's default, and an app's when its `fcm.endpoint` is unset. */
+export const FCM_DEFAULT_ENDPOINT = 'https://fcm.googleapis.com';
+
 /**
  * Every environment variable any process reads, with its default. The contract's names come first,
  * then the tuning knobs (docs/configuration.md).
@@ -47,7 +50,7 @@ export const envSchema = z.object({
   FCM_SERVICE_ACCOUNT_FILE: text.optional(),
   GOOGLE_APPLICATION_CREDENTIALS: text.optional(),
   FCM_PROJECT_ID: text.optional(),
-  FCM_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('https://fcm.googleapis.com'),
+  FCM_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default(FCM_DEFAULT_ENDPOINT),
   FCM_ACCESS_TOKEN: text.optional(),
 
   /** Most clients one push2clients request may name. @defaultValue 1000000 */
@@ -79,6 +82,25 @@ export const envSchema = z.object({
    * to allow rotation; at least 16 characters each. @defaultValue unset: the API keys (IM_API_KEY) are accepted
    */
   ADMIN_PASSWORD: z.string().optional(),
+  /**
+   * Bearer token(s) of the admin API (`/admin/apps`), comma-separated to allow rotation; at least 32
+   * characters each. They open `/metrics` and the dashboards too. @defaultValue unset: no admin API (404)
+   */
+  ADMIN_TOKEN: z.string().optional(),
+  /**
+   * Key that encrypts the apps' provider credentials at rest (AES-256-GCM): 32 bytes as 64 hex characters.
+   * @defaultValue unset: an app can be created, but not with credentials
+   */
+  SECRETS_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)')
+    .optional(),
+  /** How often a worker checks an app's record for new credentials (they take effect within this). @defaultValue 5000 */
+  APP_REFRESH_MS: int(50, 10_000).default(5000),
+  /** An app's provider connections are closed after this long without a send. @defaultValue 60000 */
+  APP_IDLE_MS: int(100).default(60_000),
+  /** Apps whose provider connections one worker keeps open at once (least recently used closed first). @defaultValue 100 */
+  APP_MAX_OPEN: int(1, 100_000).default(100),
 
   /** HTTP/2 connections to APNs. @defaultValue 4 */
   APNS_CONNECTIONS: int(1, 64).default(4),

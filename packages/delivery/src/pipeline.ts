@@ -18,8 +18,10 @@ export interface DeliveryContext {
   provider: PushProvider;
   registry: TokenRegistry;
   jobs: JobStore;
-  /** Proactive provider limit, shared by every worker of the platform. */
+  /** Proactive provider limit, shared by every worker of the platform (per app: each has its own project). */
   limiter: RateLimiter;
+  /** The app's own `tokensPerMinute` quota, over both platforms, when it has one. */
+  quota?: RateLimiter;
   /** The provider's own "stop sending for a while" (FCM quota), shared by every worker of the platform. */
   pause: ProviderPause;
   /** Tokens handed to the provider at once. */
@@ -113,9 +115,11 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const groups = chunk(pending, ctx.batchSize);
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
-    // The provider's pause first, then the proactive limit (which takes its permits when it answers 0).
+    // The provider's pause first, then the app's quota and the proactive limit (each takes its permits when it answers 0).
     const held =
-      (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping)) ?? (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
+      (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping)) ??
+      (ctx.quota && (await waitOut(() => ctx.quota!.take(group.length), ctx.stopping))) ??
+      (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
     if (held !== undefined) {
       const remaining = [group, ...groups, retry].flat().map(resolvedOnly);
       log.info({ remaining: remaining.length, waitMs: held }, 'stopping while sending is paused: chunk handed back');

@@ -1,5 +1,5 @@
 import type { Platform } from '@push/contract';
-import { ConfigError, createLogger, loadConfig, redactConfig, type Config, type Logger } from '@push/config';
+import { ConfigError, createLogger, loadConfig, operatorSecrets, redactConfig, type Config, type Logger } from '@push/config';
 import { createMetricsRegistry, deliveryMetrics, redisUpMetric, startMetricsServer } from '@push/metrics';
 import type { PushProvider } from '@push/providers';
 import { createDeliveryWorker } from './worker';
@@ -26,7 +26,11 @@ export async function runWorkerProcess(
     const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
     redisUpMetric(registry, () => delivery.redisReady());
     await delivery.worker.waitUntilReady();
-    const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
+    const metrics = await startMetricsServer({
+      registry,
+      tokens: async () => operatorSecrets(config, 'metrics', await delivery.otherAppsExist()),
+      port: config.WORKER_METRICS_PORT,
+    });
     logger.info(
       { queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port, ...target },
       'worker ready',

@@ -3,22 +3,29 @@ import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
+  AppStore,
   JobStore,
   ProviderPause,
   RateLimiter,
   TokenRegistry,
+  appPrefix,
   createRedis,
   queueName,
   queuePrefix,
   type ChunkJobData,
   type RedisClient,
 } from '@push/store';
+import { AppContexts } from './app-contexts';
+import { appProviderFactory, type AppProviderFactory } from './app-providers';
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 export interface DeliveryWorkerDeps {
   platform: Platform;
+  /** The `default` app's provider (from the environment). */
   provider: PushProvider;
+  /** Builds the other apps' providers. @defaultValue appProviderFactory(platform, config, logger) */
+  appProvider?: AppProviderFactory;
   config: Config;
   logger: Logger;
   events?: DeliveryEvents;
@@ -28,6 +35,10 @@ export interface DeliveryWorker {
   worker: Worker<ChunkJobData>;
   /** Whether both Redis connections (stores and queue) are ready, for `push_redis_up`. */
   redisReady(): boolean;
+  /** The apps (besides `default`) whose provider connections are open now. */
+  openApps(): string[];
+  /** Whether any app but `default` exists (the operators' pages then refuse its API keys). */
+  otherAppsExist(): Promise<boolean>;
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
 }
@@ -41,50 +52,80 @@ export class ChunkRetryError extends Error {
 }
 
 /**
- * A BullMQ worker on one platform queue running the delivery pipeline. BullMQ's retries (exponential
- * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
- * (ProviderPause), which every worker of the platform honours before each send.
+ * A BullMQ worker on one platform queue running the delivery pipeline for every app: each chunk runs in
+ * its app's context (its registry, jobs, provider, pause and limits; app-contexts.ts). BullMQ's retries
+ * (exponential backoff with jitter) are the only retry loop; a provider's quota pause is shared through
+ * Redis (ProviderPause), which every worker of the platform honours before each send of that app.
  */
-export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+export function createDeliveryWorker({ platform, provider, appProvider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
-  const ctx: DeliveryContext = {
-    platform,
-    provider,
-    registry: new TokenRegistry(redis, prefix),
-    jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
-    limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
-    pause: new ProviderPause(redis, prefix, queueName[platform]),
-    batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+  const contextFor = (app: string | undefined, appProvider: PushProvider, tokensPerMinute?: number): DeliveryContext => {
+    const own = appPrefix(prefix, app);
+    return {
+      platform,
+      provider: appProvider,
+      registry: new TokenRegistry(redis, own),
+      jobs: new JobStore(redis, own, config.JOB_RETENTION_SECONDS),
+      limiter: new RateLimiter(redis, own, `provider-${queueName[platform]}`, limit),
+      ...(tokensPerMinute !== undefined && { quota: new RateLimiter(redis, own, 'tokens', tokensPerMinute) }),
+      pause: new ProviderPause(redis, own, queueName[platform]),
+      batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+      logger: app === undefined ? logger : logger.child({ app }),
+      stopping: stopping.signal,
+      ...(events && { events }),
+    };
+  };
+  const apps = new AppStore(redis, prefix, config.secretsKey);
+  const contexts = new AppContexts({
+    defaultContext: contextFor(undefined, provider),
+    apps,
+    providerFor: appProvider ?? appProviderFactory(platform, config, logger),
+    contextFor: (app, built, settings) => contextFor(app, built, settings.limits.tokensPerMinute),
+    refreshMs: config.APP_REFRESH_MS,
+    idleMs: config.APP_IDLE_MS,
+    maxOpen: config.APP_MAX_OPEN,
     logger,
-    stopping: stopping.signal,
-    ...(events && { events }),
+  });
+
+  /** One run of a chunk in its app's context; throws to hand it back to BullMQ (retry or delay). */
+  const runChunk = async (ctx: DeliveryContext, job: Job<ChunkJobData>, token?: string): Promise<Record<string, number>> => {
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    let run;
+    try {
+      run = await deliverChunk(ctx, job.data, lastAttempt);
+    } catch (error) {
+      if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
+      throw error;
+    }
+    if (run.kind === 'done') return run.counts;
+    const resolved = run.remaining.map(resolvedOnly);
+    await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
+    if (run.kind === 'interrupted') {
+      // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+      await job.moveToDelayed(run.resumeAt, token);
+      throw new DelayedError();
+    }
+    throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
   };
 
   const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
   const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     queueName[platform],
     async (job: Job<ChunkJobData>, token?: string) => {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      let run;
+      const lease = await contexts.acquire(job.data.app);
+      if (!lease) {
+        logger.info({ app: job.data.app, jobId: job.data.jobId, chunk: job.data.chunk }, 'app deleted: chunk dropped');
+        return {};
+      }
       try {
-        run = await deliverChunk(ctx, job.data, lastAttempt);
-      } catch (error) {
-        if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
-        throw error;
+        return await runChunk(lease.ctx, job, token);
+      } finally {
+        lease.release();
       }
-      if (run.kind === 'done') return run.counts;
-      const resolved = run.remaining.map(resolvedOnly);
-      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-      if (run.kind === 'interrupted') {
-        // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
-        await job.moveToDelayed(run.resumeAt, token);
-        throw new DelayedError();
-      }
-      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
     },
     {
       connection: queueConnection,
@@ -100,9 +141,16 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   worker.on('failed', (job, err) => {
     // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
     if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
-        logger.error({ err: e.message }, 'abandon failed'),
-      );
+      const abandon = async () => {
+        const lease = await contexts.acquire(job.data.app);
+        if (!lease) return;
+        try {
+          await abandonChunk(lease.ctx, job.data, 'the chunk stalled too many times');
+        } finally {
+          lease.release();
+        }
+      };
+      void abandon().catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
     }
     if (job && !(err instanceof ChunkRetryError))
       logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
@@ -111,10 +159,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   return {
     worker,
     redisReady: () => redis.status === 'ready' && queueConnection.status === 'ready',
+    openApps: () => contexts.openApps(),
+    otherAppsExist: () => apps.any(),
     async close() {
       stopping.abort();
       await worker.close();
-      await provider.close();
+      await Promise.all([provider.close(), contexts.close()]);
       queueConnection.disconnect();
       redis.disconnect();
     },

@@ -7,10 +7,17 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * secret is compared, so timing reveals neither a secret nor which one matched.
  */
 export function matchesSecret(secrets: readonly string[], given: string | undefined): boolean {
+  return matchesSecretAt(secrets, given) >= 0;
+}
+
+/** The index of the secret `given` is (-1: none), compared as `matchesSecret` does. */
+export function matchesSecretAt(secrets: readonly string[], given: string | undefined): number {
   const candidate = digest(given ?? '');
-  let match = false;
-  for (const secret of secrets) if (timingSafeEqual(digest(secret), candidate)) match = true;
-  return match && given !== undefined && given !== '';
+  let match = -1;
+  secrets.forEach((secret, i) => {
+    if (timingSafeEqual(digest(secret), candidate) && match < 0) match = i;
+  });
+  return given === undefined || given === '' ? -1 : match;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */

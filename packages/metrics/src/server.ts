@@ -6,8 +6,8 @@ import { bearerToken, matchesSecret } from './secrets';
 
 export interface MetricsServerOptions {
   registry: Registry;
-  /** Tokens accepted in `Authorization: Bearer <token>` (METRICS_TOKEN, else the API keys). */
-  tokens: readonly string[];
+  /** Tokens accepted in `Authorization: Bearer <token>`, or a function of those accepted now (config.ts `operatorSecrets`). */
+  tokens: readonly string[] | (() => Promise<readonly string[]>);
   /** 0: a free port. */
   port: number;
   /** @defaultValue every interface */
@@ -38,7 +38,7 @@ export async function startMetricsServer({ registry, tokens, port, host }: Metri
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 405, failure(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`), { Allow: 'GET' });
     }
-    if (!matchesSecret(tokens, bearerToken(req.headers.authorization))) {
+    if (!matchesSecret(typeof tokens === 'function' ? await tokens() : tokens, bearerToken(req.headers.authorization))) {
       return json(res, 401, failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'), {
         'WWW-Authenticate': 'Bearer realm="metrics"',
       });

@@ -8,6 +8,8 @@ export type FcmCredential =
   | { accessToken: string }
   /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
   | { serviceAccountFile: string }
+  /** A Firebase service account's JSON, parsed (an app's `fcm.serviceAccount`). */
+  | { serviceAccount: Record<string, unknown> }
   /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
   | { applicationDefault: true }
   /** Any firebase-admin Credential (tokens minted by code of the caller's), cached and refreshed like the others. */
@@ -43,15 +45,18 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
       projectId: () => Promise.resolve(projectId),
     };
   }
-  if ('serviceAccountFile' in credential) {
-    const account = readServiceAccount(credential.serviceAccountFile);
+  if ('serviceAccountFile' in credential || 'serviceAccount' in credential) {
+    const [account, source] =
+      'serviceAccount' in credential
+        ? [credential.serviceAccount, 'the service account']
+        : [readServiceAccount(credential.serviceAccountFile), credential.serviceAccountFile];
     const id = projectId ?? (typeof account.project_id === 'string' ? account.project_id : undefined);
-    if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${credential.serviceAccountFile} has none)`);
+    if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${source} has none)`);
     let firebaseCredential: Credential;
     try {
       firebaseCredential = cert(account); // it reads the JSON's snake_case keys itself
     } catch (error) {
-      throw new ProviderConfigError(`${credential.serviceAccountFile}: not a usable service account: ${(error as Error).message}`);
+      throw new ProviderConfigError(`${source}: not a usable service account: ${(error as Error).message}`);
     }
     return { ...cachedAccessToken(firebaseCredential), projectId: () => Promise.resolve(id) };
   }

@@ -6,3 +6,5 @@ export * from './rate-limiter';
 export * from './provider-pause';
 export * from './queues';
 export * from './scripts';
+export * from './sealed';
+export * from './app-store';

@@ -1,4 +1,27 @@
-import type { Platform } from '@push/contract';
+import { DEFAULT_APP, type Platform } from '@push/contract';
+
+/**
+ * The key prefix of one app's data (registry, jobs, results, idempotency keys, pauses, limits): the
+ * `default` app keeps the deployment's own prefix, so a deployment from before apps keeps its data;
+ * another app's keys gain an `app:<id>` segment (outside the {hash tag}, so the Cluster slots are as before).
+ */
+export function appPrefix(prefix: string, app: string = DEFAULT_APP): string {
+  return app === DEFAULT_APP ? prefix : `${prefix}:app:${app}`;
+}
+
+/** Every Redis key of the app records (one per deployment, beside the default app's data). */
+export function appRegistryKeys(prefix: string) {
+  return {
+    /** Set of the ids of every app but `default`. */
+    appIds: () => `${prefix}:apps`,
+    /** Hash of one app: `meta` (JSON, no secret), `secrets` (sealed JSON), `keys` (JSON key id -> hash), `version`. */
+    app: (id: string) => `${prefix}:apps:{${id}}`,
+    /** String `<app> <key id>` under the SHA-256 (hex) of an API key: how a request finds its app. */
+    apiKey: (hash: string) => `${prefix}:apikey:{${hash}}`,
+    /** What SCAN matches to find every key of a deleted app. */
+    appData: (id: string) => `${appPrefix(prefix, id)}:*`,
+  };
+}
 
 /**
  * Every Redis key the stores use (BullMQ's queue keys live under `queuePrefix`, queues.ts). Keys that one

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
 import type { Platform } from '@push/contract';
-import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { appProviderFactory, createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createFcmProvider } from '@push/providers';
 import {
   startApnsSimulator,
@@ -111,7 +111,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
             logger,
             ca: fcm.caPem,
           });
-    const worker = createDeliveryWorker({ platform, provider, config, logger });
+    const ca = platform === 'ios' ? apns.caPem : fcm.caPem;
+    const worker = createDeliveryWorker({ platform, provider, appProvider: appProviderFactory(platform, config, logger, ca), config, logger });
     workers.push(worker);
     return worker;
   };

@@ -9,8 +9,8 @@ import { queueDashboard } from './queue-dashboard';
 export interface AdminDeps {
   jobs: JobStore;
   queues: readonly Queue[];
-  /** Passwords of the user `admin` (ADMIN_PASSWORD, else the API keys). */
-  passwords: readonly string[];
+  /** Passwords of the user `admin` (config.ts `operatorSecrets`). */
+  passwords: () => Promise<readonly string[]>;
   /** Where the router is mounted. @defaultValue /admin */
   mountPath?: string;
 }

@@ -3,3 +3,4 @@ export * from './redis-server';
 export * from './api';
 export * from './stack';
 export * from './processes';
+export * from './apps';

@@ -50,9 +50,35 @@ async function main() {
   const sim = platform === 'ios' ? apns : fcm;
   const provider =
     platform === 'ios'
-      ? createApnsProvider({ credentials: { key: apns.signingKeyPem, keyId: apns.keyId, teamId: apns.teamId, production: false, host: apns.host, port: apns.port, defaultTopic: 'io.test.cost' }, connections: config.APNS_CONNECTIONS, timeoutMs: 15000, ca: apns.caPem })
-      : createFcmProvider({ endpoint: fcm.url, projectId: fcm.projectId, credential: { accessToken: fcm.accessToken }, connections: config.FCM_CONNECTIONS, timeoutMs: 15000, ca: fcm.caPem });
-  const worker = createDeliveryWorker({ platform, provider, appProvider: appProviderFactory(platform, config, logger, sim.caPem), config, logger });
+      ? createApnsProvider({
+          credentials: {
+            key: apns.signingKeyPem,
+            keyId: apns.keyId,
+            teamId: apns.teamId,
+            production: false,
+            host: apns.host,
+            port: apns.port,
+            defaultTopic: 'io.test.cost',
+          },
+          connections: config.APNS_CONNECTIONS,
+          timeoutMs: 15000,
+          ca: apns.caPem,
+        })
+      : createFcmProvider({
+          endpoint: fcm.url,
+          projectId: fcm.projectId,
+          credential: { accessToken: fcm.accessToken },
+          connections: config.FCM_CONNECTIONS,
+          timeoutMs: 15000,
+          ca: fcm.caPem,
+        });
+  const worker = createDeliveryWorker({
+    platform,
+    provider,
+    appProvider: appProviderFactory(platform, config, logger, sim.caPem),
+    config,
+    logger,
+  });
   await worker.worker.waitUntilReady();
 
   const store = new AppStore(redis, prefix, config.secretsKey);
@@ -62,7 +88,15 @@ async function main() {
     const project = fcm.addProject({ projectId: `p-${id}` });
     await store.create({
       id,
-      apns: { key: key.signingKeyPem, keyId: key.keyId, teamId: key.teamId, topic: `io.test.${id}`, production: false, host: apns.host, port: apns.port },
+      apns: {
+        key: key.signingKeyPem,
+        keyId: key.keyId,
+        teamId: key.teamId,
+        topic: `io.test.${id}`,
+        production: false,
+        host: apns.host,
+        port: apns.port,
+      },
       fcm: { accessToken: project.accessToken, projectId: project.projectId, endpoint: fcm.url },
     });
   }

@@ -25,7 +25,7 @@ const invalidKey = () => new ApiError(401, 'INVALID_API_KEY', 'Invalid or missin
  * fails with the next request). 401 `INVALID_API_KEY` otherwise.
  */
 export function requireApiKey(defaultKeys: readonly string[], apps?: AppStore) {
-  return (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.get('im-api-key');
     const index = matchesSecretAt(defaultKeys, given);
     if (index >= 0) {
@@ -34,10 +34,11 @@ export function requireApiKey(defaultKeys: readonly string[], apps?: AppStore) {
       return next();
     }
     if (!given || !apps) throw invalidKey();
-    return apps.findByApiKey(given).then((owner) => {
-      if (!owner) throw invalidKey();
+    // Not an async function: a default key passes (and a missing one fails) without waiting for Redis.
+    void apps.findByApiKey(given).then((owner) => {
+      if (!owner) return next(invalidKey());
       res.locals.app = { id: owner.app, key: owner.keyId, limits: owner.limits } satisfies RequestApp;
       next();
-    });
+    }, next);
   };
 }

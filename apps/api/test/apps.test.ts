@@ -58,7 +58,8 @@ describe('the admin API without ADMIN_TOKEN', () => {
 
   it('refuses credentials without SECRETS_KEY, storing nothing; an app without credentials is fine', async () => {
     const api = await startTestApi('apps-nokey', { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
-    const admin = (method: string, path: string, body?: unknown) => api.request(method, path, body, { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    const admin = (method: string, path: string, body?: unknown) =>
+      api.request(method, path, body, { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
     try {
       const refused = await admin('POST', '/admin/apps', { id: 'x', fcm: { accessToken: 'ya29.secret', projectId: 'p' } });
       expect(refused.status).toBe(400);
@@ -111,7 +112,12 @@ describe('apps (tenancy) through the API', () => {
         port: stack.apns.port,
         keyFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
       },
-      fcm: { projectId: 'project-beta', endpoint: stack.fcm.url, credential: 'accessToken', fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
+      fcm: {
+        projectId: 'project-beta',
+        endpoint: stack.fcm.url,
+        credential: 'accessToken',
+        fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+      },
       limits: { maxClientsPerRequest: 3, requestsPerMinute: 1000 },
       keys: [{ id: beta.keyId, createdAt: expect.any(String) }],
       createdAt: expect.any(String),
@@ -137,8 +143,18 @@ describe('apps (tenancy) through the API', () => {
     ['the id default', { id: 'default' }, 400, 'INVALID_PARAMETER'],
     ['an id of 65 characters', { id: 'a'.repeat(65) }, 400, 'INVALID_PARAMETER'],
     ['an unknown field', { id: 'gamma', secret: 1 }, 400, 'INVALID_PARAMETER'],
-    ['an APNs key that is no PEM', { id: 'gamma', apns: { key: 'x', keyId: 'K', teamId: 'T', topic: 'a.b', production: false } }, 400, 'INVALID_PARAMETER'],
-    ['FCM with both credentials', { id: 'gamma', fcm: { accessToken: 'a', serviceAccount: '{}', projectId: 'p' } }, 400, 'INVALID_PARAMETER'],
+    [
+      'an APNs key that is no PEM',
+      { id: 'gamma', apns: { key: 'x', keyId: 'K', teamId: 'T', topic: 'a.b', production: false } },
+      400,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'FCM with both credentials',
+      { id: 'gamma', fcm: { accessToken: 'a', serviceAccount: '{}', projectId: 'p' } },
+      400,
+      'INVALID_PARAMETER',
+    ],
     ['an existing id', { id: 'alpha' }, 409, 'APP_EXISTS'],
   ])('refuses %s, creating nothing', async (_name, body, status, code) => {
     const res = await adminRequest(stack, 'POST', '/admin/apps', body);

@@ -30,11 +30,11 @@ export const appFcmSchema = z
   .strictObject({
     serviceAccount: z
       .union([z.string().max(20_000), z.record(z.string(), z.unknown())])
-      .transform((value, ctx) => {
+      .transform((value, ctx): Record<string, unknown> => {
         try {
           const account: unknown = typeof value === 'string' ? JSON.parse(value) : value;
           if (typeof account === 'object' && account !== null && 'private_key' in account && 'client_email' in account) {
-            return account as Record<string, unknown>;
+            return account;
           }
         } catch {
           // reported below

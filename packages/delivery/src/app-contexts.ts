@@ -150,6 +150,8 @@ export class AppContexts {
   }
 
   private closeEntry(app: string, entry: Entry): void {
-    entry.ctx.provider.close().catch((error: Error) => this.options.logger.warn({ app, err: error.message }, 'closing an app provider failed'));
+    entry.ctx.provider
+      .close()
+      .catch((error: Error) => this.options.logger.warn({ app, err: error.message }, 'closing an app provider failed'));
   }
 }

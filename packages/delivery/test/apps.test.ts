@@ -77,7 +77,15 @@ describe('workers serving several apps', () => {
     const key = stack.apns.addKey();
     const patched = Date.now();
     const res = await adminRequest(stack, 'PATCH', '/admin/apps/alpha', {
-      apns: { key: key.signingKeyPem, keyId: key.keyId, teamId: key.teamId, topic: 'io.test.alpha2', production: false, host: stack.apns.host, port: stack.apns.port },
+      apns: {
+        key: key.signingKeyPem,
+        keyId: key.keyId,
+        teamId: key.teamId,
+        topic: 'io.test.alpha2',
+        production: false,
+        host: stack.apns.host,
+        port: stack.apns.port,
+      },
     });
     expect(res.status).toBe(200);
     // Jobs until one goes out with the new key: the time that takes is what the contract bounds (10 s).

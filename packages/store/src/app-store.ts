@@ -153,11 +153,7 @@ export class AppStore {
     const key = stored?.keys.find((k) => k.id === keyId);
     if (!stored || !key) return false;
     await this.redis.del(this.keys.apiKey(key.hash));
-    await this.redis.hset(
-      this.keys.app(id),
-      'keys',
-      JSON.stringify(stored.keys.filter((k) => k !== key)),
-    );
+    await this.redis.hset(this.keys.app(id), 'keys', JSON.stringify(stored.keys.filter((k) => k !== key)));
     return true;
   }
 
@@ -198,7 +194,9 @@ export class AppStore {
     return stored && { version: stored.version, limits: stored.meta.limits, credentials: stored.credentials };
   }
 
-  private async read(id: string): Promise<{ meta: StoredMeta; credentials: AppCredentials; keys: StoredKey[]; version: number } | undefined> {
+  private async read(
+    id: string,
+  ): Promise<{ meta: StoredMeta; credentials: AppCredentials; keys: StoredKey[]; version: number } | undefined> {
     const hash = await this.redis.hgetall(this.keys.app(id));
     if (!hash.meta) return undefined;
     return {
@@ -246,9 +244,11 @@ function viewOf(meta: StoredMeta, credentials: AppCredentials, keys: StoredKey[]
         fingerprint: fingerprint(fcmSecret ?? ''),
       },
     }),
-    ...(webpush && { webpush: { publicKey: webpush.publicKey, subject: webpush.subject, keyFingerprint: fingerprint(webpush.privateKey) } }),
+    ...(webpush && {
+      webpush: { publicKey: webpush.publicKey, subject: webpush.subject, keyFingerprint: fingerprint(webpush.privateKey) },
+    }),
     keys: keys.map(({ id, createdAt }) => ({ id, createdAt })),
-  } as AppView;
+  };
 }
 
 function withoutKey({ key: _key, ...rest }: AppApns): Omit<AppApns, 'key'> {

@@ -13,7 +13,7 @@ export interface TestApp {
   apns: { keyId: string; teamId: string; signingKeyPem: string; topic: string };
   fcm: { projectId: string; accessToken: string };
   /** `api.request` with this app's key. */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  request: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 }
 
 /** Calls the admin API with the test admin token. */

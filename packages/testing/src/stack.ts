@@ -112,7 +112,13 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
             ca: fcm.caPem,
           });
     const ca = platform === 'ios' ? apns.caPem : fcm.caPem;
-    const worker = createDeliveryWorker({ platform, provider, appProvider: appProviderFactory(platform, config, logger, ca), config, logger });
+    const worker = createDeliveryWorker({
+      platform,
+      provider,
+      appProvider: appProviderFactory(platform, config, logger, ca),
+      config,
+      logger,
+    });
     workers.push(worker);
     return worker;
   };

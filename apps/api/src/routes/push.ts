@@ -46,7 +46,11 @@ export function pushRoutes(
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    const { jobId } = await enqueuePush({ ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs }, parsed.data, idempotencyKey);
+    const { jobId } = await enqueuePush(
+      { ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs },
+      parsed.data,
+      idempotencyKey,
+    );
     res.json(ok({ jobId }));
   });
   // Every other method, OPTIONS included (Express would answer that one itself, in plain text).

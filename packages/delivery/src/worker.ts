@@ -1,15 +1,20 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
   AppStore,
+  CHUNK_BACKOFF,
+  DeadTokenGuard,
   JobStore,
+  ProviderBreaker,
   ProviderPause,
   RateLimiter,
   TokenRegistry,
   appPrefix,
   createRedis,
+  deliveryScope,
   queueName,
   queuePrefix,
   type ChunkJobData,
@@ -45,17 +50,34 @@ export interface DeliveryWorker {
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The provider's Retry-After for these tokens (0: none): the backoff is at least this long. */
+    readonly retryAfterMs = 0,
+  ) {
     super(message);
     this.name = this.constructor.name;
   }
 }
 
 /**
+ * The backoff of CHUNK_BACKOFF jobs: BullMQ's own exponential backoff with jitter, lengthened to the
+ * provider's Retry-After when it asked for more.
+ */
+export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, job?: MinimalJob): number {
+  if (type !== CHUNK_BACKOFF) throw new Error(`unknown backoff type ${type}`);
+  const { delay = 0, jitter = 0 } = typeof job?.opts.backoff === 'object' ? job.opts.backoff : {};
+  // BullMQ's exponential strategy is synchronous (classes/backoffs.ts).
+  const exponential = Backoffs.builtinStrategies.exponential!(delay, jitter)(attemptsMade, type, err, job) as number;
+  return Math.max(exponential, err instanceof ChunkRetryError ? err.retryAfterMs : 0);
+}
+
+/**
  * A BullMQ worker on one platform queue running the delivery pipeline for every app: each chunk runs in
- * its app's context (its registry, jobs, provider, pause and limits; app-contexts.ts). BullMQ's retries
- * (exponential backoff with jitter) are the only retry loop; a provider's quota pause is shared through
- * Redis (ProviderPause), which every worker of the platform honours before each send of that app.
+ * its app's context (its registry, jobs, provider, pause, breaker, guard and limits under the app's key
+ * prefix; app-contexts.ts). BullMQ's retries (exponential backoff with jitter) are the only retry loop; a
+ * provider's quota pause is shared through Redis (ProviderPause), which every worker honours before each
+ * send of that app.
  */
 export function createDeliveryWorker({ platform, provider, appProvider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
@@ -63,6 +85,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
+  const scope = deliveryScope(platform);
   const contextFor = (app: string | undefined, appProvider: PushProvider, tokensPerMinute?: number): DeliveryContext => {
     const own = appPrefix(prefix, app);
     return {
@@ -73,6 +96,28 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       limiter: new RateLimiter(redis, own, `provider-${queueName[platform]}`, limit),
       ...(tokensPerMinute !== undefined && { quota: new RateLimiter(redis, own, 'tokens', tokensPerMinute) }),
       pause: new ProviderPause(redis, own, queueName[platform]),
+      breaker: new ProviderBreaker(redis, own, scope, {
+        failures: config.BREAKER_FAILURES,
+        baseDelayMs: config.BREAKER_BASE_DELAY_MS,
+        maxDelayMs: config.BREAKER_MAX_DELAY_MS,
+        // A probe is one request: it has its answer within the provider timeout.
+        probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
+      }),
+      guard: new DeadTokenGuard(redis, own, scope, {
+        window: config.DEAD_TOKEN_GUARD_WINDOW,
+        share: config.DEAD_TOKEN_GUARD_SHARE,
+        waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
+      }),
+      guardPolicy: {
+        share: config.DEAD_TOKEN_GUARD_SHARE,
+        minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
+        pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+      },
+      fingerprint: appProvider.describe().then(
+        (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
+        () => 'unknown',
+      ),
+      deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
       batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
@@ -109,7 +154,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       await job.moveToDelayed(run.resumeAt, token);
       throw new DelayedError();
     }
-    throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
+    throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
   };
 
   const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
@@ -135,6 +180,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       stalledInterval: config.STALLED_INTERVAL_MS,
       lockDuration: config.STALLED_INTERVAL_MS * 2,
       maxStalledCount: 5,
+      settings: { backoffStrategy: chunkBackoff },
     },
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));

@@ -24,6 +24,15 @@ export function appRegistryKeys(prefix: string) {
 }
 
 /**
+ * What the provider-wide state (dead-token guard, breaker) is kept per within one app: the platform (`ios`,
+ * `android`, later `web`). The app is in the key prefix the stores are given (`appPrefix`), so each app
+ * has its own guard and breaker per platform.
+ */
+export function deliveryScope(platform: string): string {
+  return platform;
+}
+
+/**
  * Every Redis key the stores use (BullMQ's queue keys live under `queuePrefix`, queues.ts). Keys that one
  * script touches together share a `{hash tag}` so they live in one Redis Cluster slot.
  */
@@ -47,6 +56,10 @@ export function storeKeys(prefix: string) {
     idempotency: (key: string) => `${prefix}:idem:{${key}}`,
     /** Set while a provider asked every worker to stop sending (FCM 429 Retry-After). */
     providerPause: (name: string) => `${prefix}:pause:{${name}}`,
+    /** Hash of the dead-token guard of one delivery scope: the open window's counts and recent verdicts. */
+    deadTokenGuard: (scope: string) => `${prefix}:guard:{${scope}}`,
+    /** Hash of the provider breaker of one delivery scope: failures, openings, open until, probe lease. */
+    providerBreaker: (scope: string) => `${prefix}:breaker:{${scope}}`,
     /** Token bucket of a rate limiter. */
     rateLimit: (name: string) => `${prefix}:rl:{${name}}`,
   };

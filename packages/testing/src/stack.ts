@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
 import type { Platform } from '@push/contract';
-import { appProviderFactory, createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { appProviderFactory, createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createFcmProvider } from '@push/providers';
 import {
   startApnsSimulator,
@@ -25,8 +25,8 @@ export interface TestStack {
   fcm: FcmSimulator;
   /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
   workerEnv: Record<string, string>;
-  /** Starts one more in-process worker for a platform, optionally with other settings. */
-  addWorker(platform: Platform, env?: Record<string, string>): DeliveryWorker;
+  /** Starts one more in-process worker for a platform, optionally with other settings and observers. */
+  addWorker(platform: Platform, env?: Record<string, string>, events?: DeliveryEvents): DeliveryWorker;
   /** Starts a worker as a separate process (`node apps/<x>-worker/dist/index.js`). */
   spawnWorker(platform: Platform, env?: Record<string, string>): ChildProcess;
   /** Like spawnWorker, with the process' stdout and stderr captured (LOG_LEVEL as given in `env`). */
@@ -82,6 +82,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     API_RATE_LIMIT_PER_MINUTE: '0',
     RETRY_BASE_DELAY_MS: '50',
     STALLED_INTERVAL_MS: '1000',
+    // A dead token's verdict within a fifth of a second when the window does not fill (default 10 s).
+    DEAD_TOKEN_GUARD_WAIT_MS: '200',
     ...simulatorEnv(apns, fcm),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
@@ -93,7 +95,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
-  const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
+  const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
     const config = loadConfig({ ...api.env, ...env });
     const provider =
       platform === 'ios'
@@ -118,6 +120,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       appProvider: appProviderFactory(platform, config, logger, ca),
       config,
       logger,
+      ...(events && { events }),
     });
     workers.push(worker);
     return worker;

@@ -40,8 +40,6 @@ export function createServer(deps: ApiDeps): Express {
   const prefix = config.REDIS_PREFIX;
   const apps = new AppStore(redis, prefix, config.secretsKey);
   const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
-  // The dashboards' default view: the default app's jobs.
-  const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
   const operator = (page: 'metrics' | 'dashboards') => async () => operatorSecrets(config, page, await apps.any());
 
@@ -98,7 +96,8 @@ export function createServer(deps: ApiDeps): Express {
   push.use(jobRoutes((res) => storesOf(res).jobs));
   app.use('/push', push);
   app.use('/admin', appsApi(apps, config.adminTokens));
-  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: operator('dashboards') }));
+  const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
+  app.use('/admin', adminRoutes({ jobsOf, apps, queues: Object.values(queues), passwords: operator('dashboards') }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

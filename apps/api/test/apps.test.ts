@@ -217,6 +217,22 @@ describe('apps (tenancy) through the API', () => {
     expect(second.body.result.jobId).not.toBe(first.body.result.jobId);
   });
 
+  it('filters the dashboards by app, for operators', async () => {
+    const dashboard = async (path: string) =>
+      (await fetch(`${stack.api.url}/admin/api/${path}`, { headers: { Authorization: basic(TEST_ADMIN_TOKEN) } })).json() as Promise<any>;
+    expect((await dashboard('apps')).result.apps).toEqual(['default', 'alpha', 'beta']);
+    const alphaJob = (await alpha.request('POST', '/push/push2clients', { clients: ['u1'], payload: { alert: 'a' } })).body.result.jobId;
+    const idsOf = async (app: string) => ((await dashboard(`jobs?app=${app}`)).result.jobs as { jobId: string }[]).map((j) => j.jobId);
+    const [ofAlpha, ofDefault] = [await idsOf('alpha'), await idsOf('default')];
+    expect(ofAlpha).toContain(alphaJob);
+    expect(ofDefault).not.toContain(alphaJob);
+    expect(ofAlpha.some((id) => ofDefault.includes(id))).toBe(false);
+    expect((await dashboard(`jobs/${alphaJob}?app=alpha`)).result.jobId).toBe(alphaJob);
+    expect((await dashboard(`jobs/${alphaJob}`)).error.code).toBe('JOB_NOT_FOUND');
+    expect((await dashboard(`jobs/${alphaJob}/results?app=alpha&limit=5`)).RC).toBe(0);
+    expect((await dashboard('jobs?app=nobody')).error.code).toBe('APP_NOT_FOUND');
+  });
+
   it("applies an app's maxClientsPerRequest", async () => {
     const res = await beta.request('POST', '/push/push2clients', { clients: ['a', 'b', 'c', 'd'], payload: { alert: 'x' } });
     expect(res.status).toBe(400);

@@ -33,7 +33,8 @@ export interface DeliveryWorkerDeps {
   appProvider?: AppProviderFactory;
   config: Config;
   logger: Logger;
-  events?: DeliveryEvents;
+  /** Observers (metrics); `forApp` gives an app's own (its `app` label), else these count for every app. */
+  events?: DeliveryEvents & { forApp?(app: string): DeliveryEvents };
 }
 
 export interface DeliveryWorker {
@@ -88,6 +89,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
   const scope = deliveryScope(platform);
   const contextFor = (app: string | undefined, appProvider: PushProvider, tokensPerMinute?: number): DeliveryContext => {
     const own = appPrefix(prefix, app);
+    const appEvents = app === undefined ? events : (events?.forApp?.(app) ?? events);
     return {
       platform,
       provider: appProvider,
@@ -121,7 +123,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
-      ...(events && { events }),
+      ...(appEvents && { events: appEvents }),
     };
   };
   const apps = new AppStore(redis, prefix, config.secretsKey);

@@ -1,13 +1,15 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
-import type { JobStore } from '@push/store';
+import type { AppStore, JobStore } from '@push/store';
 import { requireAdmin } from './auth';
 import { adminJobsApi } from './jobs-api';
 import { jobsPage } from './jobs-page';
 import { queueDashboard } from './queue-dashboard';
 
 export interface AdminDeps {
-  jobs: JobStore;
+  /** The job store of each app. */
+  jobsOf(app: string): JobStore;
+  apps: AppStore;
   queues: readonly Queue[];
   /** Passwords of the user `admin` (config.ts `operatorSecrets`). */
   passwords: () => Promise<readonly string[]>;
@@ -19,12 +21,12 @@ export interface AdminDeps {
  * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board), `/jobs` (recent push jobs,
  * live) and the JSON the jobs page reads (`/api/...`).
  */
-export function adminRoutes({ jobs, queues, passwords, mountPath = '/admin' }: AdminDeps): Router {
+export function adminRoutes({ jobsOf, apps, queues, passwords, mountPath = '/admin' }: AdminDeps): Router {
   const router = Router();
   router.use(requireAdmin(passwords));
   router.get('/', (_req, res) => res.redirect(302, `${mountPath}/jobs`));
   router.use(jobsPage());
-  router.use(adminJobsApi(jobs));
+  router.use(adminJobsApi({ jobsOf, apps }));
   router.use('/queues', queueDashboard(queues, `${mountPath}/queues`));
   return router;
 }

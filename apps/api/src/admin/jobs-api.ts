@@ -1,31 +1,56 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, type JobStatus, type JobStore } from '@push/store';
+import { ApiError, appIdSchema, DEFAULT_APP, describeIssues, ok, resultsQuerySchema } from '@push/contract';
+import { InvalidCursorError, type AppStore, type JobStatus, type JobStore } from '@push/store';
 
 const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
+/** The job store of each app, and the apps there are besides `default`. */
+export interface AdminJobsDeps {
+  jobsOf(app: string): JobStore;
+  apps: AppStore;
+}
+
 /**
- * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser):
- * `GET /api/jobs?limit=` recent jobs, newest first, with their status; `GET /api/jobs/:jobId` one of them;
- * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`).
+ * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser), each
+ * route for one app (`?app=`, default `default`): `GET /api/jobs?limit=` recent jobs, newest first, with
+ * their status; `GET /api/jobs/:jobId` one of them; `GET /api/jobs/:jobId/results` one page of per-token
+ * results (the query of `/push/jobs/:jobId/results`); `GET /api/apps` the app ids to filter by.
  */
-export function adminJobsApi(jobs: JobStore): Router {
+export function adminJobsApi({ jobsOf, apps }: AdminJobsDeps): Router {
   const router = Router();
 
+  /** The app the request names (`?app=`), taken out of the query; 404 APP_NOT_FOUND for one that does not exist. */
+  const appOf = async (req: Request): Promise<{ jobs: JobStore; query: Record<string, unknown> }> => {
+    const { app = DEFAULT_APP, ...query } = req.query as Record<string, unknown>;
+    const id = appIdSchema.safeParse(app);
+    if (!id.success || (id.data !== DEFAULT_APP && (await apps.version(id.data)) === undefined)) {
+      throw new ApiError(404, 'APP_NOT_FOUND', `no app ${String(app)}`);
+    }
+    return { jobs: jobsOf(id.data), query };
+  };
+
+  router.get('/api/apps', async (_req, res) => {
+    const others = (await apps.list()).map((app) => app.id);
+    res.set('Cache-Control', 'no-store').json(ok({ apps: [DEFAULT_APP, ...others] }));
+  });
+
   router.get('/api/jobs', async (req, res) => {
-    const query = recentQuerySchema.safeParse(req.query);
+    const { jobs, query: raw } = await appOf(req);
+    const query = recentQuerySchema.safeParse(raw);
     if (!query.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(query.error));
     res.set('Cache-Control', 'no-store').json(ok({ jobs: await jobs.recent(query.data.limit) }));
   });
 
   router.get('/api/jobs/:jobId', async (req, res) => {
+    const { jobs } = await appOf(req);
     res.set('Cache-Control', 'no-store').json(ok(await findJob(jobs, req.params.jobId)));
   });
 
   router.get('/api/jobs/:jobId/results', async (req, res) => {
-    const query = resultsQuerySchema.safeParse(req.query);
+    const { jobs, query: raw } = await appOf(req);
+    const query = resultsQuerySchema.safeParse(raw);
     if (!query.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(query.error));
     const job = await findJob(jobs, req.params.jobId);
     try {

@@ -8,7 +8,7 @@ import { queueDashboard } from './queue-dashboard';
 
 export interface AdminDeps {
   /** The job store of each app. */
-  jobsOf(app: string): JobStore;
+  jobsOf: (app: string) => JobStore;
   apps: AppStore;
   queues: readonly Queue[];
   /** Passwords of the user `admin` (config.ts `operatorSecrets`). */

@@ -8,7 +8,7 @@ const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1)
 
 /** The job store of each app, and the apps there are besides `default`. */
 export interface AdminJobsDeps {
-  jobsOf(app: string): JobStore;
+  jobsOf: (app: string) => JobStore;
   apps: AppStore;
 }
 

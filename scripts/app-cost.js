@@ -46,7 +46,7 @@ async function main() {
   const logger = createLogger('app-cost', 'silent');
   const redis = createRedis(config.REDIS_URL, 'producer');
   await waitForReady(redis);
-  const queue = createQueue(platform, createRedis(config.REDIS_URL, 'producer'), prefix);
+  const queue = createQueue(platform, 'normal', createRedis(config.REDIS_URL, 'producer'), prefix);
   const sim = platform === 'ios' ? apns : fcm;
   const provider =
     platform === 'ios'
@@ -79,7 +79,7 @@ async function main() {
     config,
     logger,
   });
-  await worker.worker.waitUntilReady();
+  await Promise.all(Object.values(worker.workers).map((w) => w.waitUntilReady()));
 
   const store = new AppStore(redis, prefix, config.secretsKey);
   const ids = Array.from({ length: apps }, (_, i) => `app-${i}`);

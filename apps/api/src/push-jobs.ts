@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import { DEFAULT_APP, platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
+import { DEFAULT_APP, platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunkJobOptions, fairShareRound, storeKeys, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -10,8 +9,10 @@ export interface PushJobsDeps {
   /** The app's key prefix (keys.ts `appPrefix`). */
   prefix: string;
   jobs: JobStore;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   chunkClients: number;
+  /** PRIORITY_HIGH_MAX_CLIENTS: a request without `priority` naming at most this many distinct clients is `high`. */
+  highMaxClients: number;
   attempts: number;
   retryBaseDelayMs: number;
 }
@@ -20,8 +21,8 @@ export interface PushJobsDeps {
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on both platform queues. Clients are
- * resolved to tokens by the workers, so this costs the same whatever the registry holds.
+ * Turns one accepted request into a job record and chunk jobs on every platform's queue of its lane.
+ * Clients are resolved to tokens by the workers, so this costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
 export async function enqueuePush(
@@ -35,6 +36,7 @@ export async function enqueuePush(
       ? undefined
       : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
+  let recorded: Priority | undefined;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
     const existing = claimed === null ? await deps.redis.get(idemKey) : null;
@@ -44,24 +46,27 @@ export async function enqueuePush(
       // job ids make the chunks it did queue no-ops, so no device gets the notification twice.
       jobId = existing;
       created = (await deps.jobs.payload(existing)) !== undefined;
+      // The lane it was given: its chunks already queued are there.
+      if (created) recorded = await deps.jobs.priority(existing);
     }
   }
   try {
     const clients = distinct(request.clients);
+    const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload, priority });
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
       platforms.map((platform) =>
-        deps.queues[platform].addBulk(
+        deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
             // The default app's chunks carry no app, as before apps existed.
             data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
-            opts: { ...opts, jobId: `${jobId}-${chunk}` },
+            opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
           })),
         ),
       ),

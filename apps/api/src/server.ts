@@ -1,9 +1,18 @@
 import express, { type Express } from 'express';
-import type { Queue } from 'bullmq';
-import { DEFAULT_APP, failure, ok, type Platform } from '@push/contract';
+import { DEFAULT_APP, failure, ok } from '@push/contract';
 import { operatorSecrets, type Config, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
-import { appPrefix, AppStore, JobStore, RateLimiter, type ChunkJobData, type RedisClient } from '@push/store';
+import {
+  appPrefix,
+  AppStore,
+  JobStore,
+  RateLimiter,
+  listQueues,
+  queueDepth,
+  storeScripts,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 import { adminRoutes } from './admin';
 import { appsApi } from './admin/apps-api';
 import { appStores } from './app-stores';
@@ -21,7 +30,7 @@ export interface ApiDeps {
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   /**
    * The process's metrics registry, served at `GET /metrics`; `index.ts` passes one with the default
    * process metrics. @defaultValue a new registry with the API's own metrics only
@@ -38,6 +47,9 @@ export function bodyLimitBytes(maxClients: number): number {
 export function createServer(deps: ApiDeps): Express {
   const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }) } = deps;
   const prefix = config.REDIS_PREFIX;
+  // The scripts are defined on the connection now, before any auto-pipeline exists: ioredis copies the
+  // defined commands into a pipeline when it makes one, so a script defined later is missing from it.
+  storeScripts(redis);
   const apps = new AppStore(redis, prefix, config.secretsKey);
   const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
@@ -49,7 +61,10 @@ export function createServer(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
 
   // Before everything else: every answer is counted, `/metrics` and the dashboards included.
-  queueDepthMetric(metrics, Object.values(queues));
+  queueDepthMetric(
+    metrics,
+    listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
+  );
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, operator('metrics')));
@@ -86,6 +101,7 @@ export function createServer(deps: ApiDeps): Express {
         queues,
         maxClients: config.PUSH_MAX_CLIENTS,
         chunkClients: config.PUSH_CHUNK_CLIENTS,
+        highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
         attempts: config.DELIVERY_ATTEMPTS,
         retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
       },
@@ -97,7 +113,7 @@ export function createServer(deps: ApiDeps): Express {
   app.use('/push', push);
   app.use('/admin', appsApi(apps, config.adminTokens));
   const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
-  app.use('/admin', adminRoutes({ jobsOf, apps, queues: Object.values(queues), passwords: operator('dashboards') }));
+  app.use('/admin', adminRoutes({ jobsOf, apps, queues, passwords: operator('dashboards') }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -99,13 +99,19 @@ export function ratios(service: ServiceRunReport, direct: DirectComparison[]): R
 
 export function method(options: BenchOptions, population: Population): string[] {
   const d = directRequest(options, population, [], options.workers);
-  return [
+  const m = options.mixed;
+  const lines = [
     `Redis: a private redis-server (no persistence, noeviction); simulators: one separate node process for both (HTTP/2 + TLS, latency ${options.latencyMs} ± ${options.jitterMs} ms, counters only), shared by every run.`,
     'Tokens registered straight into Redis with TokenRegistry.register, pipelined (not through the API). APNs tokens 64 hex characters, FCM tokens 152, client ids 12.',
     `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so a run under that many Android tokens is not held back)${Object.keys(options.env).length > 0 ? `; --env ${JSON.stringify(options.env)}` : ''}.`,
     'One warm-up push (2000 clients) first; then ONE POST /push/push2clients naming every client, followed to state=completed. Throughput = tokens / (finishedAt - request time); per platform up to its last recorded result. Latency per token = result recorded (its stream entry time) - request time.',
     `Direct scripts: a fresh node process per script sending the same tokens to the same simulators with the libraries themselves, both platforms at once, after a 2000-token warm-up, with the workers' settings: @parse/node-apn MultiProvider (${d.apnsConnections} connections, send(note, ${d.batch['node-apn']} tokens), ${d.concurrency['node-apn']} calls in flight); firebase-admin sendEachForMulticast (${d.batch['firebase-admin']} tokens a call, ${d.concurrency['firebase-admin']} calls in flight, each on its own HTTP/2 connection as firebase-admin does; http2.connect redirected from fcm.googleapis.com to the simulator, a credential returning the simulator's token); the project's createFcmProvider (${d.fcmConnections} connections, ${d.batch['fcm-provider']} a call, ${d.concurrency['fcm-provider']} in flight).`,
     `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; the best run of each is reported. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
+  ];
+  if (!m) return lines;
+  return [
+    ...lines.slice(0, 3),
+    `Mixed (lanes and fair share): one warm-up push; then alone, one after the other: the blast (${m.blastClients} clients, normal by its size), the campaign (${m.campaignClients} other clients, normal), 10 alerts (one more client, high by its size) ${m.alertEveryMs} ms apart; then together: the blast, an alert every ${m.alertEveryMs} ms until the blast completes, the campaign ${m.campaignAtMs} ms after the blast. Each time = the request to the job's finishedAt; blast throughput = its tokens / that time. Each phase starts after waiting for the machine to be quiet.`,
   ];
 }
 
@@ -125,6 +131,27 @@ export function targets(report: BenchReport): Target[] {
   }
   for (const [name, value] of Object.entries(report.ratios ?? {})) {
     out.push({ name, target: '>= 0.8', value: String(value), met: value >= 0.8 });
+  }
+  if (report.mixed) {
+    const m = report.mixed;
+    out.push({
+      name: 'mixed: alert p99 (request -> completed) during a blast',
+      target: '<= 500 ms',
+      value: `${m.mixedAlertP99Ms} ms`,
+      met: m.mixedAlertP99Ms <= 500,
+    });
+    out.push({
+      name: 'mixed: campaign slowdown (during the blast / alone)',
+      target: '<= 3',
+      value: String(m.mixedCampaignSlowdown),
+      met: m.mixedCampaignSlowdown <= 3,
+    });
+    out.push({
+      name: 'mixed: blast throughput ratio (with the others / alone)',
+      target: '>= 0.9',
+      value: String(m.mixedBlastThroughputRatio),
+      met: m.mixedBlastThroughputRatio >= 0.9,
+    });
   }
   if (report.redis) {
     out.push({

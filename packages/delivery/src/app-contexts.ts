@@ -1,4 +1,4 @@
-import { DEFAULT_APP } from '@push/contract';
+import { DEFAULT_APP, type Platform } from '@push/contract';
 import type { Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type { AppSettings, AppStore } from '@push/store';
@@ -6,13 +6,14 @@ import { unavailableProvider, type AppProviderFactory } from './app-providers';
 import type { DeliveryContext } from './pipeline';
 
 export interface AppContextsOptions {
-  /** The `default` app's context: built from the environment at start-up, open for the life of the worker. */
-  defaultContext: DeliveryContext;
+  platform: Platform;
+  /** The `default` app's context in each lane: built from the environment at start-up, open for the life of the worker. */
+  defaultContexts: Record<string, DeliveryContext>;
   apps: AppStore;
   /** Builds an app's provider from its credentials. */
   providerFor: AppProviderFactory;
-  /** Builds an app's delivery context around its provider (its stores, pause and limits under its prefix). */
-  contextFor(app: string, provider: PushProvider, settings: AppSettings): DeliveryContext;
+  /** Builds an app's delivery context in one lane around its provider (its stores, pause and limits under its prefix). */
+  contextFor(app: string, provider: PushProvider, settings: AppSettings, lane: string): DeliveryContext;
   /** How often an app's record is checked for new credentials (APP_REFRESH_MS). */
   refreshMs: number;
   /** An app's provider is closed after this long unused (APP_IDLE_MS). */
@@ -29,7 +30,10 @@ export interface AppLease {
 }
 
 interface Entry {
-  ctx: DeliveryContext;
+  provider: PushProvider;
+  settings: AppSettings;
+  /** The app's context in each lane it has run a chunk in (all around the one provider). */
+  contexts: Map<string, DeliveryContext>;
   version: number;
   checkedAt: number;
   lastUsed: number;
@@ -54,9 +58,9 @@ export class AppContexts {
     this.sweeper.unref();
   }
 
-  /** The context of `app` (absent: `default`) for one chunk, or undefined when the app no longer exists. */
-  async acquire(app: string = DEFAULT_APP): Promise<AppLease | undefined> {
-    if (app === DEFAULT_APP) return { ctx: this.options.defaultContext, release: () => undefined };
+  /** The context of `app` (absent: `default`) in `lane` for one chunk, or undefined when the app no longer exists. */
+  async acquire(app: string | undefined, lane: string): Promise<AppLease | undefined> {
+    if (app === undefined || app === DEFAULT_APP) return { ctx: this.options.defaultContexts[lane]!, release: () => undefined };
     let entry = this.entries.get(app);
     if (!entry || Date.now() - entry.checkedAt >= this.options.refreshMs) {
       let pending = this.loading.get(app);
@@ -68,10 +72,15 @@ export class AppContexts {
     }
     if (!entry) return undefined;
     const used = entry;
+    let ctx = used.contexts.get(lane);
+    if (!ctx) {
+      ctx = this.options.contextFor(app, used.provider, used.settings, lane);
+      used.contexts.set(lane, ctx);
+    }
     used.users++;
     used.lastUsed = Date.now();
     return {
-      ctx: used.ctx,
+      ctx,
       release: () => {
         used.users--;
         used.lastUsed = Date.now();
@@ -90,7 +99,7 @@ export class AppContexts {
     clearInterval(this.sweeper);
     const entries = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(entries.map((entry) => entry.ctx.provider.close()));
+    await Promise.all(entries.map((entry) => entry.provider.close()));
   }
 
   private async refresh(app: string, current: Entry | undefined): Promise<Entry | undefined> {
@@ -112,11 +121,13 @@ export class AppContexts {
       const reason = `app ${app}: ${(error as Error).message}`;
       this.options.logger.warn({ app, reason }, 'app credentials unusable');
       settings ??= { version, limits: {}, credentials: {} };
-      provider = unavailableProvider(this.options.defaultContext.platform, reason);
+      provider = unavailableProvider(this.options.platform, reason);
     }
     this.makeRoom();
     const entry: Entry = {
-      ctx: this.options.contextFor(app, provider, settings),
+      provider,
+      settings,
+      contexts: new Map(),
       version: settings.version,
       checkedAt: Date.now(),
       lastUsed: Date.now(),
@@ -150,8 +161,6 @@ export class AppContexts {
   }
 
   private closeEntry(app: string, entry: Entry): void {
-    entry.ctx.provider
-      .close()
-      .catch((error: Error) => this.options.logger.warn({ app, err: error.message }, 'closing an app provider failed'));
+    entry.provider.close().catch((error: Error) => this.options.logger.warn({ app, err: error.message }, 'closing an app provider failed'));
   }
 }

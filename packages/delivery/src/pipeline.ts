@@ -61,6 +61,12 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /**
+   * Set for apps other than `default`: a pause or open breaker longer than this hands the chunk back to the
+   * queue (delayed until it ends) instead of waiting in its worker slot, so one app's throttling or failing
+   * provider never fills the slots another app's chunks need.
+   */
+  handBackAfterMs?: number;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   logger: Logger;
@@ -123,6 +129,8 @@ async function waitForTurn(ctx: DeliveryContext, deadline: number): Promise<Turn
     const now = Date.now();
     if (now >= deadline) return { kind: 'late' };
     if (ctx.stopping?.aborted) return { kind: 'stopped', waitMs: admission.waitMs };
+    // A long hold of this app's sending hands the chunk back rather than keep a worker slot other apps need.
+    if (ctx.handBackAfterMs !== undefined && admission.waitMs > ctx.handBackAfterMs) return { kind: 'stopped', waitMs: admission.waitMs };
     await sleep(Math.min(admission.waitMs, deadline - now), ctx.stopping);
   }
 }

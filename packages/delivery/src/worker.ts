@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
-import type { Platform } from '@push/contract';
+import { priorities, type Platform, type Priority } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -15,6 +15,8 @@ import {
   appPrefix,
   createRedis,
   deliveryScope,
+  highLaneReserve,
+  laneQueueName,
   queueName,
   queuePrefix,
   type ChunkJobData,
@@ -38,8 +40,9 @@ export interface DeliveryWorkerDeps {
 }
 
 export interface DeliveryWorker {
-  worker: Worker<ChunkJobData>;
-  /** Whether both Redis connections (stores and queue) are ready, for `push_redis_up`. */
+  /** One BullMQ worker per lane, each on its own queue with its own concurrency. */
+  workers: Record<Priority, Worker<ChunkJobData>>;
+  /** Whether every Redis connection (stores and queues) is ready, for `push_redis_up`. */
   redisReady(): boolean;
   /** The apps (besides `default`) whose provider connections are open now. */
   openApps(): string[];
@@ -48,6 +51,12 @@ export interface DeliveryWorker {
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
 }
+
+/**
+ * How long an app's chunk may wait for its own pause or breaker in a worker slot before it is handed back
+ * (delayed until the wait ends): short waits are cheaper in the slot, long ones would starve other apps.
+ */
+const APP_HAND_BACK_MS = 1000;
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
@@ -74,30 +83,66 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
 }
 
 /**
- * A BullMQ worker on one platform queue running the delivery pipeline for every app: each chunk runs in
- * its app's context (its registry, jobs, provider, pause, breaker, guard and limits under the app's key
- * prefix; app-contexts.ts). BullMQ's retries (exponential backoff with jitter) are the only retry loop; a
- * provider's quota pause is shared through Redis (ProviderPause), which every worker honours before each
- * send of that app.
+ * The BullMQ workers of one platform, one per lane, running the delivery pipeline for every app: each
+ * chunk runs in its app's context (its registry, jobs, provider, pause, breaker, guard and limits under the
+ * app's key prefix; app-contexts.ts). `normal` chunks use WORKER_CONCURRENCY slots and `high` chunks
+ * HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk starts at once however busy the normal lane
+ * is. At the provider's limits the high lane goes first: normal takes leave a reserve in the shared token
+ * bucket, and a quota pause ends for high sooner. BullMQ's retries (exponential backoff with jitter) are
+ * the only retry loop; a provider's quota pause is shared through Redis (ProviderPause), which every
+ * worker honours before each send of that app.
  */
 export function createDeliveryWorker({ platform, provider, appProvider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
   const stopping = new AbortController();
   const scope = deliveryScope(platform);
-  const contextFor = (app: string | undefined, appProvider: PushProvider, tokensPerMinute?: number): DeliveryContext => {
+  const fingerprints = new WeakMap<PushProvider, Promise<string>>();
+  /** Identifies where a provider sends (its describe()), so the guard never mixes two configurations. */
+  const fingerprintOf = (sender: PushProvider): Promise<string> => {
+    let fingerprint = fingerprints.get(sender);
+    if (!fingerprint) {
+      fingerprint = sender.describe().then(
+        (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
+        () => 'unknown',
+      );
+      fingerprints.set(sender, fingerprint);
+    }
+    return fingerprint;
+  };
+  const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
+  const connections: RedisClient[] = [];
+  // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
+  // lane's pipelined results of thousands of tokens.
+  const stores = Object.fromEntries(
+    priorities.map((lane) => {
+      const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+      redis.on('error', (err: Error) => logger.warn({ err: err.message, lane }, 'redis connection error'));
+      connections.push(redis);
+      return [lane, redis];
+    }),
+  ) as Record<Priority, RedisClient>;
+
+  /** The delivery context of one app (undefined: `default`) in one lane, around the app's provider. */
+  const contextFor = (lane: Priority, app: string | undefined, sender: PushProvider, tokensPerMinute?: number): DeliveryContext => {
+    const redis = stores[lane];
     const own = appPrefix(prefix, app);
     const appEvents = app === undefined ? events : (events?.forApp?.(app) ?? events);
     return {
       platform,
-      provider: appProvider,
+      provider: sender,
       registry: new TokenRegistry(redis, own),
       jobs: new JobStore(redis, own, config.JOB_RETENTION_SECONDS),
-      limiter: new RateLimiter(redis, own, `provider-${queueName[platform]}`, limit),
+      limiter: new RateLimiter(
+        redis,
+        own,
+        `provider-${queueName[platform]}`,
+        limit,
+        60_000,
+        lane === 'normal' ? highLaneReserve(limit) : 0,
+      ),
       ...(tokensPerMinute !== undefined && { quota: new RateLimiter(redis, own, 'tokens', tokensPerMinute) }),
-      pause: new ProviderPause(redis, own, queueName[platform]),
+      pause: new ProviderPause(redis, own, queueName[platform], lane),
       breaker: new ProviderBreaker(redis, own, scope, {
         failures: config.BREAKER_FAILURES,
         baseDelayMs: config.BREAKER_BASE_DELAY_MS,
@@ -115,23 +160,22 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
         minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
         pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
       },
-      fingerprint: appProvider.describe().then(
-        (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
-        () => 'unknown',
-      ),
+      fingerprint: fingerprintOf(sender),
       deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
       batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+      ...(app !== undefined && { handBackAfterMs: APP_HAND_BACK_MS }),
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
       ...(appEvents && { events: appEvents }),
     };
   };
-  const apps = new AppStore(redis, prefix, config.secretsKey);
+  const apps = new AppStore(stores.normal, prefix, config.secretsKey);
   const contexts = new AppContexts({
-    defaultContext: contextFor(undefined, provider),
+    platform,
+    defaultContexts: Object.fromEntries(priorities.map((lane) => [lane, contextFor(lane, undefined, provider)])),
     apps,
     providerFor: appProvider ?? appProviderFactory(platform, config, logger),
-    contextFor: (app, built, settings) => contextFor(app, built, settings.limits.tokensPerMinute),
+    contextFor: (app, sender, settings, lane) => contextFor(lane as Priority, app, sender, settings.limits.tokensPerMinute),
     refreshMs: config.APP_REFRESH_MS,
     idleMs: config.APP_IDLE_MS,
     maxOpen: config.APP_MAX_OPEN,
@@ -159,62 +203,62 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
     throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
   };
 
-  const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
-  const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
-    queueName[platform],
-    async (job: Job<ChunkJobData>, token?: string) => {
-      const lease = await contexts.acquire(job.data.app);
-      if (!lease) {
-        logger.info({ app: job.data.app, jobId: job.data.jobId, chunk: job.data.chunk }, 'app deleted: chunk dropped');
-        return {};
-      }
-      try {
-        return await runChunk(lease.ctx, job, token);
-      } finally {
-        lease.release();
-      }
-    },
-    {
-      connection: queueConnection,
-      prefix: queuePrefix(prefix, platform),
-      concurrency: config.WORKER_CONCURRENCY,
-      // A crashed worker's chunk is picked up by another within about two stalled intervals.
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      lockDuration: config.STALLED_INTERVAL_MS * 2,
-      maxStalledCount: 5,
-      settings: { backoffStrategy: chunkBackoff },
-    },
-  );
-  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => {
-    // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-    if (job && /stalled more than allowable limit/.test(err.message)) {
-      const abandon = async () => {
-        const lease = await contexts.acquire(job.data.app);
-        if (!lease) return;
-        try {
-          await abandonChunk(lease.ctx, job.data, 'the chunk stalled too many times');
-        } finally {
-          lease.release();
-        }
-      };
-      void abandon().catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+  /** Runs `use` with the chunk's app context in `lane`; a deleted app's chunk is dropped (undefined). */
+  const withApp = async <T>(lane: Priority, data: ChunkJobData, use: (ctx: DeliveryContext) => Promise<T>): Promise<T | undefined> => {
+    const lease = await contexts.acquire(data.app, lane);
+    if (!lease) {
+      logger.info({ app: data.app, jobId: data.jobId, chunk: data.chunk }, 'app deleted: chunk dropped');
+      return undefined;
     }
-    if (job && !(err instanceof ChunkRetryError))
-      logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
-  });
+    try {
+      return await use(lease.ctx);
+    } finally {
+      lease.release();
+    }
+  };
+
+  const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
+    const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+    connections.push(connection);
+    const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
+      laneQueueName(platform, lane),
+      async (job: Job<ChunkJobData>, token?: string) => (await withApp(lane, job.data, (ctx) => runChunk(ctx, job, token))) ?? {},
+      {
+        connection,
+        prefix: queuePrefix(prefix, platform),
+        concurrency: concurrency[lane],
+        // A crashed worker's chunk is picked up by another within about two stalled intervals.
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        lockDuration: config.STALLED_INTERVAL_MS * 2,
+        maxStalledCount: 5,
+        settings: { backoffStrategy: chunkBackoff },
+      },
+    );
+    worker.on('error', (err) => logger.error({ err: err.message, lane }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
+      if (job && /stalled more than allowable limit/.test(err.message)) {
+        void withApp(lane, job.data, (ctx) => abandonChunk(ctx, job.data, 'the chunk stalled too many times')).catch((e: Error) =>
+          logger.error({ err: e.message }, 'abandon failed'),
+        );
+      }
+      if (job && !(err instanceof ChunkRetryError))
+        logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, lane, err: err.message }, 'chunk run failed');
+    });
+    return worker;
+  };
+  const workers = Object.fromEntries(priorities.map((lane) => [lane, laneWorker(lane)])) as Record<Priority, Worker<ChunkJobData>>;
 
   return {
-    worker,
-    redisReady: () => redis.status === 'ready' && queueConnection.status === 'ready',
+    workers,
+    redisReady: () => connections.every((c) => c.status === 'ready'),
     openApps: () => contexts.openApps(),
     otherAppsExist: () => apps.any(),
     async close() {
       stopping.abort();
-      await worker.close();
+      await Promise.all(Object.values(workers).map((w) => w.close()));
       await Promise.all([provider.close(), contexts.close()]);
-      queueConnection.disconnect();
-      redis.disconnect();
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

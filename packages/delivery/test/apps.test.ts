@@ -44,7 +44,7 @@ describe('workers serving several apps', () => {
   let beta: TestApp;
 
   beforeAll(async () => {
-    stack = await startTestStack('apps-delivery', { env: appsEnv, fcm: { retryAfterSeconds: 3 } });
+    stack = await startTestStack('apps-delivery', { env: { ...appsEnv, LOG_LEVEL: 'error' }, fcm: { retryAfterSeconds: 3 } });
     alpha = await createTestApp(stack, 'alpha');
     beta = await createTestApp(stack, 'beta');
   });
@@ -174,7 +174,7 @@ describe('app lifecycle in the workers', () => {
     const [one, two] = [await createTestApp(stack, 'one'), await createTestApp(stack, 'two')];
     await Promise.all([registerClient(one, 1), registerClient(two, 1)]);
     const worker = stack.addWorker('android', { APP_MAX_OPEN: '1', APP_IDLE_MS: '400' });
-    await worker.worker.waitUntilReady();
+    await Promise.all(Object.values(worker.workers).map((w) => w.waitUntilReady()));
     // Only this worker's android queue consumer matters here; the others may take chunks too, so each job
     // is repeated until this worker has run one for the app.
     for (const app of [one, two]) {

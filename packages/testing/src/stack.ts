@@ -34,7 +34,8 @@ export interface TestStack {
   /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
   startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
-  push(clients: string[], payload: Record<string, unknown>): Promise<string>;
+  /** POST /push/push2clients; `fields` adds top-level fields (`priority`). Resolves to the job id. */
+  push(clients: string[], payload: Record<string, unknown>, fields?: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
   allResults(jobId: string): Promise<ResultItem[]>;
   close(): Promise<void>;
@@ -167,8 +168,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
     },
-    async push(clients, payload) {
-      const res = await api.request('POST', '/push/push2clients', { clients, payload });
+    async push(clients, payload, fields = {}) {
+      const res = await api.request('POST', '/push/push2clients', { clients, payload, ...fields });
       if (res.status !== 200) throw new Error(`push failed: ${JSON.stringify(res.body)}`);
       return res.body.result.jobId as string;
     },

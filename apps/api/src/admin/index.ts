@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import type { Queue } from 'bullmq';
-import type { AppStore, JobStore } from '@push/store';
+import type { AppStore, JobStore, LaneQueues } from '@push/store';
 import { requireAdmin } from './auth';
 import { adminJobsApi } from './jobs-api';
 import { jobsPage } from './jobs-page';
@@ -10,7 +9,7 @@ export interface AdminDeps {
   /** The job store of each app. */
   jobsOf: (app: string) => JobStore;
   apps: AppStore;
-  queues: readonly Queue[];
+  queues: LaneQueues;
   /** Passwords of the user `admin` (config.ts `operatorSecrets`). */
   passwords: () => Promise<readonly string[]>;
   /** Where the router is mounted. @defaultValue /admin */
@@ -18,15 +17,15 @@ export interface AdminDeps {
 }
 
 /**
- * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board), `/jobs` (recent push jobs,
- * live) and the JSON the jobs page reads (`/api/...`).
+ * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board), `/jobs` (recent push jobs
+ * and the work waiting and active per lane, live) and the JSON the jobs page reads (`/api/...`).
  */
 export function adminRoutes({ jobsOf, apps, queues, passwords, mountPath = '/admin' }: AdminDeps): Router {
   const router = Router();
   router.use(requireAdmin(passwords));
   router.get('/', (_req, res) => res.redirect(302, `${mountPath}/jobs`));
   router.use(jobsPage());
-  router.use(adminJobsApi({ jobsOf, apps }));
+  router.use(adminJobsApi({ jobsOf, apps, queues }));
   router.use('/queues', queueDashboard(queues, `${mountPath}/queues`));
   return router;
 }

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ApiError, appIdSchema, DEFAULT_APP, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, type AppStore, type JobStatus, type JobStore } from '@push/store';
+import { InvalidCursorError, listQueues, queueDepth, type AppStore, type JobStatus, type JobStore, type LaneQueues } from '@push/store';
 
 const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -10,15 +10,17 @@ const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1)
 export interface AdminJobsDeps {
   jobsOf: (app: string) => JobStore;
   apps: AppStore;
+  queues: LaneQueues;
 }
 
 /**
  * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser), each
  * route for one app (`?app=`, default `default`): `GET /api/jobs?limit=` recent jobs, newest first, with
  * their status; `GET /api/jobs/:jobId` one of them; `GET /api/jobs/:jobId/results` one page of per-token
- * results (the query of `/push/jobs/:jobId/results`); `GET /api/apps` the app ids to filter by.
+ * results (the query of `/push/jobs/:jobId/results`); `GET /api/apps` the app ids to filter by;
+ * `GET /api/lanes` the chunks in each platform's queue of each lane, by state (every app's).
  */
-export function adminJobsApi({ jobsOf, apps }: AdminJobsDeps): Router {
+export function adminJobsApi({ jobsOf, apps, queues }: AdminJobsDeps): Router {
   const router = Router();
 
   /** The app the request names (`?app=`), taken out of the query; 404 APP_NOT_FOUND for one that does not exist. */
@@ -34,6 +36,18 @@ export function adminJobsApi({ jobsOf, apps }: AdminJobsDeps): Router {
   router.get('/api/apps', async (_req, res) => {
     const others = (await apps.list()).map((app) => app.id);
     res.set('Cache-Control', 'no-store').json(ok({ apps: [DEFAULT_APP, ...others] }));
+  });
+
+  router.get('/api/lanes', async (_req, res) => {
+    const lanes = await Promise.all(
+      listQueues(queues).map(async ({ platform, lane, queue }) => ({
+        platform,
+        lane,
+        queue: queue.name,
+        ...(await queueDepth(queue)),
+      })),
+    );
+    res.set('Cache-Control', 'no-store').json(ok({ lanes }));
   });
 
   router.get('/api/jobs', async (req, res) => {

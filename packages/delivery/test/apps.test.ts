@@ -191,3 +191,41 @@ describe('app lifecycle in the workers', () => {
     await waitFor(() => (worker.openApps().length === 0 ? true : undefined), 5000, 'idle apps to be closed');
   });
 });
+
+describe('fair share between apps', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('apps-fair', {
+      env: { ...appsEnv, PUSH_CHUNK_CLIENTS: '1', WORKER_CONCURRENCY: '1' },
+      workers: { ios: 0, android: 0 },
+      apns: { latencyMs: 20 },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it("takes two apps' concurrent jobs in turns: one app's bigger job does not hold the other's back", async () => {
+    const [big, small] = [await createTestApp(stack, 'big'), await createTestApp(stack, 'small')];
+    const register = async (app: TestApp, count: number) => {
+      const clients = Array.from({ length: count }, (_, i) => `${app.id}${i}`);
+      for (const client of clients) {
+        const token = Buffer.from(client).toString('hex').padEnd(64, '0');
+        expect((await app.request('POST', '/push/tokens', { client, platform: 'ios', token })).status).toBe(200);
+      }
+      return clients;
+    };
+    const [bigClients, smallClients] = [await register(big, 6), await register(small, 3)];
+    const send = async (app: TestApp, clients: string[]) =>
+      (await app.request('POST', '/push/push2clients', { clients, payload: { alert: app.id }, priority: 'normal' })).body.result
+        .jobId as string;
+    const [bigJob, smallJob] = [await send(big, bigClients), await send(small, smallClients)];
+    // One worker with one normal slot, started once both jobs wait: round 1 of both apps, then round 2, ...
+    stack.addWorker('ios');
+    stack.addWorker('android');
+    await completion(big, bigJob);
+    await completion(small, smallJob);
+    const order = stack.apns.received().map((n) => Buffer.from(n.token.replace(/(00)+$/, ''), 'hex').toString());
+    expect(order).toEqual(['big0', 'small0', 'big1', 'small1', 'big2', 'small2', 'big3', 'big4', 'big5']);
+    // Each went out with its own app's key.
+    expect(new Set(stack.apns.received().map((n) => n.credential)).size).toBe(2);
+  });
+});

@@ -5,9 +5,10 @@
 // simulators run in this process. One chunk per app opens its provider; then memory and connections are read.
 'use strict';
 const { randomBytes, randomUUID } = require('node:crypto');
-const { createLogger, loadConfig } = require('../packages/config/dist');
-const { appProviderFactory, createDeliveryWorker } = require('../packages/delivery/dist');
-const { createApnsProvider, createFcmProvider } = require('../packages/providers/dist');
+const { createLogger, loadApnsWorkerConfig, loadConfig, loadFcmWorkerConfig } = require('../packages/config/dist');
+const { apnsWorkerDeps } = require('../apps/apns-worker/dist/worker');
+const { fcmWorkerDeps } = require('../apps/fcm-worker/dist/worker');
+const { createDeliveryWorker } = require('../packages/delivery/dist');
 const { startApnsSimulator, startFcmSimulator } = require('../packages/simulators/dist');
 const { AppStore, JobStore, TokenRegistry, appPrefix, createQueue, createRedis, waitForReady } = require('../packages/store/dist');
 
@@ -25,7 +26,7 @@ async function main() {
   const platform = process.argv[3] ?? 'android';
   const prefix = `appcost-${randomBytes(3).toString('hex')}`;
   const [apns, fcm] = await Promise.all([startApnsSimulator(), startFcmSimulator()]);
-  const config = loadConfig({
+  const source = {
     ...process.env,
     REDIS_PREFIX: prefix,
     IM_API_KEY: 'app-cost-key-0123456789',
@@ -42,43 +43,19 @@ async function main() {
     FCM_PROJECT_ID: fcm.projectId,
     FCM_ACCESS_TOKEN: fcm.accessToken,
     FCM_RATE_LIMIT_PER_MINUTE: '0',
-  });
+  };
+  const config = loadConfig(source);
   const logger = createLogger('app-cost', 'silent');
   const redis = createRedis(config.REDIS_URL, 'producer');
   await waitForReady(redis);
   const queue = createQueue(platform, 'normal', createRedis(config.REDIS_URL, 'producer'), prefix);
   const sim = platform === 'ios' ? apns : fcm;
-  const provider =
+  // The worker exactly as its process builds it (apps/*-worker/src/worker.ts), trusting the simulator's CA.
+  const deps =
     platform === 'ios'
-      ? createApnsProvider({
-          credentials: {
-            key: apns.signingKeyPem,
-            keyId: apns.keyId,
-            teamId: apns.teamId,
-            production: false,
-            host: apns.host,
-            port: apns.port,
-            defaultTopic: 'io.test.cost',
-          },
-          connections: config.APNS_CONNECTIONS,
-          timeoutMs: 15000,
-          ca: apns.caPem,
-        })
-      : createFcmProvider({
-          endpoint: fcm.url,
-          projectId: fcm.projectId,
-          credential: { accessToken: fcm.accessToken },
-          connections: config.FCM_CONNECTIONS,
-          timeoutMs: 15000,
-          ca: fcm.caPem,
-        });
-  const worker = createDeliveryWorker({
-    platform,
-    provider,
-    appProvider: appProviderFactory(platform, config, logger, sim.caPem),
-    config,
-    logger,
-  });
+      ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
+      : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
+  const worker = createDeliveryWorker(deps);
   await Promise.all(Object.values(worker.workers).map((w) => w.waitUntilReady()));
 
   const store = new AppStore(redis, prefix, config.secretsKey);

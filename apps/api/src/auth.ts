@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError, DEFAULT_APP, type AppLimits } from '@push/contract';
-import { matchesSecretAt } from '@push/metrics';
+import { secretIndex } from '@push/config';
+import { DEFAULT_APP, type AppLimits } from '@push/contract';
 import type { AppStore } from '@push/store';
+import { ApiError } from './errors';
 
 /** The app a request acts in, and which of its keys it came with (never the key itself). */
 export interface RequestApp {
@@ -20,14 +21,13 @@ const invalidKey = () => new ApiError(401, 'INVALID_API_KEY', 'Invalid or missin
 
 /**
  * Finds the app of the `IM-API-KEY` header: one of `defaultKeys` (IM_API_KEY: the `default` app), compared
- * in constant time with every one of them (timing reveals neither a key nor which one matched; its index
- * is kept in `res.locals.apiKeyIndex`), else an app's key, found in `apps` by its hash (a revoked key
+ * in constant time (secretIndex; its index is kept in `res.locals.apiKeyIndex`), else an app's key, found in `apps` by its hash (a revoked key
  * fails with the next request). 401 `INVALID_API_KEY` otherwise.
  */
 export function requireApiKey(defaultKeys: readonly string[], apps?: AppStore) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.get('im-api-key');
-    const index = matchesSecretAt(defaultKeys, given);
+    const index = secretIndex(defaultKeys, given);
     if (index >= 0) {
       res.locals.apiKeyIndex = index;
       res.locals.app = { id: DEFAULT_APP, key: String(index), limits: {} } satisfies RequestApp;

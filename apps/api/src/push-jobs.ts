@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { DEFAULT_APP, platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunk, DEFAULT_APP, platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, fairShareRound, storeKeys, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
@@ -53,8 +53,7 @@ export async function enqueuePush(
   try {
     const clients = distinct(request.clients);
     const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
-    const chunks: string[][] = [];
-    for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
+    const chunks = chunk(clients, deps.chunkClients);
     if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload, priority });
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import { ApiError } from '@push/contract';
 import type { RateLimiter } from '@push/store';
+import { ApiError } from './errors';
 import { requestApp, type RequestApp } from './auth';
 
 /**

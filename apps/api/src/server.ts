@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { DEFAULT_APP, failure, ok } from '@push/contract';
-import { operatorSecrets, type Config, type Logger } from '@push/config';
+import { operatorSecrets, type ApiConfig, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
 import {
   appPrefix,
@@ -26,7 +26,7 @@ import { pushRoutes } from './routes/push';
 import { tokenRoutes } from './routes/tokens';
 
 export interface ApiDeps {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;

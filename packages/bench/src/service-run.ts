@@ -1,4 +1,4 @@
-import type { Payload, Platform, SuccessEnvelope } from '@push/contract';
+import { examplePayloads, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
 import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
@@ -8,15 +8,7 @@ import type { Service } from './service';
 import type { SimSnapshot } from './sim-host';
 
 /** The notification every run sends: the API document's example (push2clients.txt). */
-export const benchPayload: Payload = {
-  type: 'alert',
-  alert: '系統維護通知:今晚 23:00 將進行例行維護',
-  badge: 1,
-  sound: 'default',
-  title: '系統公告',
-  body: '系統維護通知:今晚 23:00 將進行例行維護',
-  icon: 'https://example.com/icon.png',
-};
+export const benchPayload: Payload = examplePayloads.maintenance;
 
 export interface PlatformFigures {
   tokens: number;

@@ -2,3 +2,5 @@ export * from './envelope';
 export * from './schemas';
 export * from './mapping';
 export * from './apps';
+export * from './chunk';
+export * from './examples';

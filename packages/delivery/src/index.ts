@@ -1,6 +1,6 @@
 export * from './outcomes';
 export * from './pipeline';
 export * from './worker';
-export * from './process';
+export * from './service';
 export * from './app-providers';
 export * from './app-contexts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
 import { priorities, type Platform, type Priority } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import type { Logger, Secrets, WorkerEnv } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
   AppStore,
@@ -23,21 +23,90 @@ import {
   type RedisClient,
 } from '@push/store';
 import { AppContexts } from './app-contexts';
-import { appProviderFactory, type AppProviderFactory } from './app-providers';
+import { unavailableProvider, type AppProviderFactory } from './app-providers';
 import { resolvedOnly } from './outcomes';
-import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
+import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents, type JobMeta } from './pipeline';
+
+/** What a delivery worker needs to know, as plain values (each worker app maps its configuration to them). */
+export interface DeliverySettings {
+  redisUrl: string;
+  /** `redisUrl` is one seed node of a Redis Cluster. */
+  redisCluster: boolean;
+  redisPrefix: string;
+  /** How long a job and its results are kept, in seconds. */
+  retentionSeconds: number;
+  /** Chunk jobs of each lane handled at once (`high` on top of `normal`). */
+  concurrency: Record<Priority, number>;
+  /** How often to look for chunks of a crashed worker; a chunk's lock lasts twice this. */
+  stalledIntervalMs: number;
+  /** Timeout of one provider request (a breaker probe's lease is twice this). */
+  providerTimeoutMs: number;
+  /** How long a token may wait for an unavailable provider, from the job's creation. */
+  deliveryWindowMs: number;
+  /** The provider-wide breaker: failures in a row that open it, and how long it stays open. */
+  breaker: { failures: number; baseDelayMs: number; maxDelayMs: number };
+  /** The guard against mass invalidation (DEAD_TOKEN_GUARD_*). */
+  deadTokenGuard: { window: number; share: number; minAnswers: number; waitMs: number; pauseMs: number };
+  /** Tokens handed to the provider at once. */
+  batchSize: number;
+  /** Proactive provider limit shared by every worker of the platform (per app), per minute (0: none). */
+  rateLimitPerMinute: number;
+  /** The other apps' providers: how often their records are checked, closed after idle, how many open at once. */
+  apps: { refreshMs: number; idleMs: number; maxOpen: number; secretsKey?: Buffer };
+}
+
+/** The settings every worker app reads the same way; the provider's own (batch size, limit) come on top. */
+export function workerSettings(env: WorkerEnv & Pick<Secrets, 'secretsKey'>): Omit<DeliverySettings, 'batchSize' | 'rateLimitPerMinute'> {
+  return {
+    redisUrl: env.REDIS_URL,
+    redisCluster: env.REDIS_CLUSTER,
+    redisPrefix: env.REDIS_PREFIX,
+    retentionSeconds: env.JOB_RETENTION_SECONDS,
+    concurrency: { high: env.HIGH_WORKER_CONCURRENCY, normal: env.WORKER_CONCURRENCY },
+    stalledIntervalMs: env.STALLED_INTERVAL_MS,
+    providerTimeoutMs: env.PROVIDER_TIMEOUT_MS,
+    deliveryWindowMs: env.DELIVERY_WINDOW_SECONDS * 1000,
+    breaker: { failures: env.BREAKER_FAILURES, baseDelayMs: env.BREAKER_BASE_DELAY_MS, maxDelayMs: env.BREAKER_MAX_DELAY_MS },
+    deadTokenGuard: {
+      window: env.DEAD_TOKEN_GUARD_WINDOW,
+      share: env.DEAD_TOKEN_GUARD_SHARE,
+      minAnswers: env.DEAD_TOKEN_GUARD_MIN_ANSWERS,
+      waitMs: env.DEAD_TOKEN_GUARD_WAIT_MS,
+      pauseMs: env.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+    },
+    apps: {
+      refreshMs: env.APP_REFRESH_MS,
+      idleMs: env.APP_IDLE_MS,
+      maxOpen: env.APP_MAX_OPEN,
+      ...(env.secretsKey && { secretsKey: env.secretsKey }),
+    },
+  };
+}
 
 export interface DeliveryWorkerDeps {
   platform: Platform;
   /** The `default` app's provider (from the environment). */
   provider: PushProvider;
-  /** Builds the other apps' providers. @defaultValue appProviderFactory(platform, config, logger) */
+  /** Builds the other apps' providers (app-providers.ts). @defaultValue none: their tokens fail, saying so */
   appProvider?: AppProviderFactory;
-  config: Config;
+  settings: DeliverySettings;
   logger: Logger;
   /** Observers (metrics); `forApp` gives an app's own (its `app` label), else these count for every app. */
   events?: DeliveryEvents & { forApp?(app: string): DeliveryEvents };
 }
+
+/**
+ * How long an app's chunk may wait for its own pause or breaker in a worker slot before it is handed back
+ * (delayed until the wait ends): short waits are cheaper in the slot, long ones would starve other apps.
+ */
+const APP_HAND_BACK_MS = 1000;
+
+/**
+ * The message BullMQ fails a chunk with when it stalled more than `maxStalledCount` times (its
+ * moveStalledJobsToWait script). The worker recognises such a failure only by this text, so a test runs
+ * BullMQ into it and fails if the text changes.
+ */
+export const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
 export interface DeliveryWorker {
   /** One BullMQ worker per lane, each on its own queue with its own concurrency. */
@@ -51,12 +120,6 @@ export interface DeliveryWorker {
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
 }
-
-/**
- * How long an app's chunk may wait for its own pause or breaker in a worker slot before it is handed back
- * (delayed until the wait ends): short waits are cheaper in the slot, long ones would starve other apps.
- */
-const APP_HAND_BACK_MS = 1000;
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
@@ -92,9 +155,9 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
  * the only retry loop; a provider's quota pause is shared through Redis (ProviderPause), which every
  * worker honours before each send of that app.
  */
-export function createDeliveryWorker({ platform, provider, appProvider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const prefix = config.REDIS_PREFIX;
-  const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
+export function createDeliveryWorker({ platform, provider, appProvider, settings, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+  const prefix = settings.redisPrefix;
+  const limit = settings.rateLimitPerMinute;
   const stopping = new AbortController();
   const scope = deliveryScope(platform);
   const fingerprints = new WeakMap<PushProvider, Promise<string>>();
@@ -110,13 +173,14 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
     }
     return fingerprint;
   };
-  const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
   const connections: RedisClient[] = [];
+  // One cache for both lanes and every app: a job's payload is read once per worker process (job ids are unique).
+  const jobsSeen = new Map<string, JobMeta>();
   // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
   // lane's pipelined results of thousands of tokens.
   const stores = Object.fromEntries(
     priorities.map((lane) => {
-      const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+      const redis: RedisClient = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster });
       redis.on('error', (err: Error) => logger.warn({ err: err.message, lane }, 'redis connection error'));
       connections.push(redis);
       return [lane, redis];
@@ -132,7 +196,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       platform,
       provider: sender,
       registry: new TokenRegistry(redis, own),
-      jobs: new JobStore(redis, own, config.JOB_RETENTION_SECONDS),
+      jobs: new JobStore(redis, own, settings.retentionSeconds),
       limiter: new RateLimiter(
         redis,
         own,
@@ -144,41 +208,40 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       ...(tokensPerMinute !== undefined && { quota: new RateLimiter(redis, own, 'tokens', tokensPerMinute) }),
       pause: new ProviderPause(redis, own, queueName[platform], lane),
       breaker: new ProviderBreaker(redis, own, scope, {
-        failures: config.BREAKER_FAILURES,
-        baseDelayMs: config.BREAKER_BASE_DELAY_MS,
-        maxDelayMs: config.BREAKER_MAX_DELAY_MS,
+        ...settings.breaker,
         // A probe is one request: it has its answer within the provider timeout.
-        probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
+        probeLeaseMs: settings.providerTimeoutMs * 2,
       }),
       guard: new DeadTokenGuard(redis, own, scope, {
-        window: config.DEAD_TOKEN_GUARD_WINDOW,
-        share: config.DEAD_TOKEN_GUARD_SHARE,
-        waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
+        window: settings.deadTokenGuard.window,
+        share: settings.deadTokenGuard.share,
+        waitMs: settings.deadTokenGuard.waitMs,
       }),
       guardPolicy: {
-        share: config.DEAD_TOKEN_GUARD_SHARE,
-        minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
-        pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+        share: settings.deadTokenGuard.share,
+        minAnswers: settings.deadTokenGuard.minAnswers,
+        pauseMs: settings.deadTokenGuard.pauseMs,
       },
       fingerprint: fingerprintOf(sender),
-      deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
-      batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+      deliveryWindowMs: settings.deliveryWindowMs,
+      batchSize: settings.batchSize,
       ...(app !== undefined && { handBackAfterMs: APP_HAND_BACK_MS }),
+      jobsSeen,
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
       ...(appEvents && { events: appEvents }),
     };
   };
-  const apps = new AppStore(stores.normal, prefix, config.secretsKey);
+  const apps = new AppStore(stores.normal, prefix, settings.apps.secretsKey);
   const contexts = new AppContexts({
     platform,
     defaultContexts: Object.fromEntries(priorities.map((lane) => [lane, contextFor(lane, undefined, provider)])),
     apps,
-    providerFor: appProvider ?? appProviderFactory(platform, config, logger),
-    contextFor: (app, sender, settings, lane) => contextFor(lane as Priority, app, sender, settings.limits.tokensPerMinute),
-    refreshMs: config.APP_REFRESH_MS,
-    idleMs: config.APP_IDLE_MS,
-    maxOpen: config.APP_MAX_OPEN,
+    providerFor: appProvider ?? (() => unavailableProvider(platform, 'this worker was started without app support (no appProvider)')),
+    contextFor: (app, sender, appSettings, lane) => contextFor(lane as Priority, app, sender, appSettings.limits.tokensPerMinute),
+    refreshMs: settings.apps.refreshMs,
+    idleMs: settings.apps.idleMs,
+    maxOpen: settings.apps.maxOpen,
     logger,
   });
 
@@ -218,7 +281,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
   };
 
   const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
-    const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+    const connection = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster, enableAutoPipelining: false });
     connections.push(connection);
     const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
       laneQueueName(platform, lane),
@@ -226,10 +289,10 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
       {
         connection,
         prefix: queuePrefix(prefix, platform),
-        concurrency: concurrency[lane],
+        concurrency: settings.concurrency[lane],
         // A crashed worker's chunk is picked up by another within about two stalled intervals.
-        stalledInterval: config.STALLED_INTERVAL_MS,
-        lockDuration: config.STALLED_INTERVAL_MS * 2,
+        stalledInterval: settings.stalledIntervalMs,
+        lockDuration: settings.stalledIntervalMs * 2,
         maxStalledCount: 5,
         settings: { backoffStrategy: chunkBackoff },
       },
@@ -237,7 +300,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, config, 
     worker.on('error', (err) => logger.error({ err: err.message, lane }, 'worker error'));
     worker.on('failed', (job, err) => {
       // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-      if (job && /stalled more than allowable limit/.test(err.message)) {
+      if (job && STALLED_TOO_OFTEN.test(err.message)) {
         void withApp(lane, job.data, (ctx) => abandonChunk(ctx, job.data, 'the chunk stalled too many times')).catch((e: Error) =>
           logger.error({ err: e.message }, 'abandon failed'),
         );

@@ -8,10 +8,10 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
-import { apnsCredentials, createLogger, loadConfig, type Config } from '@push/config';
+import { createLogger, loadApiConfig, loadApnsWorkerConfig, type ApiConfig } from '@push/config';
 import { platforms } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider } from '@push/providers';
+import { apnsWorkerDeps } from '@push/apns-worker/worker';
 import { startApnsSimulator, startFcmSimulator, type ApnsSimulator, type FcmSimulator } from '@push/simulators';
 import {
   createLaneQueues,
@@ -25,7 +25,7 @@ import {
   type LaneQueues,
   type RedisClient,
 } from '@push/store';
-import { freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
+import { fetchJson, freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
 // (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
@@ -171,7 +171,7 @@ describe('Redis Cluster', () => {
 
   describe('a whole push job', () => {
     const logger = createLogger('cluster-test', 'silent');
-    let config: Config;
+    let config: ApiConfig;
     let env: Record<string, string>;
     let apns: ApnsSimulator;
     let fcm: FcmSimulator;
@@ -183,14 +183,7 @@ describe('Redis Cluster', () => {
     let fcmWorker: ChildProcess;
     let keyFile: string;
 
-    const request = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(url + path, {
-        method,
-        headers: { 'IM-API-KEY': API_KEY, 'Content-Type': 'application/json' },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as { result: any } };
-    };
+    const request = (method: string, path: string, body?: unknown) => fetchJson(url + path, method, body, { 'IM-API-KEY': API_KEY });
 
     beforeAll(async () => {
       [apns, fcm] = await Promise.all([startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] })]);
@@ -209,7 +202,7 @@ describe('Redis Cluster', () => {
         LOG_LEVEL: 'silent',
       };
       keyFile = env.APNS_KEY_FILE!;
-      config = loadConfig(env);
+      config = loadApiConfig(env);
 
       redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });
       await waitForReady(redis);
@@ -223,14 +216,7 @@ describe('Redis Cluster', () => {
       });
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-      const provider = createApnsProvider({
-        credentials: apnsCredentials(config),
-        connections: 1,
-        timeoutMs: 5000,
-        logger,
-        ca: apns.caPem,
-      });
-      apnsWorker = createDeliveryWorker({ platform: 'ios', provider, config, logger });
+      apnsWorker = createDeliveryWorker(apnsWorkerDeps(loadApnsWorkerConfig({ ...env, APNS_CONNECTIONS: '1' }), logger, apns.caPem));
       fcmWorker = await startFcmWorkerProcess(env);
     });
 

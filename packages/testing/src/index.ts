@@ -1,6 +1,6 @@
 export * from './redis';
-export * from './redis-server';
 export * from './api';
 export * from './stack';
 export * from './processes';
 export * from './apps';
+export * from './http';

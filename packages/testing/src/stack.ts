@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
+import { join } from 'node:path';
+import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig } from '@push/config';
 import type { Platform } from '@push/contract';
-import { appProviderFactory, createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider, createFcmProvider } from '@push/providers';
+import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
+import { apnsWorkerDeps } from '@push/apns-worker/worker';
+import { fcmWorkerDeps } from '@push/fcm-worker/worker';
 import {
   startApnsSimulator,
   startFcmSimulator,
@@ -54,8 +55,6 @@ export interface StackOptions {
   redisUrl?: string;
 }
 
-const root = resolve(__dirname, '../../..');
-
 /**
  * The environment that points a process at both simulators (APNS_TOPIC included); writes the APNs
  * signing key to a temporary file, as APNS_KEY_FILE names it.
@@ -96,33 +95,14 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
+  // The workers' own wiring (apps/*-worker/src/worker.ts), in this process, trusting the simulators' CA.
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
-    const config = loadConfig({ ...api.env, ...env });
-    const provider =
+    const source = { ...api.env, ...env };
+    const deps =
       platform === 'ios'
-        ? createApnsProvider({
-            credentials: apnsCredentials(config),
-            connections: config.APNS_CONNECTIONS,
-            timeoutMs: config.PROVIDER_TIMEOUT_MS,
-            logger,
-            ca: apns.caPem,
-          })
-        : createFcmProvider({
-            ...fcmSettings(config),
-            connections: config.FCM_CONNECTIONS,
-            timeoutMs: config.PROVIDER_TIMEOUT_MS,
-            logger,
-            ca: fcm.caPem,
-          });
-    const ca = platform === 'ios' ? apns.caPem : fcm.caPem;
-    const worker = createDeliveryWorker({
-      platform,
-      provider,
-      appProvider: appProviderFactory(platform, config, logger, ca),
-      config,
-      logger,
-      ...(events && { events }),
-    });
+        ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
+        : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
+    const worker = createDeliveryWorker({ ...deps, ...(events && { events }) });
     workers.push(worker);
     return worker;
   };
@@ -146,8 +126,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     workerEnv,
     addWorker,
     spawnWorker(platform, env = {}) {
-      const file = join(root, 'apps', platform === 'ios' ? 'apns-worker' : 'fcm-worker', 'dist', 'index.js');
-      const child = spawn(process.execPath, [file], {
+      const child = spawn(process.execPath, [appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker')], {
         env: { ...process.env, ...workerEnv, ...env },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

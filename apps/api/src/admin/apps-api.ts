@@ -1,8 +1,8 @@
 import express, { Router, type RequestHandler } from 'express';
-import { ApiError, appIdSchema, createAppSchema, describeIssues, ok, patchAppSchema } from '@push/contract';
-import { bearerToken, matchesSecret } from '@push/metrics';
+import { appIdSchema, createAppSchema, describeIssues, ok, patchAppSchema } from '@push/contract';
+import { bearerToken, matchesSecret } from '@push/config';
 import { AppExistsError, SecretsKeyMissingError, type AppStore } from '@push/store';
-import { methodNotAllowed, notFound } from '../errors';
+import { ApiError, methodNotAllowed, notFound } from '../errors';
 import { requireJsonBody } from '../validation';
 
 /**

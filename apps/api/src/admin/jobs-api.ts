@@ -1,9 +1,10 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { ApiError, appIdSchema, DEFAULT_APP, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, listQueues, queueDepth, type AppStore, type JobStatus, type JobStore, type LaneQueues } from '@push/store';
+import { appIdSchema, DEFAULT_APP, describeIssues, ok } from '@push/contract';
+import { listQueues, queueDepth, type AppStore, type JobStore, type LaneQueues } from '@push/store';
+import { ApiError } from '../errors';
+import { findJob, resultsPage } from '../job-lookup';
 
-const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 /** The job store of each app, and the apps there are besides `default`. */
@@ -63,23 +64,9 @@ export function adminJobsApi({ jobsOf, apps, queues }: AdminJobsDeps): Router {
   });
 
   router.get('/api/jobs/:jobId/results', async (req, res) => {
-    const { jobs, query: raw } = await appOf(req);
-    const query = resultsQuerySchema.safeParse(raw);
-    if (!query.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(query.error));
-    const job = await findJob(jobs, req.params.jobId);
-    try {
-      res.set('Cache-Control', 'no-store').json(ok(await jobs.results(job.jobId, query.data)));
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new ApiError(400, 'INVALID_CURSOR', error.message);
-      throw error;
-    }
+    const { jobs, query } = await appOf(req);
+    res.set('Cache-Control', 'no-store').json(ok(await resultsPage(jobs, req.params.jobId, query)));
   });
 
   return router;
-}
-
-async function findJob(jobs: JobStore, jobId: string): Promise<JobStatus> {
-  const job = jobIdPattern.test(jobId) ? await jobs.get(jobId) : undefined;
-  if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${jobId} (unknown, or older than the retention period)`);
-  return job;
 }

@@ -1,6 +1,5 @@
 import { Router, type Response } from 'express';
 import {
-  ApiError,
   clientIdSchema,
   describeIssues,
   encodedSizes,
@@ -12,7 +11,7 @@ import {
   type Push2ClientsRequest,
 } from '@push/contract';
 import type { AppStores } from '../app-stores';
-import { methodNotAllowed } from '../errors';
+import { ApiError, methodNotAllowed } from '../errors';
 import { enqueuePush, type PushJobsDeps } from '../push-jobs';
 import { requireJsonBody } from '../validation';
 

@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { ApiError, clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import { clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
 import type { Response } from 'express';
 import type { TokenRegistry } from '@push/store';
-import { methodNotAllowed } from '../errors';
+import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
 /** The token registry routes of the contract, on the registry of the request's app. */

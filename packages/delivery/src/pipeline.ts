@@ -214,7 +214,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
               client: t.client,
               token: t.token,
               status: 'failed',
-              reason: `not sent within DELIVERY_WINDOW_SECONDS: the provider kept failing (${lastFailure ?? 'unavailable'})`,
+              reason: `not sent within DELIVERY_WINDOW_SECONDS: ${lastFailure === undefined ? 'sending stayed paused' : `the provider kept failing (${lastFailure})`}`,
             })),
       );
       break;

@@ -25,6 +25,10 @@ describe('metric definitions', () => {
     events.retried('android', 4);
     events.paused('android', 1500);
     events.deadRemoved('ios', 1);
+    events.deadKept('android', 7);
+    events.misconfiguration('android', ['wrong project'], 200);
+    events.breakerOpened('ios', 1000);
+    events.breakerOpened('ios', 2000);
     const text = await registry.metrics();
     expect(sample(text, 'push_notifications_total{platform="ios",status="sent",app="default"}')).toBe(2);
     expect(sample(text, 'push_notifications_total{platform="ios",status="invalid",app="default"}')).toBe(1);
@@ -38,6 +42,10 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_rate_limit_pause_seconds_total{platform="android",app="default"}')).toBe(1.5);
     expect(sample(text, 'push_dead_tokens_removed_total{platform="ios",app="default"}')).toBe(1);
     expect(sample(text, 'push_dead_tokens_removed_total{platform="android",app="default"}')).toBe(0);
+    expect(sample(text, 'push_dead_tokens_kept_total{platform="android",app="default"}')).toBe(7);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="android",app="default"}')).toBe(1);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="ios",app="default"}')).toBe(0);
+    expect(sample(text, 'push_provider_breaker_opens_total{platform="ios",app="default"}')).toBe(2);
   });
 
   it("counts another app's events under its own app label", async () => {

@@ -2,3 +2,4 @@ export * from './outcomes';
 export * from './pipeline';
 export * from './worker';
 export * from './service';
+export * from './lane-gate';

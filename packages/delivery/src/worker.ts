@@ -22,6 +22,7 @@ import {
   type JobPlan,
   type RedisClient,
 } from '@push/store';
+import { HighLaneGate } from './lane-gate';
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
@@ -129,7 +130,8 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
 /**
  * The BullMQ workers of one platform, one per lane, running the delivery pipeline: `normal` chunks use
  * WORKER_CONCURRENCY slots and `high` chunks HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk
- * starts at once however busy the normal lane is. At the provider's limits the high lane goes first:
+ * starts at once however busy the normal lane is, and normal chunks start no new send group while it runs
+ * (HighLaneGate). At the provider's limits the high lane goes first:
  * normal takes leave a reserve in the shared token bucket, and a quota pause ends for high sooner.
  * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
  * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
@@ -143,6 +145,7 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
     (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
     () => 'unknown',
   );
+  const gate = new HighLaneGate();
   const connections: RedisClient[] = [];
   // One cache for both lanes: a job's payload is read once per worker process.
   const jobsSeen = new Map<string, JobPlan>();
@@ -190,6 +193,7 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
       ...(clock && { clock }),
       logger,
       stopping: stopping.signal,
+      ...(lane === 'normal' && { beforeSend: () => gate.normal(stopping.signal) }),
       ...(events && { events }),
     };
     const connection = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster, enableAutoPipelining: false });
@@ -200,7 +204,9 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         let run;
         try {
-          run = await deliverChunk(ctx, job.data, lastAttempt);
+          run = await (lane === 'high'
+            ? gate.high(() => deliverChunk(ctx, job.data, lastAttempt))
+            : deliverChunk(ctx, job.data, lastAttempt));
         } catch (error) {
           if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
           throw error;

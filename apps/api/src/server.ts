@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { DEFAULT_APP, failure, ok } from '@push/contract';
 import { operatorSecrets, type ApiConfig, type Logger } from '@push/config';
-import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
+import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
 import {
   appPrefix,
   AppStore,
@@ -10,6 +10,8 @@ import {
   listQueues,
   queueDepth,
   storeScripts,
+  systemClock,
+  type Clock,
   type LaneQueues,
   type RedisClient,
 } from '@push/store';
@@ -36,6 +38,8 @@ export interface ApiDeps {
    * process metrics. @defaultValue a new registry with the API's own metrics only
    */
   metrics?: Registry;
+  /** The clock `sendAt` and `localTime` are read against (tests). @defaultValue systemClock */
+  clock?: Clock;
 }
 
 /** Room for PUSH_MAX_CLIENTS ids of typical length, plus the payload. */
@@ -45,12 +49,13 @@ export function bodyLimitBytes(maxClients: number): number {
 
 /** The API as an Express app; `index.ts` only wires the process around it. */
 export function createServer(deps: ApiDeps): Express {
-  const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }) } = deps;
+  const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }), clock = systemClock } = deps;
   const prefix = config.REDIS_PREFIX;
   // The scripts are defined on the connection now, before any auto-pipeline exists: ioredis copies the
   // defined commands into a pipeline when it makes one, so a script defined later is missing from it.
   storeScripts(redis);
   const apps = new AppStore(redis, prefix, config.secretsKey);
+  const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
   const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
   const operator = (page: 'metrics' | 'dashboards') => async () => operatorSecrets(config, page, await apps.any());
@@ -65,6 +70,10 @@ export function createServer(deps: ApiDeps): Express {
     metrics,
     listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
   );
+  scheduledJobsMetric(metrics, async () => {
+    const counts = await Promise.all([DEFAULT_APP, ...(await apps.ids())].map((id) => jobsOf(id).scheduledWaiting(clock.now())));
+    return counts.reduce((sum, n) => sum + n, 0);
+  });
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, operator('metrics')));
@@ -104,16 +113,17 @@ export function createServer(deps: ApiDeps): Express {
         highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
         attempts: config.DELIVERY_ATTEMPTS,
         retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+        clock,
       },
       storesOf,
     ),
   );
   push.use(tokenRoutes((res) => storesOf(res).registry));
-  push.use(jobRoutes((res) => storesOf(res).jobs));
+  const cancelQueues = listQueues(queues).map(({ queue }) => queue);
+  push.use(jobRoutes((res) => storesOf(res).jobs, cancelQueues));
   app.use('/push', push);
   app.use('/admin', appsApi(apps, config.adminTokens));
-  const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
-  app.use('/admin', adminRoutes({ jobsOf, apps, queues, passwords: operator('dashboards') }));
+  app.use('/admin', adminRoutes({ jobsOf, apps, queues, passwords: operator('dashboards'), cancelQueues }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

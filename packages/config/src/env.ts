@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeZoneSchema } from '@push/contract';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -109,6 +110,7 @@ export const workerEnvSchema = baseEnvSchema.extend({
     int(1, 100_000).default(100),
     'apps whose provider connections one worker keeps open at once (least recently used closed first)',
   ),
+  DEFAULT_TIMEZONE: setting(timeZoneSchema.default('UTC'), 'IANA time zone of clients that registered none, for `localTime` jobs'),
   STALLED_INTERVAL_MS: setting(int(500).default(5000), 'how often workers look for chunks of a crashed worker (its lock lasts twice this)'),
   WORKER_METRICS_PORT: setting(int(0, 65535).default(9464), "port of a worker's `/metrics` and `/healthz` (0: any free port)"),
   PROVIDER_TIMEOUT_MS: setting(int(100).default(15_000), 'timeout of one provider request'),

@@ -4,3 +4,4 @@ export * from './mapping';
 export * from './apps';
 export * from './chunk';
 export * from './examples';
+export * from './campaign';

@@ -4,3 +4,4 @@ export * from './worker';
 export * from './service';
 export * from './app-providers';
 export * from './app-contexts';
+export * from './lane-gate';

@@ -20,12 +20,15 @@ import {
   queueName,
   queuePrefix,
   type ChunkJobData,
+  type Clock,
+  type JobPlan,
   type RedisClient,
 } from '@push/store';
 import { AppContexts } from './app-contexts';
 import { unavailableProvider, type AppProviderFactory } from './app-providers';
+import { HighLaneGate } from './lane-gate';
 import { resolvedOnly } from './outcomes';
-import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents, type JobMeta } from './pipeline';
+import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 /** What a delivery worker needs to know, as plain values (each worker app maps its configuration to them). */
 export interface DeliverySettings {
@@ -41,8 +44,10 @@ export interface DeliverySettings {
   stalledIntervalMs: number;
   /** Timeout of one provider request (a breaker probe's lease is twice this). */
   providerTimeoutMs: number;
-  /** How long a token may wait for an unavailable provider, from the job's creation. */
+  /** How long a token may wait for an unavailable provider, from when it was due (creation, `sendAt`, local time). */
   deliveryWindowMs: number;
+  /** The zone of clients that registered none, for `localTime` jobs (DEFAULT_TIMEZONE). */
+  defaultTimeZone: string;
   /** The provider-wide breaker: failures in a row that open it, and how long it stays open. */
   breaker: { failures: number; baseDelayMs: number; maxDelayMs: number };
   /** The guard against mass invalidation (DEAD_TOKEN_GUARD_*). */
@@ -66,6 +71,7 @@ export function workerSettings(env: WorkerEnv & Pick<Secrets, 'secretsKey'>): Om
     stalledIntervalMs: env.STALLED_INTERVAL_MS,
     providerTimeoutMs: env.PROVIDER_TIMEOUT_MS,
     deliveryWindowMs: env.DELIVERY_WINDOW_SECONDS * 1000,
+    defaultTimeZone: env.DEFAULT_TIMEZONE,
     breaker: { failures: env.BREAKER_FAILURES, baseDelayMs: env.BREAKER_BASE_DELAY_MS, maxDelayMs: env.BREAKER_MAX_DELAY_MS },
     deadTokenGuard: {
       window: env.DEAD_TOKEN_GUARD_WINDOW,
@@ -93,6 +99,8 @@ export interface DeliveryWorkerDeps {
   logger: Logger;
   /** Observers (metrics); `forApp` gives an app's own (its `app` label), else these count for every app. */
   events?: DeliveryEvents & { forApp?(app: string): DeliveryEvents };
+  /** The clock of scheduling decisions (tests). @defaultValue systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -150,12 +158,20 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
  * chunk runs in its app's context (its registry, jobs, provider, pause, breaker, guard and limits under the
  * app's key prefix; app-contexts.ts). `normal` chunks use WORKER_CONCURRENCY slots and `high` chunks
  * HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk starts at once however busy the normal lane
- * is. At the provider's limits the high lane goes first: normal takes leave a reserve in the shared token
+ * is, and normal chunks start no new send group while it runs (HighLaneGate). At the provider's limits the high lane goes first: normal takes leave a reserve in the shared token
  * bucket, and a quota pause ends for high sooner. BullMQ's retries (exponential backoff with jitter) are
  * the only retry loop; a provider's quota pause is shared through Redis (ProviderPause), which every
  * worker honours before each send of that app.
  */
-export function createDeliveryWorker({ platform, provider, appProvider, settings, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+export function createDeliveryWorker({
+  platform,
+  provider,
+  appProvider,
+  settings,
+  logger,
+  events,
+  clock,
+}: DeliveryWorkerDeps): DeliveryWorker {
   const prefix = settings.redisPrefix;
   const limit = settings.rateLimitPerMinute;
   const stopping = new AbortController();
@@ -173,9 +189,10 @@ export function createDeliveryWorker({ platform, provider, appProvider, settings
     }
     return fingerprint;
   };
+  const gate = new HighLaneGate();
   const connections: RedisClient[] = [];
   // One cache for both lanes and every app: a job's payload is read once per worker process (job ids are unique).
-  const jobsSeen = new Map<string, JobMeta>();
+  const jobsSeen = new Map<string, JobPlan>();
   // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
   // lane's pipelined results of thousands of tokens.
   const stores = Object.fromEntries(
@@ -227,8 +244,11 @@ export function createDeliveryWorker({ platform, provider, appProvider, settings
       batchSize: settings.batchSize,
       ...(app !== undefined && { handBackAfterMs: APP_HAND_BACK_MS }),
       jobsSeen,
+      defaultTimeZone: settings.defaultTimeZone,
+      ...(clock && { clock }),
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
+      ...(lane === 'normal' && { beforeSend: () => gate.normal(stopping.signal) }),
       ...(appEvents && { events: appEvents }),
     };
   };
@@ -246,24 +266,30 @@ export function createDeliveryWorker({ platform, provider, appProvider, settings
   });
 
   /** One run of a chunk in its app's context; throws to hand it back to BullMQ (retry or delay). */
-  const runChunk = async (ctx: DeliveryContext, job: Job<ChunkJobData>, token?: string): Promise<Record<string, number>> => {
+  const runChunk = async (
+    lane: Priority,
+    ctx: DeliveryContext,
+    job: Job<ChunkJobData>,
+    token?: string,
+  ): Promise<Record<string, number>> => {
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     let run;
     try {
-      run = await deliverChunk(ctx, job.data, lastAttempt);
+      run = await (lane === 'high' ? gate.high(() => deliverChunk(ctx, job.data, lastAttempt)) : deliverChunk(ctx, job.data, lastAttempt));
     } catch (error) {
       if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
       throw error;
     }
     if (run.kind === 'done') return run.counts;
     const resolved = run.remaining.map(resolvedOnly);
-    await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-    if (run.kind === 'interrupted') {
-      // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+    const reserved = run.kind === 'later' ? run.reserved : undefined;
+    await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens, reserved });
+    if (run.kind === 'later') {
+      // Back to the queue until then, without using up an attempt (BullMQ's DelayedError).
       await job.moveToDelayed(run.resumeAt, token);
       throw new DelayedError();
     }
-    throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
+    throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.reason}`, run.retryAfterMs);
   };
 
   /** Runs `use` with the chunk's app context in `lane`; a deleted app's chunk is dropped (undefined). */
@@ -285,7 +311,7 @@ export function createDeliveryWorker({ platform, provider, appProvider, settings
     connections.push(connection);
     const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
       laneQueueName(platform, lane),
-      async (job: Job<ChunkJobData>, token?: string) => (await withApp(lane, job.data, (ctx) => runChunk(ctx, job, token))) ?? {},
+      async (job: Job<ChunkJobData>, token?: string) => (await withApp(lane, job.data, (ctx) => runChunk(lane, ctx, job, token))) ?? {},
       {
         connection,
         prefix: queuePrefix(prefix, platform),

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_APP } from '@push/contract';
+import { DEFAULT_APP, platforms, tokenStatuses } from '@push/contract';
 
 /** Seconds a provider takes to answer one send group: a few ms from a simulator, up to the timeout. */
 const providerBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -28,7 +28,7 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
   const registers = [registry];
   const notifications = new Counter({
     name: 'push_notifications_total',
-    help: 'Final per-token results recorded, by platform and status (sent, failed, invalid, expired).',
+    help: 'Final per-token results recorded, by platform, status (sent, failed, invalid, expired, canceled) and app.',
     labelNames: ['platform', 'status', 'app'] as const,
     registers,
   });
@@ -88,8 +88,8 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
     registers,
   });
   // Zero series of the default app from the start, so rate() and alerts see them before the first event.
-  for (const platform of ['ios', 'android']) {
-    for (const status of ['sent', 'failed', 'invalid', 'expired']) notifications.inc({ platform, status, app: DEFAULT_APP }, 0);
+  for (const platform of platforms) {
+    for (const status of tokenStatuses) notifications.inc({ platform, status, app: DEFAULT_APP }, 0);
     for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead, kept, misconfigurations, breakerOpens])
       counter.inc({ platform, app: DEFAULT_APP }, 0);
   }

@@ -19,7 +19,7 @@ describe('metric definitions', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const events = deliveryMetrics(registry);
     events.recorded('ios', [{ status: 'sent' }, { status: 'sent' }, { status: 'invalid' }]);
-    events.recorded('android', [{ status: 'expired' }]);
+    events.recorded('android', [{ status: 'expired' }, { status: 'canceled' }, { status: 'canceled' }]);
     events.sent('ios', 3, 0.02);
     events.sent('ios', 5, 0.2);
     events.retried('android', 4);
@@ -34,6 +34,8 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_notifications_total{platform="ios",status="invalid",app="default"}')).toBe(1);
     expect(sample(text, 'push_notifications_total{platform="android",status="expired",app="default"}')).toBe(1);
     expect(sample(text, 'push_notifications_total{platform="android",status="sent",app="default"}')).toBe(0);
+    expect(sample(text, 'push_notifications_total{platform="android",status="canceled",app="default"}')).toBe(2);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="canceled",app="default"}')).toBe(0);
     expect(sample(text, 'push_provider_request_duration_seconds_count{platform="ios",app="default"}')).toBe(2);
     expect(sample(text, 'push_provider_request_duration_seconds_bucket{le="0.025",platform="ios",app="default"}')).toBe(1);
     expect(sample(text, 'push_provider_tokens_total{platform="ios",app="default"}')).toBe(8);

@@ -102,9 +102,13 @@ export class AppStore {
   }
 
   async list(): Promise<AppView[]> {
-    const ids = (await this.redis.smembers(this.keys.appIds())).sort();
-    const apps = await Promise.all(ids.map((id) => this.get(id)));
+    const apps = await Promise.all((await this.ids()).map((id) => this.get(id)));
     return apps.filter((app): app is AppView => app !== undefined);
+  }
+
+  /** The ids of every app but `default`. */
+  async ids(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.appIds())).sort();
   }
 
   /** Whether any app but `default` exists (the operators' pages then refuse the default app's API keys). */

@@ -11,3 +11,4 @@ export * from './redis-server';
 export * from './scripts';
 export * from './sealed';
 export * from './app-store';
+export * from './clock';

@@ -271,7 +271,7 @@ describe('Redis Cluster', () => {
         60_000,
         'the job to complete on the cluster',
       );
-      expect(job.totals).toEqual({ clients: 21, tokens: 40, sent: 39, failed: 0, invalid: 1, expired: 0 });
+      expect(job.totals).toEqual({ clients: 21, tokens: 40, sent: 39, failed: 0, invalid: 1, expired: 0, canceled: 0 });
       expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
       expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
       expect(new Set(apns.received().map((n) => n.token)).size).toBe(19);

@@ -15,7 +15,7 @@ import {
   type FcmBehaviour,
   type FcmSimulator,
 } from '@push/simulators';
-import type { JobStatus, ResultItem } from '@push/store';
+import type { Clock, JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
 import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess } from './processes';
 import { waitFor } from './redis';
@@ -53,6 +53,8 @@ export interface StackOptions {
    * workers and the helpers all use it. @defaultValue the test Redis (REDIS_URL)
    */
   redisUrl?: string;
+  /** The clock of the API and the in-process workers (scheduling tests). @defaultValue the system's */
+  clock?: Clock;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,
   };
-  const api = await startTestApi(name, baseEnv);
+  const api = await startTestApi(name, baseEnv, options.clock);
   const workers: DeliveryWorker[] = [];
   const children: ChildProcess[] = [];
   const managed: ManagedProcess[] = [];
@@ -102,7 +104,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       platform === 'ios'
         ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
         : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
-    const worker = createDeliveryWorker({ ...deps, ...(events && { events }) });
+    const worker = createDeliveryWorker({ ...deps, ...(events && { events }), ...(options.clock && { clock: options.clock }) });
     workers.push(worker);
     return worker;
   };

@@ -4,6 +4,14 @@ import { appIdSchema, DEFAULT_APP, describeIssues, ok } from '@push/contract';
 import { listQueues, queueDepth, type AppStore, type JobStore, type LaneQueues } from '@push/store';
 import { ApiError } from '../errors';
 import { findJob, resultsPage } from '../job-lookup';
+import { cancelJob, type CancelDeps } from '../cancel';
+
+/**
+ * The header the jobs page sends with its cancel request. The browser resends the Basic credentials on any
+ * request to this origin, a forged cross-site one included; a cross-site page cannot add a custom header
+ * without a CORS preflight this server never grants, so a request carrying it came from our own page.
+ */
+export const ADMIN_ACTION_HEADER = 'X-Push-Admin-Action';
 
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
@@ -12,6 +20,8 @@ export interface AdminJobsDeps {
   jobsOf: (app: string) => JobStore;
   apps: AppStore;
   queues: LaneQueues;
+  /** Every queue a job's chunks can be on (cancel). */
+  cancelQueues: CancelDeps['queues'];
 }
 
 /**
@@ -19,9 +29,10 @@ export interface AdminJobsDeps {
  * route for one app (`?app=`, default `default`): `GET /api/jobs?limit=` recent jobs, newest first, with
  * their status; `GET /api/jobs/:jobId` one of them; `GET /api/jobs/:jobId/results` one page of per-token
  * results (the query of `/push/jobs/:jobId/results`); `GET /api/apps` the app ids to filter by;
- * `GET /api/lanes` the chunks in each platform's queue of each lane, by state (every app's).
+ * `GET /api/lanes` the chunks in each platform's queue of each lane, by state (every app's);
+ * `POST /api/jobs/:jobId/cancel` (with ADMIN_ACTION_HEADER: `cancel`) cancels it as `DELETE /push/jobs/:jobId`.
  */
-export function adminJobsApi({ jobsOf, apps, queues }: AdminJobsDeps): Router {
+export function adminJobsApi({ jobsOf, apps, queues, cancelQueues }: AdminJobsDeps): Router {
   const router = Router();
 
   /** The app the request names (`?app=`), taken out of the query; 404 APP_NOT_FOUND for one that does not exist. */
@@ -66,6 +77,16 @@ export function adminJobsApi({ jobsOf, apps, queues }: AdminJobsDeps): Router {
   router.get('/api/jobs/:jobId/results', async (req, res) => {
     const { jobs, query } = await appOf(req);
     res.set('Cache-Control', 'no-store').json(ok(await resultsPage(jobs, req.params.jobId, query)));
+  });
+
+  router.post('/api/jobs/:jobId/cancel', async (req, res) => {
+    // Fetch metadata, where the browser sends it, names a cross-site request outright.
+    const site = req.get('sec-fetch-site');
+    if (req.get(ADMIN_ACTION_HEADER) !== 'cancel' || (site !== undefined && site !== 'same-origin')) {
+      throw new ApiError(403, 'CROSS_SITE_REQUEST', `cancel only from the jobs page (it sends ${ADMIN_ACTION_HEADER}: cancel)`);
+    }
+    const { jobs } = await appOf(req);
+    res.set('Cache-Control', 'no-store').json(ok(await cancelJob({ jobs, queues: cancelQueues }, req.params.jobId)));
   });
 
   return router;

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import { clientIdSchema, clientSettingsSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
 import type { Response } from 'express';
 import type { TokenRegistry } from '@push/store';
 import { ApiError, methodNotAllowed } from '../errors';
@@ -12,8 +12,8 @@ export function tokenRoutes(registryOf: (res: Response) => TokenRegistry): Route
   router.post('/tokens', async (req, res) => {
     const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    const { client, platform, token } = parsed.data;
-    await registryOf(res).register(client, platform, token);
+    const { client, platform, token, timezone } = parsed.data;
+    await registryOf(res).register(client, platform, token, Date.now(), timezone);
     res.json(ok({}));
   });
 
@@ -34,9 +34,19 @@ export function tokenRoutes(registryOf: (res: Response) => TokenRegistry): Route
     res.json(ok({ tokens: await registryOf(res).list(client.data) }));
   });
 
+  router.put('/clients/:client', async (req, res) => {
+    const client = clientIdSchema.safeParse(req.params.client);
+    if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
+    const parsed = clientSettingsSchema.safeParse(requireJsonBody(req));
+    if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
+    await registryOf(res).setTimeZone(client.data, parsed.data.timezone);
+    res.json(ok({}));
+  });
+
   // Any other method (OPTIONS included, which Express would otherwise answer in plain text) gets the enveloped 405.
   router.all('/tokens', methodNotAllowed(['POST', 'DELETE']));
   router.all('/clients/:client/tokens', methodNotAllowed(['GET']));
+  router.all('/clients/:client', methodNotAllowed(['PUT']));
 
   return router;
 }

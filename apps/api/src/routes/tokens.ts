@@ -1,18 +1,19 @@
 import { Router } from 'express';
 import { clientIdSchema, clientSettingsSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import type { Response } from 'express';
 import type { TokenRegistry } from '@push/store';
 import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
-/** The token registry routes of the contract. */
-export function tokenRoutes(registry: TokenRegistry): Router {
+/** The token registry routes of the contract, on the registry of the request's app. */
+export function tokenRoutes(registryOf: (res: Response) => TokenRegistry): Router {
   const router = Router();
 
   router.post('/tokens', async (req, res) => {
     const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const { client, platform, token, timezone } = parsed.data;
-    await registry.register(client, platform, token, Date.now(), timezone);
+    await registryOf(res).register(client, platform, token, Date.now(), timezone);
     res.json(ok({}));
   });
 
@@ -21,6 +22,7 @@ export function tokenRoutes(registry: TokenRegistry): Router {
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     // iOS tokens are stored lower-case; a caller may quote one in upper case.
     const { token } = parsed.data;
+    const registry = registryOf(res);
     // Deleting is idempotent: a token no client has is already gone.
     if ((await registry.remove(token)) === null && token !== token.toLowerCase()) await registry.remove(token.toLowerCase());
     res.json(ok({}));
@@ -29,7 +31,7 @@ export function tokenRoutes(registry: TokenRegistry): Router {
   router.get('/clients/:client/tokens', async (req, res) => {
     const client = clientIdSchema.safeParse(req.params.client);
     if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
-    res.json(ok({ tokens: await registry.list(client.data) }));
+    res.json(ok({ tokens: await registryOf(res).list(client.data) }));
   });
 
   router.put('/clients/:client', async (req, res) => {
@@ -37,7 +39,7 @@ export function tokenRoutes(registry: TokenRegistry): Router {
     if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
     const parsed = clientSettingsSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    await registry.setTimeZone(client.data, parsed.data.timezone);
+    await registryOf(res).setTimeZone(client.data, parsed.data.timezone);
     res.json(ok({}));
   });
 

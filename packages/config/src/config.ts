@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { envSchema, type Env } from './env';
 
@@ -129,9 +129,41 @@ export function fcmSettings(config: Env): FcmSettings {
   return { endpoint: config.FCM_ENDPOINT, ...(config.FCM_PROJECT_ID && { projectId: config.FCM_PROJECT_ID }), credential };
 }
 
+/**
+ * The VAPID identity (RFC 8292) Web Push requests are signed with. A type of its own, separate from
+ * the environment, so that apps can later carry their own.
+ */
+export interface WebPushCredentials {
+  /** base64url of the uncompressed P-256 public key (what browsers get as `applicationServerKey`). */
+  publicKey: string;
+  /** base64url of the 32-byte private key. */
+  privateKey: string;
+  /** `mailto:` or `https:` contact sent as the JWT's `sub`. */
+  subject: string;
+}
+
+export function hasWebPushCredentials(config: Env): boolean {
+  return Boolean(config.WEBPUSH_VAPID_PUBLIC_KEY || config.WEBPUSH_VAPID_PRIVATE_KEY);
+}
+
+/** The VAPID settings, checked before the first job: all three present and the two keys one pair. */
+export function webPushCredentials(config: Env): WebPushCredentials {
+  const { WEBPUSH_VAPID_PUBLIC_KEY: publicKey, WEBPUSH_VAPID_PRIVATE_KEY: privateKey, WEBPUSH_SUBJECT: subject } = config;
+  if (!publicKey) throw new ConfigError('WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)');
+  if (!privateKey) throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY is required with WEBPUSH_VAPID_PUBLIC_KEY');
+  if (!subject) throw new ConfigError('WEBPUSH_SUBJECT is required with the VAPID keys (mailto: or https:, RFC 8292 §2.1)');
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+  if (ecdh.getPublicKey('base64url') !== publicKey) {
+    throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY does not belong to WEBPUSH_VAPID_PUBLIC_KEY (not one key pair)');
+  }
+  return { publicKey, privateKey, subject };
+}
+
 /** Keys whose values never reach a log line. */
 const secretNames = [
-  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'apiKeys', 'metricsTokens', 'adminPasswords',
+  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'WEBPUSH_VAPID_PRIVATE_KEY', 'apiKeys', 'metricsTokens',
+  'adminPasswords',
 ] as const;
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */

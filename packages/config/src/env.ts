@@ -1,3 +1,4 @@
+import { DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS, isP256PublicKey, parseHostPatterns } from '@push/contract';
 import { z } from 'zod';
 
 const bool = z
@@ -5,6 +6,10 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const text = z.string().trim().min(1);
+/** base64url (RFC 4648 §5, unpadded as VAPID keys are written) of exactly `bytes` bytes. */
+const base64url = (bytes: number, what: string) =>
+  z.string().trim().regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
+    .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${bytes} bytes once decoded (${what})`);
 
 /**
  * Every environment variable any process reads, with its default. The contract's names come first,
@@ -42,6 +47,27 @@ export const envSchema = z.object({
   FCM_PROJECT_ID: text.optional(),
   FCM_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('https://fcm.googleapis.com'),
   FCM_ACCESS_TOKEN: text.optional(),
+
+  /** VAPID public key (RFC 8292): base64url of the uncompressed P-256 point, what browsers get as `applicationServerKey`. */
+  WEBPUSH_VAPID_PUBLIC_KEY: base64url(65, 'an uncompressed P-256 public key')
+    .refine((v) => isP256PublicKey(Buffer.from(v, 'base64url')), 'must be a point on P-256').optional(),
+  /** VAPID private key: base64url of the 32-byte P-256 scalar. */
+  WEBPUSH_VAPID_PRIVATE_KEY: base64url(32, 'a P-256 private key').optional(),
+  /** VAPID `sub` claim: a `mailto:` or `https:` URL where the push service can reach the operator. */
+  WEBPUSH_SUBJECT: z.string().trim().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL').optional(),
+  /**
+   * Hosts Web Push endpoints may point at, comma-separated: `host`, `*.domain` (any subdomain), with
+   * `:port` when not 443. Checked at registration and again before every send.
+   * @defaultValue the browsers' push services (contract)
+   */
+  WEBPUSH_ALLOWED_ENDPOINTS: z.string().default(DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS).transform((value, ctx) => {
+    try {
+      return parseHostPatterns(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
 
   /** Most clients one push2clients request may name. @defaultValue 1000000 */
   PUSH_MAX_CLIENTS: int(1).default(1_000_000),
@@ -85,8 +111,15 @@ export const envSchema = z.object({
   FCM_BATCH_SIZE: int(1, 500).default(250),
   /** Proactive FCM limit in messages per minute, FCM's default project quota (0: none). @defaultValue 600000 */
   FCM_RATE_LIMIT_PER_MINUTE: int(0).default(600_000),
+  /** Persistent HTTPS connections per push-service origin, i.e. the requests in flight to one origin. @defaultValue 32 */
+  WEBPUSH_CONNECTIONS: int(1, 1024).default(32),
+  /** Subscriptions a Web Push worker sends concurrently per chunk step. @defaultValue 250 */
+  WEBPUSH_BATCH_SIZE: int(1, 10_000).default(250),
+  /** Proactive Web Push limit in messages per minute, all push services together (0: none). @defaultValue 0 */
+  WEBPUSH_RATE_LIMIT_PER_MINUTE: int(0).default(0),
   /** Timeout of one provider request. @defaultValue 15000 */
   PROVIDER_TIMEOUT_MS: int(100).default(15_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
+

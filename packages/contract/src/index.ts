@@ -1,3 +1,4 @@
 export * from './envelope';
 export * from './schemas';
 export * from './mapping';
+export * from './webpush';

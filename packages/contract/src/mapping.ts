@@ -1,4 +1,5 @@
 import type { Payload } from './schemas';
+import { toWebPush, WEBPUSH_ENCRYPTION_OVERHEAD } from './webpush';
 
 /** Apple and Google both cap a notification's payload at 4096 bytes. */
 export const MAX_PAYLOAD_BYTES = 4096;
@@ -82,10 +83,14 @@ export function toFcm(payload: Payload, nowMs: number): FcmMessage {
   return message;
 }
 
-/** The larger of the two encodings' sizes in bytes; the API refuses a payload above MAX_PAYLOAD_BYTES. */
-export function encodedSizes(payload: Payload, nowMs: number): { apns: number; fcm: number } {
+/**
+ * Each encoding's size in bytes (Web Push: the encrypted body); the API refuses a payload when one is
+ * above MAX_PAYLOAD_BYTES.
+ */
+export function encodedSizes(payload: Payload, nowMs: number): { apns: number; fcm: number; web: number } {
   return {
     apns: Buffer.byteLength(JSON.stringify(toApns(payload).body)),
     fcm: Buffer.byteLength(JSON.stringify(toFcm(payload, nowMs))),
+    web: Buffer.byteLength(toWebPush(payload, nowMs).body) + WEBPUSH_ENCRYPTION_OVERHEAD,
   };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { pushSubscriptionSchema } from './webpush';
 
-/** The two platforms the service delivers to; the token registry and job totals are split by them. */
-export const platforms = ['ios', 'android'] as const;
+/** The platforms the service delivers to; the token registry and job totals are split by them. */
+export const platforms = ['ios', 'android', 'web'] as const;
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;
 
@@ -63,10 +64,14 @@ const apnsTokenSchema = z
 /** FCM registration tokens are URL-safe base64 with `:`; anything else (`/`, `%`, `.`) is refused. */
 const fcmTokenSchema = z.string().regex(/^[A-Za-z0-9_:-]{16,4096}$/, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
 
-/** `POST /push/tokens`. */
+/**
+ * `POST /push/tokens`. A browser registers its `PushSubscription` instead of a token; its endpoint is its
+ * token everywhere else. (The endpoint's host is checked against the allowlist by the API, which has it.)
+ */
 export const registerTokenSchema = z.discriminatedUnion('platform', [
   z.strictObject({ client: clientIdSchema, platform: z.literal('ios'), token: apnsTokenSchema }),
   z.strictObject({ client: clientIdSchema, platform: z.literal('android'), token: fcmTokenSchema }),
+  z.strictObject({ client: clientIdSchema, platform: z.literal('web'), subscription: pushSubscriptionSchema }),
 ]);
 export type RegisterTokenRequest = z.infer<typeof registerTokenSchema>;
 

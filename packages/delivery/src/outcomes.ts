@@ -24,7 +24,7 @@ export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonl
   const sorted: SortedOutcomes = { final: [], dead: [], retry: [] };
   // A plain loop building each result literally: this runs once per token sent.
   for (let i = 0; i < tokens.length; i++) {
-    const { client, token } = tokens[i]!;
+    const { client, token, keys } = tokens[i]!;
     const outcome = outcomes[i] ?? NO_ANSWER;
     switch (outcome.status) {
       case 'sent':
@@ -38,7 +38,7 @@ export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonl
         sorted.final.push({ client, token, status: 'failed', reason: outcome.reason });
         break;
       case 'retry':
-        sorted.retry.push({ client, token, reason: outcome.reason });
+        sorted.retry.push(keys === undefined ? { client, token, reason: outcome.reason } : { client, token, keys, reason: outcome.reason });
         if (outcome.scope === 'provider') sorted.pauseMs = Math.max(sorted.pauseMs ?? 0, outcome.retryAfterMs ?? DEFAULT_PAUSE_MS);
         break;
     }

@@ -87,7 +87,10 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     return { kind: 'done', counts: {} };
   }
 
-  const resolved: ResolvedToken[] = data.resolved ?? (await ctx.registry.resolve(data.clients, platform));
+  // Job data holds no keys: a retried chunk reads the keys of its remaining tokens again.
+  const resolved: ResolvedToken[] = data.resolved
+    ? await ctx.registry.withKeys(data.resolved, platform)
+    : await ctx.registry.resolve(data.clients, platform);
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
   const final = await jobs.track(data.jobId, platform, resolved.map((t) => t.token));
   if (!final) return { kind: 'done', counts: {} };
@@ -122,7 +125,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       continue;
     }
     const started = process.hrtime.bigint();
-    const outcomes = await ctx.provider.send(group.map((t) => t.token), payload);
+    const outcomes = await ctx.provider.send(group.map((t) => t.token), payload, group.map((t) => t.keys));
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);
     await record(sorted.final);
@@ -136,7 +139,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       await ctx.pause.pause(sorted.pauseMs);
       ctx.events?.paused?.(platform, sorted.pauseMs);
       log.warn({ pauseMs: sorted.pauseMs, throttled: sorted.retry.length }, 'provider throttled: pausing all sending');
-      groups.unshift(sorted.retry.map(({ client, token }) => ({ client, token })));
+      groups.unshift(sorted.retry.map(({ client, token, keys }) => (keys === undefined ? { client, token } : { client, token, keys })));
     } else {
       retry.push(...sorted.retry);
     }

@@ -23,6 +23,18 @@ export interface DeliveryWorker {
   close(): Promise<void>;
 }
 
+/** Each platform's proactive limit (per minute, 0: none) and send group size. */
+function platformSettings(platform: Platform, config: Config): { limit: number; batchSize: number } {
+  switch (platform) {
+    case 'ios':
+      return { limit: config.APNS_RATE_LIMIT_PER_MINUTE, batchSize: config.APNS_BATCH_SIZE };
+    case 'android':
+      return { limit: config.FCM_RATE_LIMIT_PER_MINUTE, batchSize: config.FCM_BATCH_SIZE };
+    case 'web':
+      return { limit: config.WEBPUSH_RATE_LIMIT_PER_MINUTE, batchSize: config.WEBPUSH_BATCH_SIZE };
+  }
+}
+
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
   constructor(message: string) {
@@ -40,7 +52,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
-  const limit = platform === 'ios' ? config.APNS_RATE_LIMIT_PER_MINUTE : config.FCM_RATE_LIMIT_PER_MINUTE;
+  const { limit, batchSize } = platformSettings(platform, config);
   const stopping = new AbortController();
   const ctx: DeliveryContext = {
     platform,
@@ -49,7 +61,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
     limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
     pause: new ProviderPause(redis, prefix, queueName[platform]),
-    batchSize: platform === 'ios' ? config.APNS_BATCH_SIZE : config.FCM_BATCH_SIZE,
+    batchSize,
     logger,
     stopping: stopping.signal,
     ...(events && { events }),

@@ -21,11 +21,15 @@ export interface SendRequest {
   payload: Payload;
 }
 
-/** One push provider (APNs or FCM). The delivery pipeline drives it without knowing which it is. */
+/** One push provider (APNs, FCM or Web Push). The delivery pipeline drives it without knowing which it is. */
 export interface PushProvider {
   readonly platform: Platform;
-  /** Sends one notification per token concurrently; the outcomes are in the order of `tokens`. */
-  send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]>;
+  /**
+   * Sends one notification per token concurrently; the outcomes are in the order of `tokens`. `keys`,
+   * in the same order, is what the registry stores with a token besides it (Web Push: the subscription's
+   * packed keys); platforms without keys ignore it.
+   */
+  send(tokens: readonly string[], payload: Payload, keys?: readonly (string | undefined)[]): Promise<SendOutcome[]>;
   /** Closes connections after in-flight requests finish. */
   close(): Promise<void>;
 }

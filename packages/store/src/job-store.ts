@@ -87,7 +87,8 @@ redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':clients', ARGV[3])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':chunksDone', 1)
 local chunks = tonumber(redis.call('HGET', KEYS[1], 'chunks'))
 local complete = true
-for _, p in ipairs({ ${platforms.map((p) => `'${p}'`).join(', ')} }) do
+-- The platforms the job was queued on; a job created before Web Push existed names none: iOS and Android.
+for p in string.gmatch(redis.call('HGET', KEYS[1], 'platforms') or 'ios,android', '[^,]+') do
   if tonumber(redis.call('HGET', KEYS[1], p .. ':chunksDone') or '0') < chunks then complete = false end
 end
 if complete then redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[4]) end
@@ -129,7 +130,7 @@ export class JobStore {
     const expiresAt = Math.floor(now / 1000) + this.retentionSeconds;
     await this.redis
       .multi()
-      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, payload: JSON.stringify(job.payload), expiresAt })
+      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, platforms: platforms.join(','), payload: JSON.stringify(job.payload), expiresAt })
       .expireat(key, expiresAt)
       .exec();
     await this.redis
@@ -139,7 +140,7 @@ export class JobStore {
       .exec();
   }
 
-  /** Marks every chunk of the job as queued on both platforms (the API's last step). */
+  /** Marks every chunk of the job as queued on every platform (the API's last step). */
   async markQueued(jobId: string, now = Date.now()): Promise<void> {
     await this.redis.hset(this.keys.job(jobId), 'queuedAt', now);
   }
@@ -187,7 +188,7 @@ export class JobStore {
     return Math.max(recorded, 0);
   }
 
-  /** Marks one chunk of one platform finished; the job completes when every chunk of both has. */
+  /** Marks one chunk of one platform finished; the job completes when every chunk of every platform has. */
   async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
     await this.redis.eval(
       CHUNK_DONE, 2, this.keys.job(jobId), this.keys.jobChunks(jobId),
@@ -206,10 +207,10 @@ export class JobStore {
       chunks,
       chunksDone: num(`${p}:chunksDone`),
     }) as Counts & { chunks: number; chunksDone: number };
-    const perPlatform = { ios: platformCounts('ios'), android: platformCounts('android') };
+    const perPlatform = Object.fromEntries(platforms.map((p) => [p, platformCounts(p)])) as JobStatus['platforms'];
     const totals = {
       clients: num('clients'),
-      ...Object.fromEntries(countNames.map((name) => [name, perPlatform.ios[name] + perPlatform.android[name]])),
+      ...Object.fromEntries(countNames.map((name) => [name, platforms.reduce((sum, p) => sum + perPlatform[p][name], 0)])),
     } as Counts;
     return {
       jobId,

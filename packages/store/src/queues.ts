@@ -12,7 +12,7 @@ export interface ChunkJobData {
   clientsWithTokens?: number;
 }
 
-export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm' };
+export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm', web: 'webpush' };
 
 /** BullMQ prefix with a {hash tag}: every key of one queue lands in one Redis Cluster slot. */
 export function queuePrefix(prefix: string, platform: Platform): string {

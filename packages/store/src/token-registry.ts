@@ -11,16 +11,24 @@ export interface RegisteredToken {
 export interface ResolvedToken {
   client: string;
   token: string;
+  /**
+   * What a platform needs besides the token to send to it, stored with it: a Web Push subscription's
+   * packed keys (`packSubscriptionKeys`). Never written into job data: a retried chunk reads it again.
+   */
+  keys?: string;
 }
 
-const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
-const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android' };
+const platformCode: Record<Platform, string> = { ios: 'i', android: 'a', web: 'w' };
+const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android', w: 'web' };
+/** Platforms whose tokens carry keys (a web token is the subscription's endpoint; its keys are separate). */
+const keyedPlatforms: ReadonlySet<Platform> = new Set(['web']);
 
 /**
  * Redis layout (the figures are `npm run bench` measurements, README "Performance"):
  *
  * - `<prefix>:reg:d:{client}`: a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
- *   (code `i` or `a`). A hash with the token as field would be the obvious layout, but Redis keeps a hash
+ *   (code `i`, `a` or `w`); a web line is `w<createdAt ms>.<keys>:<endpoint>`, the subscription's p256dh and
+ *   auth packed into 108 base64url characters (no `:`, so the first `:` still ends the prefix). A hash with the token as field would be the obvious layout, but Redis keeps a hash
  *   compact (listpack) only while every field is at most 64 bytes (`hash-max-listpack-value`) and FCM
  *   tokens are ~150: such a client hash costs ~370 bytes for one token, the string ~230.
  * - `<prefix>:reg:o:{<4 hex>}`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
@@ -74,13 +82,19 @@ export class TokenRegistry {
     private readonly prefix: string,
   ) {}
 
-  /** Registers `token` for `client`, taking it away from any client that had it. */
-  async register(client: string, platform: Platform, token: string, now = Date.now()): Promise<void> {
+  /**
+   * Registers `token` for `client`, taking it away from any client that had it. `keys` is required for a
+   * platform whose tokens carry keys (web: the packed subscription keys) and refused for the others.
+   */
+  async register(client: string, platform: Platform, token: string, now = Date.now(), keys?: string): Promise<void> {
     if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
+    if (keyedPlatforms.has(platform) !== (keys !== undefined)) throw new RangeError(`${platform} tokens ${keys === undefined ? 'need' : 'take no'} keys`);
+    if (keys !== undefined && !/^[A-Za-z0-9_-]+$/.test(keys)) throw new RangeError('keys must be base64url');
     const digest = digestOf(token);
     const previous = (await this.redis.eval(SET_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12), client)) as string | null;
     if (previous !== null && previous !== client) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, previous), token);
-    await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, client), token, `${platformCode[platform]}${now}:${token}`);
+    const line = `${platformCode[platform]}${now}${keys === undefined ? '' : `.${keys}`}:${token}`;
+    await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, client), token, line);
   }
 
   /** Removes a token wherever it is registered; returns the client that had it, if any. */
@@ -93,7 +107,7 @@ export class TokenRegistry {
 
   async list(client: string): Promise<RegisteredToken[]> {
     const devices: RegisteredToken[] = [];
-    forEachDevice(await this.redis.get(deviceKey(this.prefix, client)), (code, createdAt, token) => {
+    forEachDevice(await this.redis.get(deviceKey(this.prefix, client)), (code, createdAt, _keys, token) => {
       const platform = codePlatform[code];
       if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString() });
     });
@@ -119,11 +133,25 @@ export class TokenRegistry {
     const code = platformCode[platform];
     const resolved: ResolvedToken[] = [];
     values.forEach((value, i) => {
-      forEachDevice(value, (c, _createdAt, token) => {
-        if (c === code) resolved.push({ client: clients[i]!, token });
+      forEachDevice(value, (c, _createdAt, keys, token) => {
+        if (c === code) resolved.push(keys === undefined ? { client: clients[i]!, token } : { client: clients[i]!, token, keys });
       });
     });
     return resolved;
+  }
+
+  /**
+   * `tokens` (a retried chunk's, which job data holds without keys) with their keys read again, for a
+   * platform whose tokens carry keys; a token no longer registered to its client comes back without.
+   */
+  async withKeys(tokens: readonly ResolvedToken[], platform: Platform): Promise<ResolvedToken[]> {
+    if (!keyedPlatforms.has(platform)) return [...tokens];
+    const current = await this.resolve([...new Set(tokens.map((t) => t.client))], platform);
+    const keysOf = new Map(current.map((t) => [`${t.client}\n${t.token}`, t.keys]));
+    return tokens.map(({ client, token }) => {
+      const keys = keysOf.get(`${client}\n${token}`);
+      return keys === undefined ? { client, token } : { client, token, keys };
+    });
   }
 }
 
@@ -131,14 +159,18 @@ function digestOf(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** Calls `each` for every `<code><createdAt ms>:<token>` line of a client's device string. */
-function forEachDevice(value: string | null, each: (code: string, createdAt: number, token: string) => void): void {
+/** Calls `each` for every `<code><createdAt ms>[.<keys>]:<token>` line of a client's device string. */
+function forEachDevice(value: string | null, each: (code: string, createdAt: number, keys: string | undefined, token: string) => void): void {
   if (!value) return;
   for (let start = 0; start < value.length;) {
     let end = value.indexOf('\n', start);
     if (end < 0) end = value.length;
     const colon = value.indexOf(':', start);
-    if (colon > start && colon < end) each(value[start]!, Number(value.slice(start + 1, colon)), value.slice(colon + 1, end));
+    if (colon > start && colon < end) {
+      const dot = value.indexOf('.', start);
+      const keyed = dot > start && dot < colon;
+      each(value[start]!, Number(value.slice(start + 1, keyed ? dot : colon)), keyed ? value.slice(dot + 1, colon) : undefined, value.slice(colon + 1, end));
+    }
     start = end + 1;
   }
 }

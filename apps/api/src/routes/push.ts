@@ -22,9 +22,9 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
     const parsed = parseCommonCase(body, deps.maxClients) ?? schema.safeParse(body);
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const sizes = encodedSizes(parsed.data.payload, Date.now());
-    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES) {
+    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES || sizes.web > MAX_PAYLOAD_BYTES) {
       throw new ApiError(400, 'PAYLOAD_TOO_LARGE',
-        `payload encodes to ${sizes.apns} bytes for APNs and ${sizes.fcm} for FCM; the limit is ${MAX_PAYLOAD_BYTES}`);
+        `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`);
     }
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {

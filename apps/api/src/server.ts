@@ -79,7 +79,7 @@ export function createServer(deps: ApiDeps): Express {
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
     }),
   );
-  push.use(tokenRoutes(registry));
+  push.use(tokenRoutes(registry, config.WEBPUSH_ALLOWED_ENDPOINTS));
   push.use(jobRoutes(jobs));
   app.use('/push', push);
   app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords }));

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { envSchema } from '@push/config';
+import { generateVapidKeys } from '@push/providers';
 import { createRedis, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
@@ -127,6 +128,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     log(`simulators (own process, latency ${options.latencyMs} ± ${options.jitterMs} ms): APNs ${simInfo.apnsUrl}, FCM ${simInfo.fcmUrl}`);
 
     const serviceEnv = { FCM_RATE_LIMIT_PER_MINUTE: String(options.fcmRateLimitPerMinute), ...options.env };
+    // The Web Push simulator accepts any VAPID key: one pair for this run, shared with the direct script.
+    const vapid = { ...generateVapidKeys(), subject: 'mailto:bench@example.com' };
+    const providerEnv = {
+      ...simInfo.env, WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey, WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey, WEBPUSH_SUBJECT: vapid.subject,
+    };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
     const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.pid }) };
 
@@ -175,7 +181,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       service = new Service({
         redisUrl,
         prefix,
-        providerEnv: simInfo.env,
+        providerEnv,
         env: serviceEnv,
         nodeArgs: options.nodeArgs,
         ...(options.cpuProfDir !== undefined && { cpuProfDir: options.cpuProfDir }),
@@ -255,7 +261,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       const service = new Service({
         redisUrl,
         prefix: `bench-million${runId}`,
-        providerEnv: simInfo.env,
+        providerEnv,
         env: serviceEnv,
         nodeArgs: options.nodeArgs,
         ...(options.cpuProfDir !== undefined && { cpuProfDir: join(options.cpuProfDir, 'million') }),

@@ -1,4 +1,4 @@
-import type { Payload, Platform } from '@push/contract';
+import { platforms, type Payload, type Platform } from '@push/contract';
 import type { RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
@@ -6,6 +6,11 @@ import { clientIds } from './population';
 import { CpuMeter, peakRssBytes, round } from './proc';
 import type { Service } from './service';
 import type { SimSnapshot } from './sim-host';
+
+/** A record with one entry per platform. */
+export function perPlatform<T>(value: (platform: Platform) => T): Record<Platform, T> {
+  return Object.fromEntries(platforms.map((p) => [p, value(p)])) as Record<Platform, T>;
+}
 
 /** The notification every run sends: the API document's example (push2clients.txt). */
 export const benchPayload: Payload = {
@@ -45,7 +50,7 @@ export interface ServiceRunReport {
   statuses: Record<string, number>;
   /** What the simulators accepted in the run (each token exactly once when nothing failed). */
   accepted: Record<Platform, number>;
-  /** HTTP/2 connections the simulators saw opened in the run. */
+  /** Connections the simulators saw opened in the run. */
   connections: Record<Platform, number>;
   /** Peak RSS (VmHWM) of each process since it started, bytes. */
   peakRssBytes: Record<string, number>;
@@ -138,12 +143,10 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
       p99Ms: quantile(latencies, 0.99),
     };
   };
-  const all = new Float64Array(times.at.ios.length + times.at.android.length);
-  all.set(times.at.ios);
-  all.set(times.at.android, times.at.ios.length);
+  const all = Float64Array.from(platforms.flatMap((p) => [...times.at[p]]));
   const overall = figures(all);
   const completionMs = finishedAt - t0;
-  const firsts = [snap.firstAt.apns, snap.firstAt.fcm].filter((t): t is number => t !== null);
+  const firsts = platforms.map((p) => snap.firstAt[p]).filter((t): t is number => t !== null);
   const peaks: Record<string, number> = {};
   for (const [name, pid] of Object.entries(ctx.service.pids())) peaks[name] = peakRssBytes(pid) ?? 0;
   return {
@@ -157,10 +160,10 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
     tokensPerSecond: Math.round(all.length / (completionMs / 1000)),
     p50Ms: overall.p50Ms,
     p99Ms: overall.p99Ms,
-    platforms: { ios: figures(times.at.ios), android: figures(times.at.android) },
+    platforms: perPlatform((p) => figures(times.at[p])),
     statuses: times.byStatus,
-    accepted: { ios: snap.apns.accepted, android: snap.fcm.accepted },
-    connections: { ios: snap.apns.sessions, android: snap.fcm.sessions },
+    accepted: perPlatform((p) => snap.stats[p].accepted),
+    connections: perPlatform((p) => snap.stats[p].sessions),
     peakRssBytes: peaks,
     cpu: cpuUse,
     simulatorBusy: round(snap.eventLoopUtilization, 2),

@@ -73,7 +73,8 @@ function decodedBytes(value: string): Buffer | undefined {
 
 /** A browser's `PushSubscription.toJSON()`. */
 export const pushSubscriptionSchema = z.strictObject({
-  endpoint: z.string().max(2048, 'must be at most 2048 characters'),
+  // Visible ASCII only: URL parsing would silently drop a line break or tab that the registry cannot store.
+  endpoint: z.string().max(2048, 'must be at most 2048 characters').regex(/^[\x21-\x7e]+$/, 'must be a URL of visible ASCII characters'),
   expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({
     p256dh: z.string().max(200).refine((value) => isP256PublicKey(decodedBytes(value)), 'must be base64url of an uncompressed P-256 public key (65 bytes)'),

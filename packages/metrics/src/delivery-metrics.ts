@@ -1,3 +1,4 @@
+import { platforms, tokenStatuses } from '@push/contract';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** Seconds a provider takes to answer one send group: a few ms from a simulator, up to the timeout. */
@@ -61,8 +62,8 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
     registers,
   });
   // Zero series from the start, so rate() and alerts see them before the first event.
-  for (const platform of ['ios', 'android']) {
-    for (const status of ['sent', 'failed', 'invalid', 'expired']) notifications.inc({ platform, status }, 0);
+  for (const platform of platforms) {
+    for (const status of tokenStatuses) notifications.inc({ platform, status }, 0);
     for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead]) counter.inc({ platform }, 0);
   }
 

@@ -53,6 +53,11 @@ export function classifyWebPush(status: number, reason: string, retryAfterMs?: n
   return { status: 'failed', reason };
 }
 
+/** A new VAPID key pair (base64url, what WEBPUSH_VAPID_PUBLIC_KEY / _PRIVATE_KEY take), from web-push. */
+export function generateVapidKeys(): { publicKey: string; privateKey: string } {
+  return webPush.generateVAPIDKeys();
+}
+
 /** How long an origin that answered 429 without Retry-After is left alone. */
 export const WEBPUSH_DEFAULT_PAUSE_MS = 60_000;
 

@@ -132,6 +132,12 @@ export interface SubscribeOptions {
   name?: string;
   /** The VAPID public key the page subscribed with: messages signed with another key answer 403. @defaultValue unset (any key) */
   applicationServerKey?: string;
+  /**
+   * The subscription's P-256 private key and 16-byte auth secret (base64url), for a caller that derives
+   * the same subscriptions in several processes (the benchmark). @defaultValue random, as a browser makes them
+   */
+  privateKey?: string;
+  auth?: string;
 }
 
 export interface WebPushSimulator extends Simulator<WebPushBehaviour> {

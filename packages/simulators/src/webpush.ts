@@ -1,3 +1,4 @@
+/// <reference path="./http_ece.d.ts" />
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH, type KeyObject } from 'node:crypto';
 import { decrypt } from 'http_ece';
 import { SimulatorCore, listen, splitOptions } from './core';
@@ -39,8 +40,9 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
     const name = input.name ?? randomBytes(16).toString('base64url');
     if (!NAME.test(name)) throw new Error('name must be 1-128 characters of A-Z a-z 0-9 _ -');
     const ecdh = createECDH('prime256v1');
-    ecdh.generateKeys();
-    const auth = randomBytes(16).toString('base64url');
+    if (input.privateKey === undefined) ecdh.generateKeys();
+    else ecdh.setPrivateKey(Buffer.from(input.privateKey, 'base64url'));
+    const auth = input.auth ?? randomBytes(16).toString('base64url');
     subscriptions.set(name, { ecdh, auth, gone: false, ...(input.applicationServerKey !== undefined && { applicationServerKey: input.applicationServerKey }) });
     return { endpoint: `${origin}/push/${name}`, expirationTime: null, keys: { p256dh: ecdh.getPublicKey('base64url'), auth } };
   }

@@ -8,11 +8,13 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
-import { apnsCredentials, createLogger, loadConfig, type Config } from '@push/config';
+import { apnsCredentials, createLogger, loadConfig, webPushCredentials, type Config } from '@push/config';
 import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider } from '@push/providers';
-import { startApnsSimulator, startFcmSimulator, type ApnsSimulator, type FcmSimulator } from '@push/simulators';
+import { createApnsProvider, createWebPushProvider } from '@push/providers';
+import {
+  startApnsSimulator, startFcmSimulator, startWebPushSimulator, type ApnsSimulator, type FcmSimulator, type WebPushSimulator,
+} from '@push/simulators';
 import {
   createQueue, createRedis, queuePrefix, storeKeys, waitForReady, type ChunkJobData, type JobStatus, type RedisClient,
 } from '@push/store';
@@ -130,11 +132,13 @@ describe('Redis Cluster', () => {
     let env: Record<string, string>;
     let apns: ApnsSimulator;
     let fcm: FcmSimulator;
+    let webpush: WebPushSimulator;
     let redis: RedisClient;
     let queues: Record<Platform, Queue<ChunkJobData>>;
     let server: Server;
     let url: string;
     let apnsWorker: DeliveryWorker;
+    let webWorker: DeliveryWorker;
     let fcmWorker: ChildProcess;
     let keyFile: string;
 
@@ -148,7 +152,9 @@ describe('Redis Cluster', () => {
     };
 
     beforeAll(async () => {
-      [apns, fcm] = await Promise.all([startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] })]);
+      [apns, fcm, webpush] = await Promise.all([
+        startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] }), startWebPushSimulator(),
+      ]);
       env = {
         REDIS_URL: seedUrl,
         REDIS_CLUSTER: 'true',
@@ -158,7 +164,7 @@ describe('Redis Cluster', () => {
         PUSH_CHUNK_CLIENTS: '7',
         RETRY_BASE_DELAY_MS: '50',
         STALLED_INTERVAL_MS: '1000',
-        ...simulatorEnv(apns, fcm),
+        ...simulatorEnv(apns, fcm, webpush),
         FCM_RATE_LIMIT_PER_MINUTE: '100000',
         NODE_EXTRA_CA_CERTS: apns.caFile,
         LOG_LEVEL: 'silent',
@@ -180,6 +186,10 @@ describe('Redis Cluster', () => {
 
       const provider = createApnsProvider({ credentials: apnsCredentials(config), connections: 1, timeoutMs: 5000, logger, ca: apns.caPem });
       apnsWorker = createDeliveryWorker({ platform: 'ios', provider, config, logger });
+      const web = createWebPushProvider({
+        vapid: webPushCredentials(config), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS, connectionsPerOrigin: 2, timeoutMs: 5000, logger, ca: webpush.caPem,
+      });
+      webWorker = createDeliveryWorker({ platform: 'web', provider: web, config, logger });
       fcmWorker = await startFcmWorkerProcess(env);
     });
 
@@ -190,6 +200,7 @@ describe('Redis Cluster', () => {
         await exited;
       }
       await apnsWorker?.close();
+      await webWorker?.close();
       server?.closeAllConnections();
       await new Promise((r) => server?.close(r));
       await Promise.all(Object.values(queues ?? {}).map(async (q) => {
@@ -198,7 +209,7 @@ describe('Redis Cluster', () => {
         client.disconnect();
       }));
       redis?.disconnect();
-      await Promise.all([apns?.close(), fcm?.close()]);
+      await Promise.all([apns?.close(), fcm?.close(), webpush?.close()]);
       rmSync(keyFile, { force: true });
     });
 
@@ -211,6 +222,8 @@ describe('Redis Cluster', () => {
       // ...and through the API for one client (register, list).
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'ios', token: iosToken(0) })).status).toBe(200);
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'android', token: fcmToken(0) })).status).toBe(200);
+      const subscription = webpush.subscribe();
+      expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'web', subscription })).status).toBe(200);
 
       const pushed = await fetch(`${url}/push/push2clients`, {
         method: 'POST',
@@ -224,9 +237,11 @@ describe('Redis Cluster', () => {
         const res = await request('GET', `/push/jobs/${jobId}`);
         return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
       }, 60_000, 'the job to complete on the cluster');
-      expect(job.totals).toEqual({ clients: 21, tokens: 40, sent: 39, failed: 0, invalid: 1, expired: 0 });
+      expect(job.totals).toEqual({ clients: 21, tokens: 41, sent: 40, failed: 0, invalid: 1, expired: 0 });
       expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
       expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
+      expect(job.platforms.web).toMatchObject({ clients: 1, tokens: 1, sent: 1, chunks: 3, chunksDone: 3 });
+      expect(webpush.receivedFor(subscription.endpoint).map((n) => n.body)).toEqual([{ alert: 'cluster' }]);
       expect(new Set(apns.received().map((n) => n.token)).size).toBe(19);
       expect(new Set(fcm.received().map((n) => n.token)).size).toBe(20);
 

@@ -1,21 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { apnsCredentials, createLogger, fcmSettings, loadConfig } from '@push/config';
-import type { Platform } from '@push/contract';
+import { join } from 'node:path';
+import { apnsCredentials, createLogger, fcmSettings, loadConfig, webPushCredentials, type Config, type Logger } from '@push/config';
+import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider, createFcmProvider } from '@push/providers';
-import { startApnsSimulator, startFcmSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator } from '@push/simulators';
+import { createApnsProvider, createFcmProvider, createWebPushProvider, generateVapidKeys, type PushProvider } from '@push/providers';
+import {
+  startApnsSimulator, startFcmSimulator, startWebPushSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator,
+  type SimulatedSubscription, type WebPushBehaviour, type WebPushSimulator,
+} from '@push/simulators';
 import type { JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
-import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess } from './processes';
+import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess, type WorkerApp } from './processes';
 import { waitFor } from './redis';
 
 export interface TestStack {
   api: TestApi;
   apns: ApnsSimulator;
   fcm: FcmSimulator;
+  webpush: WebPushSimulator;
   /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
   workerEnv: Record<string, string>;
   /** Starts one more in-process worker for a platform, optionally with other settings. */
@@ -27,6 +31,8 @@ export interface TestStack {
   /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
   startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
+  /** Mints a browser subscription on the Web Push simulator and registers it for `client` (POST /push/tokens). */
+  subscribe(client: string): Promise<SimulatedSubscription>;
   push(clients: string[], payload: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
   allResults(jobId: string): Promise<ResultItem[]>;
@@ -36,6 +42,7 @@ export interface TestStack {
 export interface StackOptions {
   apns?: ApnsBehaviour;
   fcm?: FcmBehaviour;
+  webpush?: WebPushBehaviour;
   /** In-process workers per platform started with the stack (default 1 each). */
   workers?: Partial<Record<Platform, number>>;
   env?: Record<string, string>;
@@ -46,16 +53,22 @@ export interface StackOptions {
   redisUrl?: string;
 }
 
-const root = resolve(__dirname, '../../..');
+/** The worker app of each platform, under apps/. */
+const workerApp: Record<Platform, WorkerApp> = { ios: 'apns-worker', android: 'fcm-worker', web: 'webpush-worker' };
 
 /**
- * The environment that points a process at both simulators (APNS_TOPIC included); writes the APNs
- * signing key to a temporary file, as APNS_KEY_FILE names it.
+ * The environment that points a process at the simulators (APNS_TOPIC included, a fresh VAPID key pair
+ * for Web Push); writes the APNs signing key to a temporary file, as APNS_KEY_FILE names it.
  */
-export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator): Record<string, string> {
+export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator, webpush: WebPushSimulator): Record<string, string> {
   const keyFile = join(tmpdir(), `push-test-apns-${apns.port}.p8`);
   writeFileSync(keyFile, apns.signingKeyPem);
+  const vapid = generateVapidKeys();
   return {
+    WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+    WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+    WEBPUSH_SUBJECT: 'mailto:tests@example.com',
+    WEBPUSH_ALLOWED_ENDPOINTS: `fcm.googleapis.com,${new URL(webpush.url).host}`,
     APNS_KEY_FILE: keyFile,
     APNS_KEY_ID: apns.keyId,
     APNS_TEAM_ID: apns.teamId,
@@ -70,12 +83,14 @@ export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator): Record<str
 
 /** API + simulators + workers on the test Redis, each test file with its own prefix. */
 export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
-  const [apns, fcm] = await Promise.all([startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {})]);
+  const [apns, fcm, webpush] = await Promise.all([
+    startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {}), startWebPushSimulator(options.webpush ?? {}),
+  ]);
   const baseEnv = {
     API_RATE_LIMIT_PER_MINUTE: '0',
     RETRY_BASE_DELAY_MS: '50',
     STALLED_INTERVAL_MS: '1000',
-    ...simulatorEnv(apns, fcm),
+    ...simulatorEnv(apns, fcm, webpush),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,
@@ -86,16 +101,27 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
+  const providerFor = (platform: Platform, config: Config, logger: Logger): PushProvider => {
+    const timeoutMs = config.PROVIDER_TIMEOUT_MS;
+    switch (platform) {
+      case 'ios':
+        return createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs, logger, ca: apns.caPem });
+      case 'android':
+        return createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs, logger, ca: fcm.caPem });
+      case 'web':
+        return createWebPushProvider({
+          vapid: webPushCredentials(config), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS, connectionsPerOrigin: config.WEBPUSH_CONNECTIONS, timeoutMs, logger, ca: webpush.caPem,
+        });
+    }
+  };
   const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
     const config = loadConfig({ ...api.env, ...env });
-    const provider = platform === 'ios'
-      ? createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: apns.caPem })
-      : createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs: config.PROVIDER_TIMEOUT_MS, logger, ca: fcm.caPem });
+    const provider = providerFor(platform, config, logger);
     const worker = createDeliveryWorker({ platform, provider, config, logger });
     workers.push(worker);
     return worker;
   };
-  for (const platform of ['ios', 'android'] as const) {
+  for (const platform of platforms) {
     for (let i = 0; i < (options.workers?.[platform] ?? 1); i++) addWorker(platform);
   }
 
@@ -112,16 +138,17 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     api,
     apns,
     fcm,
+    webpush,
     workerEnv,
     addWorker,
     spawnWorker(platform, env = {}) {
-      const file = join(root, 'apps', platform === 'ios' ? 'apns-worker' : 'fcm-worker', 'dist', 'index.js');
+      const file = appEntry(workerApp[platform]);
       const child = spawn(process.execPath, [file], { env: { ...process.env, ...workerEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
       return child;
     },
     startWorkerProcess(platform, env = {}) {
-      const proc = spawnNode(appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker'), { ...workerEnv, ...env });
+      const proc = spawnNode(appEntry(workerApp[platform]), { ...workerEnv, ...env });
       managed.push(proc);
       return proc;
     },
@@ -133,6 +160,12 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     async register(client, platform, token) {
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
+    },
+    async subscribe(client) {
+      const subscription = webpush.subscribe();
+      const res = await api.request('POST', '/push/tokens', { client, platform: 'web', subscription });
+      if (res.status !== 200) throw new Error(`subscribe failed: ${JSON.stringify(res.body)}`);
+      return subscription;
     },
     async push(clients, payload) {
       const res = await api.request('POST', '/push/push2clients', { clients, payload });
@@ -161,7 +194,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       await Promise.all(managed.map((proc) => proc.stop('SIGKILL')));
       await Promise.all(workers.map((w) => w.close()));
       await api.close();
-      await Promise.all([apns.close(), fcm.close()]);
+      await Promise.all([apns.close(), fcm.close(), webpush.close()]);
     },
   };
 }

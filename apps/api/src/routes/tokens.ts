@@ -1,28 +1,41 @@
 import { Router } from 'express';
-import { ApiError, clientIdSchema, deleteTokenSchema, describeIssues, ok, registerTokenSchema } from '@push/contract';
+import {
+  ApiError, clientIdSchema, deleteTokenSchema, describeIssues, endpointRefusal, ok, packSubscriptionKeys, registerTokenSchema, type HostPattern,
+} from '@push/contract';
 import type { TokenRegistry } from '@push/store';
 import { methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
-/** The token registry routes of the contract. */
-export function tokenRoutes(registry: TokenRegistry): Router {
+/**
+ * The token registry routes of the contract. `allowedEndpoints` (WEBPUSH_ALLOWED_ENDPOINTS) are the hosts
+ * a browser subscription's endpoint may name.
+ */
+export function tokenRoutes(registry: TokenRegistry, allowedEndpoints: readonly HostPattern[]): Router {
   const router = Router();
 
   router.post('/tokens', async (req, res) => {
     const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    const { client, platform, token } = parsed.data;
-    await registry.register(client, platform, token);
+    const request = parsed.data;
+    if (request.platform === 'web') {
+      const { endpoint, keys } = request.subscription;
+      const refusal = endpointRefusal(endpoint, allowedEndpoints);
+      if (refusal !== undefined) throw new ApiError(400, 'INVALID_PARAMETER', `subscription.endpoint: ${refusal}`);
+      await registry.register(request.client, 'web', endpoint, Date.now(), packSubscriptionKeys(keys));
+    } else {
+      await registry.register(request.client, request.platform, request.token);
+    }
     res.json(ok({}));
   });
 
   router.delete('/tokens', async (req, res) => {
     const parsed = deleteTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    // iOS tokens are stored lower-case; a caller may quote one in upper case.
+    // iOS tokens are stored lower-case; a caller may quote one in upper case. Not a web endpoint: its path
+    // is case-sensitive, and its lower-case form may be another browser's subscription.
     const { token } = parsed.data;
     // Deleting is idempotent: a token no client has is already gone.
-    if ((await registry.remove(token)) === null && token !== token.toLowerCase()) await registry.remove(token.toLowerCase());
+    if ((await registry.remove(token)) === null && !token.includes('://') && token !== token.toLowerCase()) await registry.remove(token.toLowerCase());
     res.json(ok({}));
   });
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { platforms, type Platform, type Push2ClientsRequest } from '@push/contract';
+import type { Platform, Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
@@ -8,6 +8,8 @@ export interface PushJobsDeps {
   prefix: string;
   jobs: JobStore;
   queues: Record<Platform, Queue<ChunkJobData>>;
+  /** The platforms this deployment delivers to (`enabledPlatforms`): chunks are queued on these. */
+  platforms: readonly Platform[];
   chunkClients: number;
   attempts: number;
   retryBaseDelayMs: number;
@@ -17,7 +19,7 @@ export interface PushJobsDeps {
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on both platform queues. Clients are
+ * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue. Clients are
  * resolved to tokens by the workers, so this costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
@@ -46,12 +48,12 @@ export async function enqueuePush(
     const clients = distinct(request.clients);
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, payload: request.payload });
+    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, platforms: deps.platforms, payload: request.payload });
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
-      platforms.map((platform) =>
+      deps.platforms.map((platform) =>
         deps.queues[platform].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',

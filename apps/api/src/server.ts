@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
 import { failure, ok, type Platform } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import { enabledPlatforms, type Config, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
 import { JobStore, RateLimiter, TokenRegistry, type ChunkJobData, type RedisClient } from '@push/store';
 import { adminRoutes } from './admin';
@@ -38,6 +38,7 @@ export function createServer(deps: ApiDeps): Express {
   const prefix = config.REDIS_PREFIX;
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const registry = new TokenRegistry(redis, prefix);
+  const platforms = enabledPlatforms(config);
   const limiters = config.apiKeys.map(
     (_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE),
   );
@@ -73,13 +74,14 @@ export function createServer(deps: ApiDeps): Express {
       prefix,
       jobs,
       queues,
+      platforms,
       maxClients: config.PUSH_MAX_CLIENTS,
       chunkClients: config.PUSH_CHUNK_CLIENTS,
       attempts: config.DELIVERY_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
     }),
   );
-  push.use(tokenRoutes(registry, config.WEBPUSH_ALLOWED_ENDPOINTS));
+  push.use(tokenRoutes(registry, { web: platforms.includes('web'), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS }));
   push.use(jobRoutes(jobs));
   app.use('/push', push);
   app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords }));

@@ -98,14 +98,14 @@ describe('the dashboards under /admin', () => {
     expect((await json(res)).error.code).toBe('INVALID_CURSOR');
   });
 
-  it('mounts bull-board at /admin/queues over both platform queues', async () => {
+  it('mounts bull-board at /admin/queues over every platform queue', async () => {
     const page = await admin('/admin/queues');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<base href="/admin/queues/" />');
     const api = await admin('/admin/queues/api/queues?activeQueue=apns&page=1&jobsPerPage=10');
     expect(api.status).toBe(200);
     const { queues } = (await json(api)) as { queues: { name: string }[] };
-    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'fcm']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'fcm', 'webpush']);
   });
 });
 

@@ -1,11 +1,18 @@
 import { createECDH } from 'node:crypto';
+import { generateVapidKeys } from '@push/providers';
 import { startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
+let noWeb: TestApi;
 beforeAll(async () => {
-  api = await startTestApi('tokens');
+  // Web Push is enabled by a VAPID public key (the API needs no more of the identity).
+  api = await startTestApi('tokens', { WEBPUSH_VAPID_PUBLIC_KEY: generateVapidKeys().publicKey });
+  noWeb = await startTestApi('tokens-noweb');
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await api.close();
+  await noWeb.close();
+});
 
 const ios = 'ab'.repeat(32);
 const android = 'fcm-token_abcdefghijklmnop:0123456789';
@@ -107,6 +114,21 @@ describe('browser subscriptions (platform web)', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER', message } });
     expect((await api.request('GET', '/push/clients/w/tokens')).body.result.tokens).toEqual([]);
+  });
+
+  it('refuses subscriptions where Web Push is not configured (no VAPID key: no job ever waits for a web worker)', async () => {
+    const res = await noWeb.request('POST', '/push/tokens', { client: 'w', platform: 'web', subscription });
+    expect(res.body).toEqual({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER', message: 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)' } });
+    expect((await noWeb.request('GET', '/push/clients/w/tokens')).body.result.tokens).toEqual([]);
+  });
+
+  it('queues no web chunks where Web Push is not configured, and one per chunk where it is', async () => {
+    for (const [target, webChunks] of [[noWeb, 0], [api, 1]] as const) {
+      const res = await target.request('POST', '/push/push2clients', { clients: ['a', 'b'], payload: { alert: 'x' } });
+      const job = (await target.request('GET', `/push/jobs/${res.body.result.jobId}`)).body.result;
+      expect([job.platforms.ios.chunks, job.platforms.android.chunks, job.platforms.web.chunks]).toEqual([1, 1, webChunks]);
+      expect(await target.queues.web.count()).toBe(webChunks);
+    }
   });
 
   it('refuses a token instead of a subscription for web', async () => {

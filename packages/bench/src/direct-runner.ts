@@ -51,4 +51,5 @@ export async function runDirect(
   }
 }
 
-export const libraryPlatform = (library: DirectLibrary) => (library === 'node-apn' ? 'ios' : 'android');
+const platformOf: Record<DirectLibrary, Platform> = { 'node-apn': 'ios', 'firebase-admin': 'android', 'fcm-provider': 'android', 'web-push': 'web' };
+export const libraryPlatform = (library: DirectLibrary): Platform => platformOf[library];

@@ -12,11 +12,12 @@ import { runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
 import { deleteKeys, keysMemory, usedMemory } from './measure';
 import type { BenchOptions } from './options';
-import { countTokens, registerPopulation, type Population } from './population';
+import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
 import { startPrivateRedis } from './redis-server';
 import { Service } from './service';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
+import { webRatio, webRun, type WebReport } from './web-run';
 import { cpuPerToken, directRequest, directScripts, method, ratios, serviceWarnings, targets } from './summary';
 import type { SimHostInfo } from './sim-host';
 
@@ -74,6 +75,8 @@ export interface BenchReport {
   };
   service?: ServiceRunReport;
   direct?: DirectComparison[];
+  /** The Web Push run (--web-clients); its ratio is `ratios.ratioWebVsWebPushLib`. */
+  web?: WebReport;
   /** Service throughput / direct-library throughput. Every field name contains `ratio`. */
   ratios?: Record<string, number>;
   /** CPU per token, microseconds: `service` (API + workers + Redis) and each direct script (simulators excluded). */
@@ -155,6 +158,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         registryKeyBytesPerToken: Math.round(registryKeys.bytes / registered),
       };
       log(`  ${registered} tokens in ${registerSeconds} s; Redis ${report.redis.bytesPerRegisteredToken} bytes per token`);
+      if (options.webClients > 0) {
+        // The simulators' process holds the subscriptions' private keys (to decrypt); the registry the public ones.
+        await sims.call('subscribeWeb', options.webClients);
+        await registerWebClients(new TokenRegistry(redis, prefix), options.webClients, simInfo.webpushUrl);
+        log(`  ${options.webClients} browser subscriptions for the Web Push run`);
+      }
     }
 
     const quiet = async () => {
@@ -164,7 +173,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const runScript = async (libraries: DirectLibrary[], round: number): Promise<DirectComparison> => {
       await quiet();
       log(`direct script${round > 1 ? ` (round ${round})` : ''}: ${libraries.join(' + ')} (one process, both platforms at once)`);
-      const result = await runDirect(simInfo, directRequest(options, population, libraries, options.workers), sims, redisServer ? { redis: redisServer.pid } : {}, options.cpuProfDir);
+      const result = await runDirect(simInfo, { ...directRequest(options, population, libraries, options.workers), vapid }, sims, redisServer ? { redis: redisServer.pid } : {}, options.cpuProfDir);
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
       return { libraries, report: result };
     };
@@ -192,7 +201,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       await service.setWorkers(options.workers);
       ctx = { service, sims, redis, prefix, otherPids, timeoutMs: options.timeoutMs, chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS, log };
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
-      await warmUp(ctx, Math.min(2000, options.clients));
+      await warmUp(ctx, clientIds(Math.min(2000, options.clients)));
     }
     // Service and direct scripts take turns, `repeat` times; the best run of each is kept, so that a
     // neighbour's burst of CPU (this machine is shared) does not decide a ratio.
@@ -200,7 +209,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);
-        const run = await serviceRun(ctx, options.clients, options.workers);
+        const run = await serviceRun(ctx, clientIds(options.clients), options.workers);
         log(`  ${run.tokensPerSecond} tokens/s, completed in ${run.completionMs} ms (others used ${run.cpu.others?.cores ?? 0} cores)`);
         if (!best.service || run.tokensPerSecond > best.service.tokensPerSecond) best.service = run;
       }
@@ -226,6 +235,15 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
     }
 
+    if (options.webClients > 0 && (ctx || options.baselines)) {
+      report.web = await webRun({
+        ...(ctx && { ctx }), workers: options.workers, clients: options.webClients, repeat: options.repeat, baselines: options.baselines, quiet, runScript,
+      });
+      const ratio = webRatio(report.web);
+      if (ratio !== undefined) report.ratios = { ...report.ratios, ratioWebVsWebPushLib: ratio };
+      if (report.web.service) report.warnings.push(...serviceWarnings(report.web.service));
+    }
+
     if (service && ctx && options.scaling.length > 0) {
       report.scaling = [];
       for (const workers of options.scaling) {
@@ -234,10 +252,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           run = report.service;
         } else {
           await service.setWorkers(workers);
-          await warmUp(ctx, Math.min(2000 * workers, options.scalingClients));
+          await warmUp(ctx, clientIds(Math.min(2000 * workers, options.scalingClients)));
           await quiet();
           log(`scaling run: ${workers} worker(s) per platform, ${options.scalingClients} clients`);
-          run = await serviceRun(ctx, options.scalingClients, workers);
+          run = await serviceRun(ctx, clientIds(options.scalingClients), workers);
           report.warnings.push(...serviceWarnings(run));
           log(`  ${run.tokensPerSecond} tokens/s`);
         }

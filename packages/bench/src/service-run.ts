@@ -2,7 +2,6 @@ import { platforms, type Payload, type Platform } from '@push/contract';
 import type { RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
-import { clientIds } from './population';
 import { CpuMeter, peakRssBytes, round } from './proc';
 import type { Service } from './service';
 import type { SimSnapshot } from './sim-host';
@@ -100,16 +99,17 @@ async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: num
   }
 }
 
-/** Sends one push to the first `clients` clients and waits for it; no measurements (warm-up). */
-export async function warmUp(ctx: RunContext, clients: number): Promise<void> {
-  const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients: clientIds(clients), payload: benchPayload }));
+/** Sends one push to `clients` and waits for it; no measurements (warm-up). */
+export async function warmUp(ctx: RunContext, clients: readonly string[]): Promise<void> {
+  const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients, payload: benchPayload }));
   if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
   await follow(ctx, res.body.result.jobId);
 }
 
-/** One measured push to the first `clients` clients, followed to `completed`. */
-export async function serviceRun(ctx: RunContext, clients: number, workersPerPlatform: number): Promise<ServiceRunReport> {
-  const body = JSON.stringify({ clients: clientIds(clients), payload: benchPayload });
+/** One measured push to `ids`, followed to `completed`. */
+export async function serviceRun(ctx: RunContext, ids: readonly string[], workersPerPlatform: number): Promise<ServiceRunReport> {
+  const clients = ids.length;
+  const body = JSON.stringify({ clients: ids, payload: benchPayload });
   await ctx.sims.call('arm');
   const memoryBefore = await usedMemory(ctx.redis);
   const commandsBefore = await commandStats(ctx.redis);
@@ -179,7 +179,8 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
 }
 
 function redisCommands(commands: ReturnType<typeof commandsBetween>, clients: number, chunkClients: number, tokens: number): ServiceRunReport['redisCommands'] {
-  const chunkJobs = 2 * Math.ceil(clients / chunkClients);
+  // The bench configures every platform (VAPID keys included), so each queue gets every chunk.
+  const chunkJobs = platforms.length * Math.ceil(clients / chunkClients);
   const perChunk: Record<string, number> = {};
   for (const c of [...commands].sort((a, b) => b.calls - a.calls)) if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
   const usec = commands.reduce((n, c) => n + c.usec, 0);

@@ -1,5 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { platforms, type Platform } from '@push/contract';
 import { envSchema, type Env } from './env';
 
 /** Start-up refused: the message names the variable at fault. */
@@ -144,6 +145,15 @@ export interface WebPushCredentials {
 
 export function hasWebPushCredentials(config: Env): boolean {
   return Boolean(config.WEBPUSH_VAPID_PUBLIC_KEY || config.WEBPUSH_VAPID_PRIVATE_KEY);
+}
+
+/**
+ * The platforms this deployment delivers to: iOS and Android always, web once a VAPID public key is
+ * configured. The API queues jobs only on these and refuses web subscriptions otherwise, so a deployment
+ * that runs no Web Push worker never has jobs waiting for one.
+ */
+export function enabledPlatforms(config: Env): Platform[] {
+  return platforms.filter((p) => p !== 'web' || config.WEBPUSH_VAPID_PUBLIC_KEY !== undefined);
 }
 
 /** The VAPID settings, checked before the first job: all three present and the two keys one pair. */

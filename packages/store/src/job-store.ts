@@ -40,6 +40,8 @@ export interface NewJob {
   jobId: string;
   clients: number;
   chunks: number;
+  /** The platforms the job is queued on; it completes when each has finished every chunk. */
+  platforms: readonly Platform[];
   payload: Payload;
 }
 
@@ -87,7 +89,7 @@ redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':clients', ARGV[3])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':chunksDone', 1)
 local chunks = tonumber(redis.call('HGET', KEYS[1], 'chunks'))
 local complete = true
--- The platforms the job was queued on; a job created before Web Push existed names none: iOS and Android.
+-- The platforms the job was queued on (a job created before Web Push existed names none: iOS and Android).
 for p in string.gmatch(redis.call('HGET', KEYS[1], 'platforms') or 'ios,android', '[^,]+') do
   if tonumber(redis.call('HGET', KEYS[1], p .. ':chunksDone') or '0') < chunks then complete = false end
 end
@@ -130,7 +132,7 @@ export class JobStore {
     const expiresAt = Math.floor(now / 1000) + this.retentionSeconds;
     await this.redis
       .multi()
-      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, platforms: platforms.join(','), payload: JSON.stringify(job.payload), expiresAt })
+      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, platforms: job.platforms.join(','), payload: JSON.stringify(job.payload), expiresAt })
       .expireat(key, expiresAt)
       .exec();
     await this.redis
@@ -200,11 +202,12 @@ export class JobStore {
     const hash = await this.redis.hgetall(this.keys.job(jobId));
     if (!hash.createdAt) return undefined;
     const num = (field: string) => Number(hash[field] ?? 0);
-    const chunks = num('chunks');
+    // A job created before Web Push existed names no platforms: it was queued on iOS and Android.
+    const queuedOn = (hash.platforms ?? 'ios,android').split(',');
     const platformCounts = (p: Platform) => ({
       clients: num(`${p}:clients`),
       ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
-      chunks,
+      chunks: queuedOn.includes(p) ? num('chunks') : 0,
       chunksDone: num(`${p}:chunksDone`),
     }) as Counts & { chunks: number; chunksDone: number };
     const perPlatform = Object.fromEntries(platforms.map((p) => [p, platformCounts(p)])) as JobStatus['platforms'];

@@ -6,11 +6,15 @@ import type { TokenRegistry } from '@push/store';
 import { methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
-/**
- * The token registry routes of the contract. `allowedEndpoints` (WEBPUSH_ALLOWED_ENDPOINTS) are the hosts
- * a browser subscription's endpoint may name.
- */
-export function tokenRoutes(registry: TokenRegistry, allowedEndpoints: readonly HostPattern[]): Router {
+export interface WebPushRegistration {
+  /** Whether this deployment delivers to browsers (a VAPID public key is configured). */
+  web: boolean;
+  /** WEBPUSH_ALLOWED_ENDPOINTS: the hosts a subscription's endpoint may name. */
+  allowedEndpoints: readonly HostPattern[];
+}
+
+/** The token registry routes of the contract. */
+export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistration): Router {
   const router = Router();
 
   router.post('/tokens', async (req, res) => {
@@ -18,8 +22,9 @@ export function tokenRoutes(registry: TokenRegistry, allowedEndpoints: readonly 
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const request = parsed.data;
     if (request.platform === 'web') {
+      if (!webPush.web) throw new ApiError(400, 'INVALID_PARAMETER', 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)');
       const { endpoint, keys } = request.subscription;
-      const refusal = endpointRefusal(endpoint, allowedEndpoints);
+      const refusal = endpointRefusal(endpoint, webPush.allowedEndpoints);
       if (refusal !== undefined) throw new ApiError(400, 'INVALID_PARAMETER', `subscription.endpoint: ${refusal}`);
       await registry.register(request.client, 'web', endpoint, Date.now(), packSubscriptionKeys(keys));
     } else {

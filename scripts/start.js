@@ -30,14 +30,19 @@ async function redisAnswers(url) {
 async function ensureRedis(config, stack) {
   if (await redisAnswers(config.REDIS_URL)) return config.REDIS_URL;
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new ConfigError(`REDIS_URL: nothing answers at ${config.REDIS_URL} and redis-server is not installed. ` +
-      'Start Redis (e.g. `apt-get install redis-server`) or set REDIS_URL to a running server.');
+    throw new ConfigError(
+      `REDIS_URL: nothing answers at ${config.REDIS_URL} and redis-server is not installed. ` +
+        'Start Redis (e.g. `apt-get install redis-server`) or set REDIS_URL to a running server.',
+    );
   }
   const dir = path.join(root, '.data', 'redis');
   mkdirSync(dir, { recursive: true });
   const port = 6390;
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
   stack.push(() => child.kill('SIGTERM'));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -80,9 +85,11 @@ async function startSimulatorsIfNeeded(config, env, stack) {
     env.WEBPUSH_SUBJECT = env.WEBPUSH_SUBJECT ?? 'mailto:admin@localhost.localdomain';
     const allowed = env.WEBPUSH_ALLOWED_ENDPOINTS || DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS;
     env.WEBPUSH_ALLOWED_ENDPOINTS = `${allowed},${sims.info.webpush.endpointHost}`;
-    say(`no VAPID keys: generated a pair for this run (public key ${vapid.publicKey}); web notifications go to ` +
-      `the Web Push simulator at ${sims.info.webpush.url}, whose host ${sims.info.webpush.endpointHost} is added to WEBPUSH_ALLOWED_ENDPOINTS ` +
-      `(a subscription for it: curl -k -X POST ${sims.info.webpush.url}/_sim/subscribe)`);
+    say(
+      `no VAPID keys: generated a pair for this run (public key ${vapid.publicKey}); web notifications go to ` +
+        `the Web Push simulator at ${sims.info.webpush.url}, whose host ${sims.info.webpush.endpointHost} is added to WEBPUSH_ALLOWED_ENDPOINTS ` +
+        `(a subscription for it: curl -k -X POST ${sims.info.webpush.url}/_sim/subscribe)`,
+    );
   }
   process.stdout.write(`${sims.describe()}\n`);
 }
@@ -101,7 +108,7 @@ async function main() {
   if (!env.IM_API_KEY && config.NODE_ENV !== 'production') env.IM_API_KEY = config.apiKeys[0];
 
   const apps = [
-    // glibc would keep the freed buffers of a million-client request body (README, Performance).
+    // glibc would keep the freed buffers of a million-client request body (docs/performance.md).
     ['api', 'apps/api/dist/index.js', { MALLOC_MMAP_THRESHOLD_: env.MALLOC_MMAP_THRESHOLD_ ?? '131072' }],
     ['apns-worker', 'apps/apns-worker/dist/index.js', { WORKER_METRICS_PORT: env.APNS_WORKER_METRICS_PORT ?? '9464' }],
     ['fcm-worker', 'apps/fcm-worker/dist/index.js', { WORKER_METRICS_PORT: env.FCM_WORKER_METRICS_PORT ?? '9465' }],
@@ -120,20 +127,32 @@ async function main() {
   });
   if (config.apiKeyGenerated) say(`no IM_API_KEY set: use  IM-API-KEY: ${env.IM_API_KEY}`);
   say(`API on http://127.0.0.1:${config.PORT}  (Ctrl-C stops everything)`);
-  say(`dashboards: http://127.0.0.1:${config.PORT}/admin/jobs and /admin/queues (user admin, password ${
-    env.ADMIN_PASSWORD ? 'ADMIN_PASSWORD' : 'the API key'})`);
-  say(`metrics: GET /metrics on the API and on ports ${apps[1][2].WORKER_METRICS_PORT} (APNs worker), ${
-    apps[2][2].WORKER_METRICS_PORT} (FCM worker) and ${apps[3][2].WORKER_METRICS_PORT} (Web Push worker), with Authorization: Bearer <${
-    env.METRICS_TOKEN ? 'METRICS_TOKEN' : 'the API key'}>`);
+  say(
+    `dashboards: http://127.0.0.1:${config.PORT}/admin/jobs and /admin/queues (user admin, password ${
+      env.ADMIN_PASSWORD ? 'ADMIN_PASSWORD' : 'the API key'
+    })`,
+  );
+  say(
+    `metrics: GET /metrics on the API and on ports ${apps[1][2].WORKER_METRICS_PORT} (APNs worker), ${
+      apps[2][2].WORKER_METRICS_PORT
+    } (FCM worker) and ${apps[3][2].WORKER_METRICS_PORT} (Web Push worker), with Authorization: Bearer <${
+      env.METRICS_TOKEN ? 'METRICS_TOKEN' : 'the API key'
+    }>`,
+  );
 
   async function stop(code) {
     if (stopping) return;
     stopping = true;
-    await Promise.all(children.map((child) => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    })));
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
     for (const undo of stack.reverse()) await undo();
     process.exit(code);
   }

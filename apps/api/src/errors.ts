@@ -13,6 +13,12 @@ const bodyErrors: Record<string, [number, string, string]> = {
   'request.size.invalid': [400, 'BAD_REQUEST', 'the request body length does not match Content-Length'],
 };
 
+/** The envelope answer of a body-parser error (it names its kind in `type`), if `error` is one. */
+function bodyError(error: unknown): [number, string, string] | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? bodyErrors[type] : undefined;
+}
+
 /**
  * Other client errors Express and body-parser raise as http-errors (`status` 4xx, `expose: true`) without
  * a `type` of their own: a path whose percent-encoding does not decode (router's URIError), a gzip /
@@ -32,7 +38,8 @@ function clientError(error: unknown): [number, string, string] | undefined {
 }
 
 /** ioredis / Redis answers that mean "Redis is unreachable or not serving", whatever the client's status says. */
-const REDIS_DOWN = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|^LOADING|^READONLY|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Command timed out/;
+const REDIS_DOWN =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|^LOADING|^READONLY|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Command timed out/;
 
 /**
  * Whether an error comes from Redis being away. The connection's status alone is not enough: a command
@@ -69,8 +76,8 @@ export function errorHandler(logger: Logger, redisReady: () => boolean): ErrorRe
     if (error instanceof ApiError) {
       ({ status, code, message } = error);
       if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
-    } else if (typeof error?.type === 'string' && bodyErrors[error.type]) {
-      [status, code, message] = bodyErrors[error.type]!;
+    } else if (bodyError(error)) {
+      [status, code, message] = bodyError(error)!;
     } else if ((client = clientError(error))) {
       [status, code, message] = client;
     } else if (!redisReady() || isRedisUnavailable(error)) {

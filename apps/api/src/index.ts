@@ -1,6 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import { failure, platforms } from '@push/contract';
-import { ConfigError, createLogger, loadConfig, redactConfig } from '@push/config';
+import { ConfigError, createLogger, loadConfig, redactConfig, redactUrl } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
 import { createQueue, createRedis, waitForReady } from '@push/store';
 import { createServer } from './server';
@@ -17,13 +17,17 @@ async function main(): Promise<void> {
 
   const cluster = config.REDIS_CLUSTER;
   const redis = createRedis(config.REDIS_URL, 'producer', { cluster });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 15_000).catch(() => {
-    throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactConfig(config).REDIS_URL}`);
+    throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactUrl(config.REDIS_URL)}`);
   });
   const queues = Object.fromEntries(
     platforms.map((p) => {
-      const queue = createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }), config.REDIS_PREFIX);
+      const queue = createQueue(
+        p,
+        createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }),
+        config.REDIS_PREFIX,
+      );
       queue.on('error', (err) => logger.warn({ err: err.message, queue: queue.name }, 'queue error'));
       return [p, queue];
     }),
@@ -37,9 +41,13 @@ async function main(): Promise<void> {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify(failure(status, status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', 'the request could not be parsed as HTTP'));
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify(
+      failure(status, status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', 'the request could not be parsed as HTTP'),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   const stop = async (signal: string) => {

@@ -29,9 +29,10 @@ export async function enqueuePush(
   idempotencyKey?: string,
 ): Promise<{ jobId: string; replayed: boolean }> {
   let jobId: string = randomUUID();
-  const idemKey = idempotencyKey === undefined
-    ? undefined
-    : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+  const idemKey =
+    idempotencyKey === undefined
+      ? undefined
+      : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
@@ -48,7 +49,14 @@ export async function enqueuePush(
     const clients = distinct(request.clients);
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    if (!created) await deps.jobs.create({ jobId, clients: clients.length, chunks: chunks.length, platforms: deps.platforms, payload: request.payload });
+    if (!created)
+      await deps.jobs.create({
+        jobId,
+        clients: clients.length,
+        chunks: chunks.length,
+        platforms: deps.platforms,
+        payload: request.payload,
+      });
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
@@ -103,7 +111,7 @@ export function distinct(items: readonly string[]): readonly string[] {
     }
   }
   if (!duplicates) return items;
-  const out: string[] = new Array(n - duplicates.length);
+  const out = new Array<string>(n - duplicates.length);
   for (let i = 0, d = 0, o = 0; i < n; i++) {
     if (i === duplicates[d]) d++;
     else out[o++] = items[i]!;

@@ -7,8 +7,12 @@ export function rateLimitPerKey(limiterFor: (keyIndex: number) => RateLimiter): 
   return async (_req, res, next) => {
     const waitMs = await limiterFor(res.locals.apiKeyIndex as number).take(1);
     if (waitMs > 0) {
-      throw new ApiError(429, 'RATE_LIMITED', 'too many requests for this API key; retry after the Retry-After delay',
-        Math.ceil(waitMs / 1000));
+      throw new ApiError(
+        429,
+        'RATE_LIMITED',
+        'too many requests for this API key; retry after the Retry-After delay',
+        Math.ceil(waitMs / 1000),
+      );
     }
     next();
   };

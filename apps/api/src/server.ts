@@ -39,9 +39,7 @@ export function createServer(deps: ApiDeps): Express {
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const registry = new TokenRegistry(redis, prefix);
   const platforms = enabledPlatforms(config);
-  const limiters = config.apiKeys.map(
-    (_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE),
-  );
+  const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
 
   const app = express();
   app.disable('x-powered-by');
@@ -59,7 +57,12 @@ export function createServer(deps: ApiDeps): Express {
     res.json(ok({ status: 'ok' }));
   });
   app.get('/readyz', async (_req, res) => {
-    const ready = redis.status === 'ready' && (await redis.ping().then(() => true, () => false));
+    const ready =
+      redis.status === 'ready' &&
+      (await redis.ping().then(
+        () => true,
+        () => false,
+      ));
     if (ready) res.json(ok({ redis: 'ready' }));
     else res.status(503).json(failure(503, 'REDIS_UNAVAILABLE', 'Redis does not answer'));
   });

@@ -21,8 +21,16 @@ describe('the admin pages in Chromium', () => {
     stack = await startTestStack('admin-browser', { apns: { dead: [iosToken(1)] } });
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext({
       httpCredentials: { username: 'admin', password: stack.api.apiKey },
@@ -30,7 +38,10 @@ describe('the admin pages in Chromium', () => {
     });
     // Nothing leaves this machine: bull-board's web font and anything else not served by the API is refused.
     const origin = new URL(stack.api.url).origin;
-    await context.route((url) => url.origin !== origin, (route) => route.abort());
+    await context.route(
+      (url) => url.origin !== origin,
+      (route) => route.abort(),
+    );
     page = await context.newPage();
   });
   afterAll(async () => {
@@ -77,7 +88,6 @@ describe('the admin pages in Chromium', () => {
     await rowCount(results, 5);
     expect(await page.locator('#results .result-status', { hasText: 'invalid' }).count()).toBe(0);
     expect(page.url()).toBe(`${stack.api.url}/admin/jobs#${jobId}`);
-
   });
 
   it('shows bull-board with both platform queues', async () => {

@@ -13,7 +13,11 @@ describe('the dashboards under /admin', () => {
   beforeAll(async () => {
     stack = await startTestStack('admin', { fcm: { dead: [fcmToken(1)] } });
     admin = (path, init = {}) =>
-      fetch(stack.api.url + path, { ...init, redirect: 'manual', headers: { Authorization: basic('admin', stack.api.apiKey), ...init.headers } });
+      fetch(stack.api.url + path, {
+        ...init,
+        redirect: 'manual',
+        headers: { Authorization: basic('admin', stack.api.apiKey), ...init.headers },
+      });
     for (let i = 0; i < 3; i++) await stack.register(`a${i}`, 'android', fcmToken(i));
     jobId = await stack.push(['a0', 'a1', 'a2', 'nobody'], { alert: 'admin' });
     await stack.waitForCompletion(jobId);
@@ -74,7 +78,8 @@ describe('the dashboards under /admin', () => {
     const first = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2`))).result;
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const rest = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`))).result;
+    const rest = (await json(await admin(`/admin/api/jobs/${jobId}/results?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)))
+      .result;
     expect(rest).toEqual({ items: [expect.objectContaining({ status: 'invalid', token: fcmToken(1), client: 'a1' })], nextCursor: null });
     const invalid = (await json(await admin(`/admin/api/jobs/${jobId}/results?status=invalid`))).result;
     expect(invalid.items.map((i: { token: string }) => i.token)).toEqual([fcmToken(1)]);

@@ -54,11 +54,20 @@ describe('docker-compose.yml', () => {
   it('delivers to browsers only once .env has the VAPID keys: the API queues web chunks, the Web Push worker starts', () => {
     expect(enabledPlatforms(loadConfig(envOf('api')))).toEqual(['ios', 'android']);
     const vapid = generateVapidKeys();
-    const vars = { WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey, WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey, WEBPUSH_SUBJECT: 'mailto:ops@example.com' };
+    const vars = {
+      WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      WEBPUSH_SUBJECT: 'mailto:ops@example.com',
+    };
     expect(enabledPlatforms(loadConfig(envOf('api', vars)))).toEqual(['ios', 'android', 'web']);
-    expect(webPushCredentials(loadConfig(envOf('webpush-worker', vars)))).toEqual({ publicKey: vapid.publicKey, privateKey: vapid.privateKey, subject: 'mailto:ops@example.com' });
-    expect(loadConfig(envOf('webpush-worker', { ...vars, WEBPUSH_ALLOWED_ENDPOINTS: 'simulators:4444' })).WEBPUSH_ALLOWED_ENDPOINTS)
-      .toEqual([{ host: 'simulators', anySubdomain: false, port: '4444' }]);
+    expect(webPushCredentials(loadConfig(envOf('webpush-worker', vars)))).toEqual({
+      publicKey: vapid.publicKey,
+      privateKey: vapid.privateKey,
+      subject: 'mailto:ops@example.com',
+    });
+    expect(
+      loadConfig(envOf('webpush-worker', { ...vars, WEBPUSH_ALLOWED_ENDPOINTS: 'simulators:4444' })).WEBPUSH_ALLOWED_ENDPOINTS,
+    ).toEqual([{ host: 'simulators', anySubdomain: false, port: '4444' }]);
   });
 
   it('runs Redis 7 with append-only persistence on a volume and without eviction', () => {
@@ -104,7 +113,8 @@ describe('docker-compose.yml', () => {
   it('sets only variables the processes read', () => {
     // Read by Node (NODE_EXTRA_CA_CERTS) and glibc (MALLOC_MMAP_THRESHOLD_) rather than by our config.
     const known = new Set([...Object.keys(envSchema.shape), 'NODE_EXTRA_CA_CERTS', 'MALLOC_MMAP_THRESHOLD_']);
-    for (const name of apps) for (const key of Object.keys(services[name]!.environment!)) expect([name, key, known.has(key)]).toEqual([name, key, true]);
+    for (const name of apps)
+      for (const key of Object.keys(services[name]!.environment!)) expect([name, key, known.has(key)]).toEqual([name, key, true]);
     // SIM_CERT_HOSTS: the extra certificate names the simulators need to be reached as `simulators` (pending there).
     const simulatorVars = new Set([...SIMULATOR_ENV_VARS, 'SIM_CERT_HOSTS']);
     for (const key of Object.keys(services.simulators!.environment!)) expect([key, simulatorVars.has(key)]).toEqual([key, true]);

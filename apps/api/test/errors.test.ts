@@ -7,7 +7,10 @@ import { errorHandler, isRedisUnavailable } from '@push/api/errors';
 
 function run(error: unknown, redisReady = true) {
   const logged: string[] = [];
-  const logger = { warn: (_o: unknown, msg: string) => logged.push(`warn ${msg}`), error: (_o: unknown, msg: string) => logged.push(`error ${msg}`) } as unknown as Logger;
+  const logger = {
+    warn: (_o: unknown, msg: string) => logged.push(`warn ${msg}`),
+    error: (_o: unknown, msg: string) => logged.push(`error ${msg}`),
+  } as unknown as Logger;
   const headers: Record<string, string> = {};
   let status = 0;
   let body: any;
@@ -30,10 +33,20 @@ function run(error: unknown, redisReady = true) {
   return { status, code: body?.error?.code as string, rc: body?.RC as number, headers, logged };
 }
 
-const httpError = (status: number, props: Record<string, unknown> = {}) => Object.assign(new Error('x'), { status, statusCode: status, expose: status < 500, ...props });
+const httpError = (status: number, props: Record<string, unknown> = {}) =>
+  Object.assign(new Error('x'), { status, statusCode: status, expose: status < 500, ...props });
 const uriError = Object.assign(new URIError("Failed to decode param '%E0%A4%A'"), { status: 400, statusCode: 400 });
-const zlibError = Object.assign(new Error('incorrect header check'), { errno: -3, code: 'Z_DATA_ERROR', status: 400, statusCode: 400, expose: true });
-const maxRetries = Object.assign(new Error('Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.'), { name: 'MaxRetriesPerRequestError' });
+const zlibError = Object.assign(new Error('incorrect header check'), {
+  errno: -3,
+  code: 'Z_DATA_ERROR',
+  status: 400,
+  statusCode: 400,
+  expose: true,
+});
+const maxRetries = Object.assign(
+  new Error('Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.'),
+  { name: 'MaxRetriesPerRequestError' },
+);
 
 test.each([
   ['an ApiError', new ApiError(418, 'TEAPOT', 'short and stout'), true, 418, 'TEAPOT'],
@@ -44,7 +57,13 @@ test.each([
   ['another exposed 4xx http-error', httpError(414), true, 414, 'URI_TOO_LONG'],
   ['Redis down (status not ready)', new Error('anything'), false, 503, 'SERVICE_UNAVAILABLE'],
   ['a closed connection while the client still says ready', new Error('Connection is closed.'), true, 503, 'SERVICE_UNAVAILABLE'],
-  ['the offline queue refusing a command', new Error("Stream isn't writeable and enableOfflineQueue options is false"), true, 503, 'SERVICE_UNAVAILABLE'],
+  [
+    'the offline queue refusing a command',
+    new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+    true,
+    503,
+    'SERVICE_UNAVAILABLE',
+  ],
   ['MaxRetriesPerRequestError', maxRetries, true, 503, 'SERVICE_UNAVAILABLE'],
   ['Redis loading its data after a restart', new Error('LOADING Redis is loading the dataset in memory'), true, 503, 'SERVICE_UNAVAILABLE'],
   ['a 5xx http-error', httpError(502), true, 500, 'INTERNAL_ERROR'],

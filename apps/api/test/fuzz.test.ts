@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-/** Statuses the README documents for these routes (429 only with a rate limit, off here). */
+/** Statuses docs/api.md documents for these routes (429 only with a rate limit, off here). */
 const DOCUMENTED = new Set([200, 400, 401, 404, 405, 413, 415]);
 const REQUEST_TIMEOUT_MS = 10_000;
 const WRONG_KEY = 'wrong-key-0123456789abcdef';
@@ -55,13 +55,14 @@ async function answersInEnvelope(req: Req): Promise<boolean> {
   if (!res.contentType?.startsWith('application/json')) throw new Error(`not JSON: ${where}`);
   const body = res.json;
   if (res.status === 200) {
-    if (body?.RC !== 0 || body.RM !== 'OK' || typeof body.result !== 'object' || body.result === null) throw new Error(`bad success envelope: ${where}`);
+    if (body?.RC !== 0 || body.RM !== 'OK' || typeof body.result !== 'object' || body.result === null)
+      throw new Error(`bad success envelope: ${where}`);
   } else if (
-    body?.RC !== res.status
-    || body.RM !== STATUS_CODES[res.status]
-    || !/^[A-Z][A-Z0-9_]*$/.test(body.error?.code)
-    || typeof body.error?.message !== 'string'
-    || Object.keys(body).sort().join() !== 'RC,RM,error'
+    body?.RC !== res.status ||
+    body.RM !== STATUS_CODES[res.status] ||
+    !/^[A-Z][A-Z0-9_]*$/.test(body.error?.code) ||
+    typeof body.error?.message !== 'string' ||
+    Object.keys(body).sort().join() !== 'RC,RM,error'
   ) {
     throw new Error(`bad error envelope: ${where}`);
   }
@@ -70,14 +71,18 @@ async function answersInEnvelope(req: Req): Promise<boolean> {
 
 // ---- arbitraries -----------------------------------------------------------------------------------
 
-const printable = (max: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
+const printable = (max: number) =>
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
 const text = (max = 40) => fc.string({ unit: 'grapheme', maxLength: max });
 
 const validPayload = fc.record(
   {
     type: text(20),
     expiry: fc.integer({ min: Math.floor(Date.now() / 1000) + 3600, max: 2 ** 31 }),
-    alert: fc.oneof(text(), fc.record({ 'loc-key': text(20), 'loc-args': fc.array(text(10), { maxLength: 3 }), title: text(20) }, { requiredKeys: [] })),
+    alert: fc.oneof(
+      text(),
+      fc.record({ 'loc-key': text(20), 'loc-args': fc.array(text(10), { maxLength: 3 }), title: text(20) }, { requiredKeys: [] }),
+    ),
     badge: fc.nat({ max: 99_999 }),
     sound: text(20),
     topic: fc.stringMatching(/^[a-z][a-z0-9.-]{0,30}$/),
@@ -106,13 +111,22 @@ const weirdValue = fc.oneof(
   fc.constantFrom(null, true, 0, -1, 1.5, 1e300, '', ' ', '\u0000', '\uFFFD', '../../x', '%2F', '__proto__', [], {}, [[[]]]),
   fc.string({ maxLength: 300 }),
 );
-const weirdKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'clients ', 'Clients', 'payload.alert', ''), fc.string({ maxLength: 12 }));
+const weirdKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'clients ', 'Clients', 'payload.alert', ''),
+  fc.string({ maxLength: 12 }),
+);
 
 /** A valid object changed in one place: a key removed, a value replaced, an unknown key added (also nested). */
 function mutateObject(base: Record<string, unknown>) {
   const keys = Object.keys(base);
   return fc.oneof(
-    keys.length > 0 ? fc.constantFrom(...keys).map((k) => { const copy = { ...base }; delete copy[k]; return copy; }) : fc.constant(base),
+    keys.length > 0
+      ? fc.constantFrom(...keys).map((k) => {
+          const copy = { ...base };
+          delete copy[k];
+          return copy;
+        })
+      : fc.constant(base),
     fc.tuple(fc.constantFrom(...(keys.length ? keys : ['x'])), weirdValue).map(([k, v]) => ({ ...base, [k]: v })),
     fc.tuple(weirdKey, weirdValue).map(([k, v]) => {
       const copy: Record<string, unknown> = { ...base };
@@ -131,8 +145,12 @@ function mutateObject(base: Record<string, unknown>) {
 function mutateText(json: string) {
   return fc.oneof(
     fc.nat({ max: json.length }).map((n) => json.slice(0, n)),
-    fc.tuple(fc.nat({ max: json.length }), fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', ' ', 'x', '\uD800')).map(([i, c]) => json.slice(0, i) + c + json.slice(i)),
-    fc.tuple(fc.nat({ max: Math.max(0, json.length - 1) }), fc.string({ minLength: 1, maxLength: 1 })).map(([i, c]) => json.slice(0, i) + c + json.slice(i + 1)),
+    fc
+      .tuple(fc.nat({ max: json.length }), fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', ' ', 'x', '\uD800'))
+      .map(([i, c]) => json.slice(0, i) + c + json.slice(i)),
+    fc
+      .tuple(fc.nat({ max: Math.max(0, json.length - 1) }), fc.string({ minLength: 1, maxLength: 1 }))
+      .map(([i, c]) => json.slice(0, i) + c + json.slice(i + 1)),
     fc.tuple(fc.nat({ max: json.length }), fc.nat({ max: json.length })).map(([a, b]) => json + json.slice(Math.min(a, b), Math.max(a, b))),
   );
 }
@@ -153,9 +171,18 @@ const contentType = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1',
-      'application/json; charset=utf-16', 'application/json; charset=', 'application/*', '*/*', 'application/vnd.api+json', '',
-      'application/json; charset="utf-8"; x=1', 'APPLICATION/JSON',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=latin1',
+      'application/json; charset=utf-16',
+      'application/json; charset=',
+      'application/*',
+      '*/*',
+      'application/vnd.api+json',
+      '',
+      'application/json; charset="utf-8"; x=1',
+      'APPLICATION/JSON',
     ),
   },
   { weight: 1, arbitrary: printable(60) },
@@ -163,12 +190,18 @@ const contentType = fc.oneof(
 
 /** `arbitrary`'s value `odds` times as often as undefined. */
 const sometimes = <T>(arbitrary: fc.Arbitrary<T>, odds: number) =>
-  fc.oneof({ weight: odds >= 1 ? 1 : Math.round(1 / odds), arbitrary: fc.constant(undefined) }, { weight: odds >= 1 ? odds : 1, arbitrary });
+  fc.oneof(
+    { weight: odds >= 1 ? 1 : Math.round(1 / odds), arbitrary: fc.constant(undefined) },
+    { weight: odds >= 1 ? odds : 1, arbitrary },
+  );
 
 const headers: fc.Arbitrary<Record<string, string>> = fc
   .record(
     {
-      key: fc.oneof({ weight: 8, arbitrary: fc.constant('valid') }, { weight: 2, arbitrary: fc.constantFrom('missing', 'wrong', 'prefix', 'suffix', 'random') }),
+      key: fc.oneof(
+        { weight: 8, arbitrary: fc.constant('valid') },
+        { weight: 2, arbitrary: fc.constantFrom('missing', 'wrong', 'prefix', 'suffix', 'random') },
+      ),
       contentType: sometimes(contentType, 19),
       idempotency: sometimes(printable(300), 1 / 4),
       encoding: sometimes(fc.constantFrom('identity', 'gzip', 'deflate', 'br', 'compress', 'x-nope'), 1 / 14),
@@ -179,7 +212,14 @@ const headers: fc.Arbitrary<Record<string, string>> = fc
   .chain((h) =>
     (h.key === 'random' ? printable(60) : fc.constant('')).map((random) => {
       const out: Record<string, string> = {};
-      const keyValue = { valid: api.apiKey, wrong: WRONG_KEY, prefix: api.apiKey.slice(0, -1), suffix: `${api.apiKey}x`, random, missing: undefined }[h.key];
+      const keyValue = {
+        valid: api.apiKey,
+        wrong: WRONG_KEY,
+        prefix: api.apiKey.slice(0, -1),
+        suffix: `${api.apiKey}x`,
+        random,
+        missing: undefined,
+      }[h.key];
       if (keyValue !== undefined) out['IM-API-KEY'] = keyValue;
       if (h.contentType !== undefined) out['Content-Type'] = h.contentType;
       if (h.idempotency !== undefined) out['Idempotency-Key'] = h.idempotency;
@@ -189,7 +229,8 @@ const headers: fc.Arbitrary<Record<string, string>> = fc
     }),
   );
 
-const method = (usual: string, others: string[]) => fc.oneof({ weight: 9, arbitrary: fc.constant(usual) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
+const method = (usual: string, others: string[]) =>
+  fc.oneof({ weight: 9, arbitrary: fc.constant(usual) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
 const pathSegment = fc.oneof(
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map(encodeURIComponent),
   fc.constantFrom('%', '%ZZ', '%E0%A4%A', '..', '..%2F..', '%00', '__proto__', 'a;b', 'a?b=c', '00000000-0000-0000-0000-000000000000'),
@@ -197,7 +238,15 @@ const pathSegment = fc.oneof(
 );
 const query = fc.oneof(
   fc.constant(''),
-  fc.record({ status: fc.oneof(fc.constantFrom('sent', 'failed', 'invalid', 'expired'), printable(10)), limit: fc.oneof(fc.integer({ min: -5, max: 2000 }).map(String), printable(6)), cursor: printable(30) }, { requiredKeys: [] })
+  fc
+    .record(
+      {
+        status: fc.oneof(fc.constantFrom('sent', 'failed', 'invalid', 'expired'), printable(10)),
+        limit: fc.oneof(fc.integer({ min: -5, max: 2000 }).map(String), printable(6)),
+        cursor: printable(30),
+      },
+      { requiredKeys: [] },
+    )
     .map((q) => `?${new URLSearchParams(q as Record<string, string>).toString()}`),
   printable(40).map((q) => `?${q.replace(/#/g, '%23')}`),
 );
@@ -213,7 +262,10 @@ const tokenRequest: fc.Arbitrary<Req> = fc.record({
   method: method('POST', ['DELETE', 'DELETE', 'PUT', 'GET', 'OPTIONS']),
   path: fc.constant('/push/tokens'),
   headers,
-  body: fc.oneof(bodyFor(validRegister), fc.oneof(fcmToken, iosToken, fc.string({ maxLength: 100 })).map((token) => JSON.stringify({ token }))),
+  body: fc.oneof(
+    bodyFor(validRegister),
+    fc.oneof(fcmToken, iosToken, fc.string({ maxLength: 100 })).map((token) => JSON.stringify({ token })),
+  ),
 });
 const readRequest: fc.Arbitrary<Req> = fc.record({
   method: method('GET', ['HEAD', 'POST', 'OPTIONS', 'DELETE']),
@@ -236,7 +288,8 @@ describe('fuzzing the public routes', () => {
     await fc.assert(
       fc.asyncProperty(validPush, async (body) => {
         const res = await call({ method: 'POST', path: '/push/push2clients', headers: jsonHeaders(), body: JSON.stringify(body) });
-        if (res.status !== 200 || !/^[0-9a-f-]{36}$/.test(res.json?.result?.jobId)) throw new Error(`refused a valid request: ${res.status} ${res.text}`);
+        if (res.status !== 200 || !/^[0-9a-f-]{36}$/.test(res.json?.result?.jobId))
+          throw new Error(`refused a valid request: ${res.status} ${res.text}`);
       }),
       { numRuns: 200 },
     );

@@ -30,13 +30,18 @@ interface Answer {
   headers: Headers;
 }
 
-async function send(method: string, path: string, body?: string | Buffer | ReadableStream, headers: Record<string, string> = {}): Promise<Answer> {
+async function send(
+  method: string,
+  path: string,
+  body?: string | Buffer | ReadableStream,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(api.url + path, {
     method,
     headers: { 'IM-API-KEY': api.apiKey, 'Content-Type': 'application/json; charset=utf-8', ...headers },
     ...(body !== undefined && { body, duplex: 'half' }),
     signal: AbortSignal.timeout(20_000),
-  } as RequestInit);
+  });
   const text = await response.text();
   let json: unknown;
   try {
@@ -55,7 +60,8 @@ function expectError(res: Answer, status: number, code?: string | RegExp): void 
       RC: status,
       RM: STATUS_CODES[status],
       error: {
-        code: code === undefined ? expect.stringMatching(/^[A-Z][A-Z0-9_]*$/) : typeof code === 'string' ? code : expect.stringMatching(code),
+        code:
+          code === undefined ? expect.stringMatching(/^[A-Z][A-Z0-9_]*$/) : typeof code === 'string' ? code : expect.stringMatching(code),
         message: expect.any(String),
       },
     },
@@ -81,7 +87,10 @@ const nested = (depth: number, open: string, close: string, inner = '') => open.
 describe('oversized bodies', () => {
   it('refuses a body over the limit with an enveloped 413, with and without Content-Length, queueing nothing', async () => {
     const before = await queuedChunks();
-    const big = JSON.stringify({ clients: Array.from({ length: 20_000 }, (_, i) => `client-${i}-${'x'.repeat(40)}`), payload: { alert: 'x' } });
+    const big = JSON.stringify({
+      clients: Array.from({ length: 20_000 }, (_, i) => `client-${i}-${'x'.repeat(40)}`),
+      payload: { alert: 'x' },
+    });
     expect(Buffer.byteLength(big)).toBeGreaterThan(BODY_LIMIT);
     expectError(await send('POST', '/push/push2clients', big), 413, 'BODY_TOO_LARGE');
 
@@ -110,12 +119,42 @@ describe('deeply nested JSON', () => {
   const DEPTH = 100_000;
   it.each([
     ['the whole body: 100k nested arrays', '/push/push2clients', nested(DEPTH, '[', ']'), 'INVALID_BODY'],
-    ['clients: 100k nested arrays', '/push/push2clients', `{"clients":${nested(DEPTH, '[', ']')},"payload":{"alert":"x"}}`, 'INVALID_PARAMETER'],
-    ['payload.alert: 100k nested arrays', '/push/push2clients', `{"clients":["a"],"payload":{"alert":${nested(DEPTH, '[', ']')}}}`, 'INVALID_PARAMETER'],
-    ['payload.alert: 50k nested objects', '/push/push2clients', `{"clients":["a"],"payload":{"alert":${nested(50_000, '{"a":', '}', '1')}}}`, 'INVALID_PARAMETER'],
-    ['an unknown payload key holding 100k nested arrays', '/push/push2clients', `{"clients":["a"],"payload":{"zz":${nested(DEPTH, '[', ']')}}}`, 'INVALID_PARAMETER'],
-    ['a token: 100k nested arrays', '/push/tokens', `{"client":"a","platform":"ios","token":${nested(DEPTH, '[', ']')}}`, 'INVALID_PARAMETER'],
-    ['a platform: 50k nested objects', '/push/tokens', `{"client":"a","platform":${nested(50_000, '{"a":', '}', '1')},"token":"x"}`, 'INVALID_PARAMETER'],
+    [
+      'clients: 100k nested arrays',
+      '/push/push2clients',
+      `{"clients":${nested(DEPTH, '[', ']')},"payload":{"alert":"x"}}`,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'payload.alert: 100k nested arrays',
+      '/push/push2clients',
+      `{"clients":["a"],"payload":{"alert":${nested(DEPTH, '[', ']')}}}`,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'payload.alert: 50k nested objects',
+      '/push/push2clients',
+      `{"clients":["a"],"payload":{"alert":${nested(50_000, '{"a":', '}', '1')}}}`,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'an unknown payload key holding 100k nested arrays',
+      '/push/push2clients',
+      `{"clients":["a"],"payload":{"zz":${nested(DEPTH, '[', ']')}}}`,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'a token: 100k nested arrays',
+      '/push/tokens',
+      `{"client":"a","platform":"ios","token":${nested(DEPTH, '[', ']')}}`,
+      'INVALID_PARAMETER',
+    ],
+    [
+      'a platform: 50k nested objects',
+      '/push/tokens',
+      `{"client":"a","platform":${nested(50_000, '{"a":', '}', '1')},"token":"x"}`,
+      'INVALID_PARAMETER',
+    ],
   ])('%s: 400, not a crash', async (_name, path, body, code) => {
     expect(body.length).toBeLessThan(BODY_LIMIT);
     expectError(await send('POST', path, body), 400, code);
@@ -133,7 +172,12 @@ describe('huge strings', () => {
     // The topic travels in the apns-topic header, outside the 4096-byte body limit.
     ['a 300 kB topic', { clients: ['a'], payload: { topic: 't'.repeat(300_000) } }, 'INVALID_PARAMETER', /^payload\.topic: /],
     ['a 256-character topic', { clients: ['a'], payload: { topic: 't'.repeat(256) } }, 'INVALID_PARAMETER', /^payload\.topic: /],
-    ['a topic with CR LF (header injection)', { clients: ['a'], payload: { topic: 'io.app\r\nx-evil: 1' } }, 'INVALID_PARAMETER', /^payload\.topic: /],
+    [
+      'a topic with CR LF (header injection)',
+      { clients: ['a'], payload: { topic: 'io.app\r\nx-evil: 1' } },
+      'INVALID_PARAMETER',
+      /^payload\.topic: /,
+    ],
     ['a topic with spaces and non-ASCII', { clients: ['a'], payload: { topic: 'io.app é' } }, 'INVALID_PARAMETER', /^payload\.topic: /],
   ])('push2clients with %s: 400 %s', async (_name, body, code, message) => {
     const res = await send('POST', '/push/push2clients', JSON.stringify(body));
@@ -203,14 +247,26 @@ describe('prototype pollution', () => {
   const evil = '{"polluted":"yes"}';
   it.each([
     ['__proto__ at the top of push2clients', '/push/push2clients', `{"__proto__":${evil},"clients":["a"],"payload":{"alert":"x"}}`],
-    ['constructor.prototype at the top of push2clients', '/push/push2clients', `{"constructor":{"prototype":${evil}},"clients":["a"],"payload":{"alert":"x"}}`],
+    [
+      'constructor.prototype at the top of push2clients',
+      '/push/push2clients',
+      `{"constructor":{"prototype":${evil}},"clients":["a"],"payload":{"alert":"x"}}`,
+    ],
     ['prototype at the top of push2clients', '/push/push2clients', `{"prototype":${evil},"clients":["a"],"payload":{"alert":"x"}}`],
     ['__proto__ in the payload', '/push/push2clients', `{"clients":["a"],"payload":{"alert":"x","__proto__":${evil}}}`],
     ['constructor in the payload', '/push/push2clients', `{"clients":["a"],"payload":{"alert":"x","constructor":{"prototype":${evil}}}}`],
     ['prototype in the payload', '/push/push2clients', `{"clients":["a"],"payload":{"alert":"x","prototype":${evil}}}`],
     ['__proto__ in the alert object', '/push/push2clients', `{"clients":["a"],"payload":{"alert":{"body":"x","__proto__":${evil}}}}`],
-    ['__proto__ in a token registration', '/push/tokens', `{"client":"a","platform":"ios","token":"${'ab'.repeat(32)}","__proto__":${evil}}`],
-    ['constructor in a token registration', '/push/tokens', `{"client":"a","platform":"android","token":"fcm_token_0123456789abcdef","constructor":{"prototype":${evil}}}`],
+    [
+      '__proto__ in a token registration',
+      '/push/tokens',
+      `{"client":"a","platform":"ios","token":"${'ab'.repeat(32)}","__proto__":${evil}}`,
+    ],
+    [
+      'constructor in a token registration',
+      '/push/tokens',
+      `{"client":"a","platform":"android","token":"fcm_token_0123456789abcdef","constructor":{"prototype":${evil}}}`,
+    ],
   ])('%s: 400 INVALID_PARAMETER naming the key', async (_name, path, body) => {
     const res = await send('POST', path, body);
     expectError(res, 400, 'INVALID_PARAMETER');
@@ -227,7 +283,11 @@ describe('prototype pollution', () => {
   });
 
   it('client ids named __proto__, constructor and prototype are plain data', async () => {
-    const res = await send('POST', '/push/push2clients', JSON.stringify({ clients: ['__proto__', 'constructor', 'prototype', 'hasOwnProperty'], payload: { alert: 'x' } }));
+    const res = await send(
+      'POST',
+      '/push/push2clients',
+      JSON.stringify({ clients: ['__proto__', 'constructor', 'prototype', 'hasOwnProperty'], payload: { alert: 'x' } }),
+    );
     expect(res.status).toBe(200);
     const status = await send('GET', `/push/jobs/${res.json.result.jobId}`);
     expect(status.json.result.totals.clients).toBe(4);
@@ -240,7 +300,18 @@ describe('prototype pollution', () => {
 
 describe('tokens with path characters', () => {
   const hex = 'ab'.repeat(32);
-  const hostile = ['../../../4/broadcasts/x', `${hex}/../x`, `${hex}/x`, `${hex}%2F..`, `${hex}?x=1`, `${hex}#frag`, `..%2f..%2f${hex}`, `${hex}\r\nx: y`, `${hex} `, `${hex}.`];
+  const hostile = [
+    '../../../4/broadcasts/x',
+    `${hex}/../x`,
+    `${hex}/x`,
+    `${hex}%2F..`,
+    `${hex}?x=1`,
+    `${hex}#frag`,
+    `..%2f..%2f${hex}`,
+    `${hex}\r\nx: y`,
+    `${hex} `,
+    `${hex}.`,
+  ];
 
   it.each(hostile)('refuses %j at registration on both platforms, registering nothing', async (token) => {
     const registry = new TokenRegistry(api.redis, api.prefix);
@@ -256,7 +327,11 @@ describe('tokens with path characters', () => {
     const res = await send('GET', '/push/clients/..%2F..%2Fjobs/tokens');
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ RC: 0, RM: 'OK', result: { tokens: [] } });
-    const registered = await send('POST', '/push/tokens', JSON.stringify({ client: '../../admin', platform: 'ios', token: 'ef'.repeat(32) }));
+    const registered = await send(
+      'POST',
+      '/push/tokens',
+      JSON.stringify({ client: '../../admin', platform: 'ios', token: 'ef'.repeat(32) }),
+    );
     expect(registered.status).toBe(200);
     const listed = await send('GET', '/push/clients/..%2F..%2Fadmin/tokens');
     expect(listed.json.result.tokens.map((t: { token: string }) => t.token)).toEqual(['ef'.repeat(32)]);
@@ -334,7 +409,10 @@ describe('undecodable input', () => {
       };
       for (const bad of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe4, 0xbd], [0xf4, 0x90, 0x80, 0x80]]) {
         const res = await post(Buffer.concat([Buffer.from('{"c":"a'), Buffer.from(bad), Buffer.from('"}')]));
-        expect(res).toEqual({ status: 400, json: { RC: 400, RM: 'Bad Request', error: { code: 'INVALID_UTF8', message: expect.any(String) } } });
+        expect(res).toEqual({
+          status: 400,
+          json: { RC: 400, RM: 'Bad Request', error: { code: 'INVALID_UTF8', message: expect.any(String) } },
+        });
       }
       const text = '張小明 \uFFFD 😀 é';
       expect(await post(Buffer.from(JSON.stringify({ c: text })))).toEqual({ status: 200, json: { RC: 0, RM: 'OK', result: { c: text } } });

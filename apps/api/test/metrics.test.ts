@@ -30,7 +30,7 @@ function startWorkerProcess(stack: TestStack, platform: Platform, env: Record<st
   return new Promise((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`${platform} worker did not get ready`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${platform} worker exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: { msg?: string; metricsPort?: number } = {};
       try {
         entry = JSON.parse(line) as typeof entry;

@@ -47,7 +47,8 @@ describe('overload', () => {
     await Promise.all(workers.map((w) => w.waitForOutput(/worker ready/)));
 
     // Workers busy with an earlier job while the burst arrives (B's budget pays for it).
-    const post = (key: string, body: unknown) => fetchJson(`${stack.api.url}/push/push2clients`, 'POST', body, { 'IM-API-KEY': key }, 60_000);
+    const post = (key: string, body: unknown) =>
+      fetchJson(`${stack.api.url}/push/push2clients`, 'POST', body, { 'IM-API-KEY': key }, 60_000);
     const earlier = await post(KEY_B, { clients, payload: { alert: 'earlier' } });
     expect(earlier.status).toBe(200);
     // Warm the code paths, then measure.
@@ -58,11 +59,13 @@ describe('overload', () => {
       clients: Array.from({ length: 10 }, (_, k) => clients[(i * 7 + k * 13) % CLIENTS]!),
     }));
     const started = Date.now();
-    const answers = await Promise.all(burst.map(async (r) => {
-      const t0 = Date.now();
-      const res = await post(r.key, { clients: r.clients, payload: { alert: 'burst', badge: 1 } });
-      return { ...r, res, ms: Date.now() - t0 };
-    }));
+    const answers = await Promise.all(
+      burst.map(async (r) => {
+        const t0 = Date.now();
+        const res = await post(r.key, { clients: r.clients, payload: { alert: 'burst', badge: 1 } });
+        return { ...r, res, ms: Date.now() - t0 };
+      }),
+    );
     const burstMs = Date.now() - started;
 
     const accepted = answers.filter((a) => a.res.status === 200);
@@ -70,7 +73,11 @@ describe('overload', () => {
     for (const a of accepted) expect(a.res.body).toEqual({ RC: 0, RM: 'OK', result: { jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
     for (const a of refused) {
       expect([429, 503]).toContain(a.res.status);
-      expect(a.res.body).toEqual({ RC: a.res.status, RM: STATUS_CODES[a.res.status], error: { code: a.res.status === 429 ? 'RATE_LIMITED' : 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+      expect(a.res.body).toEqual({
+        RC: a.res.status,
+        RM: STATUS_CODES[a.res.status],
+        error: { code: a.res.status === 429 ? 'RATE_LIMITED' : 'SERVICE_UNAVAILABLE', message: expect.any(String) },
+      });
       expect(Number(a.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     }
     expect(accepted.length + refused.length).toBe(200);
@@ -85,10 +92,14 @@ describe('overload', () => {
     const jobIds = accepted.map((a) => a.res.body.result.jobId as string);
     expect(new Set(jobIds).size).toBe(accepted.length);
     expect(await stack.api.redis.zcard(storeKeys(stack.api.prefix).recentJobs())).toBe(accepted.length + 1);
-    const statuses = await waitFor(async () => {
-      const all = await Promise.all([earlier.body.result.jobId as string, ...jobIds].map((id) => jobs.get(id)));
-      return all.every((j) => j?.state === 'completed') ? all : undefined;
-    }, 120_000, 'every accepted job to complete');
+    const statuses = await waitFor(
+      async () => {
+        const all = await Promise.all([earlier.body.result.jobId as string, ...jobIds].map((id) => jobs.get(id)));
+        return all.every((j) => j?.state === 'completed') ? all : undefined;
+      },
+      120_000,
+      'every accepted job to complete',
+    );
     expect(statuses[0]!.totals).toMatchObject({ clients: CLIENTS, tokens: 2 * CLIENTS, sent: 2 * CLIENTS });
     accepted.forEach((a, i) => {
       const unique = new Set(a.clients).size;
@@ -105,9 +116,9 @@ describe('overload', () => {
     const latencies = answers.map((a) => a.ms).sort((x, y) => x - y);
     process.stdout.write(
       `overload: 200 concurrent requests in ${burstMs} ms (p50 ${latencies[100]} ms, max ${latencies[199]} ms): ` +
-      `${accepted.length} accepted (key A ${acceptedA}/150, key B 50/50), ${refused.length} refused 429; ` +
-      `all ${accepted.length + 1} jobs completed (${expectedDeliveries} notifications per platform); ` +
-      `API process heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)}, RSS ${mb(before.rss)} -> ${mb(after.rss)}\n`,
+        `${accepted.length} accepted (key A ${acceptedA}/150, key B 50/50), ${refused.length} refused 429; ` +
+        `all ${accepted.length + 1} jobs completed (${expectedDeliveries} notifications per platform); ` +
+        `API process heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)}, RSS ${mb(before.rss)} -> ${mb(after.rss)}\n`,
     );
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { distinct } from '@push/api/push-jobs';
 
-describe('distinct (the request\'s client list without duplicates)', () => {
+describe("distinct (the request's client list without duplicates)", () => {
   it.each<[string, string[], string[]]>([
     ['empty', [], []],
     ['no duplicates', ['a', 'b', 'c'], ['a', 'b', 'c']],

@@ -49,7 +49,13 @@ describe('POST /push/push2clients', () => {
   it('accepts the localized alert example', async () => {
     const res = await api.request('POST', '/push/push2clients', {
       clients: ['user001'],
-      payload: { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
+      payload: {
+        alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] },
+        badge: 3,
+        sound: 'default',
+        title: '新訊息',
+        body: '張小明:您好,請問有空嗎?',
+      },
     });
     expect(res.status).toBe(200);
     expect(res.body.result.jobId).toBeDefined();
@@ -83,7 +89,9 @@ describe('POST /push/push2clients', () => {
       headers: { 'Content-Type': 'application/json; charset=utf-8', 'IM-API-KEY': api.apiKey },
     });
     expect(res.status).toBe(400);
-    expect(res.text).toBe('{"RC":400,"RM":"Bad Request","error":{"code":"MISSING_PARAMETER","message":"clients and payload are required"}}');
+    expect(res.text).toBe(
+      '{"RC":400,"RM":"Bad Request","error":{"code":"MISSING_PARAMETER","message":"clients and payload are required"}}',
+    );
   });
 
   it.each([
@@ -98,6 +106,12 @@ describe('POST /push/push2clients', () => {
     ['an unknown payload field', { clients: ['a'], payload: { alert: 'x', colour: 'red' } }, /colour/],
     ['an unknown top-level field', { clients: ['a'], payload: { alert: 'x' }, extra: 1 }, /extra/],
     ['loc-args not strings', { clients: ['a'], payload: { alert: { 'loc-args': [1] } } }, /payload\.alert/],
+    [
+      'a VoIP topic',
+      { clients: ['a'], payload: { alert: 'x', topic: 'io.app.voip' } },
+      /payload\.topic: VoIP \(\.voip\) and watch complication \(\.complication\) topics are not supported/,
+    ],
+    ['a complication topic', { clients: ['a'], payload: { alert: 'x', topic: 'io.app.watchkitapp.complication' } }, /payload\.topic: VoIP/],
   ])('answers 400 INVALID_PARAMETER naming the field for %s', async (_name, body, message) => {
     const res = await api.request('POST', '/push/push2clients', body);
     expect(res.status).toBe(400);
@@ -129,11 +143,17 @@ describe('POST /push/push2clients', () => {
     expect(text.status).toBe(415);
     expect(JSON.parse(text.text)).toMatchObject({ RC: 415, RM: 'Unsupported Media Type', error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
 
-    const latin1 = await raw('POST', '/push/push2clients', { body: '{}', headers: { ...headers, 'Content-Type': 'application/json; charset=latin1' } });
+    const latin1 = await raw('POST', '/push/push2clients', {
+      body: '{}',
+      headers: { ...headers, 'Content-Type': 'application/json; charset=latin1' },
+    });
     expect(latin1.status).toBe(415);
     expect(JSON.parse(latin1.text).error.code).toBe('UNSUPPORTED_CHARSET');
 
-    const huge = await raw('POST', '/push/push2clients', { body: JSON.stringify({ clients: ['a'], payload: { alert: 'x'.repeat(200_000) } }), headers });
+    const huge = await raw('POST', '/push/push2clients', {
+      body: JSON.stringify({ clients: ['a'], payload: { alert: 'x'.repeat(200_000) } }),
+      headers,
+    });
     expect(huge.status).toBe(413);
     expect(JSON.parse(huge.text)).toMatchObject({ RC: 413, RM: 'Payload Too Large', error: { code: 'BODY_TOO_LARGE' } });
 
@@ -176,9 +196,7 @@ describe('a request cut short between the two queues', () => {
   it('is finished, not duplicated, by a retry with the same Idempotency-Key', async () => {
     const android = api.queues.android;
     const addBulk = android.addBulk.bind(android);
-    android.addBulk = async () => {
-      throw new Error('connection lost');
-    };
+    android.addBulk = () => Promise.reject(new Error('connection lost'));
     const body = { clients: ['h1', 'h2', 'h3'], payload: { alert: 'half' } };
     const headers = { 'Idempotency-Key': `half-${Date.now()}` };
     const failed = await api.request('POST', '/push/push2clients', body, headers);

@@ -14,7 +14,14 @@ describe('API keys', () => {
   afterAll(() => api.close());
 
   const status = async (key: string | undefined) =>
-    (await api.request('POST', '/push/push2clients', { clients: ['a'], payload: { alert: 'x' } }, key === undefined ? { 'IM-API-KEY': '' } : { 'IM-API-KEY': key })).status;
+    (
+      await api.request(
+        'POST',
+        '/push/push2clients',
+        { clients: ['a'], payload: { alert: 'x' } },
+        key === undefined ? { 'IM-API-KEY': '' } : { 'IM-API-KEY': key },
+      )
+    ).status;
 
   it('accepts both keys of a rotation list', async () => {
     expect(await status(OLD_KEY)).toBe(200);
@@ -72,7 +79,8 @@ describe('rate limit per API key', () => {
   afterAll(() => api.close());
 
   it('answers an enveloped 429 with Retry-After once a key used its budget; the other key has its own', async () => {
-    const push = (key: string) => api.request('POST', '/push/push2clients', { clients: ['r'], payload: { alert: 'x' } }, { 'IM-API-KEY': key });
+    const push = (key: string) =>
+      api.request('POST', '/push/push2clients', { clients: ['r'], payload: { alert: 'x' } }, { 'IM-API-KEY': key });
     // A wrong key is refused before the limiter: it spends nobody's budget.
     for (let i = 0; i < 10; i++) expect((await push('not-a-key-0123456789')).status).toBe(401);
 

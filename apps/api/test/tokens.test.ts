@@ -19,14 +19,20 @@ const android = 'fcm-token_abcdefghijklmnop:0123456789';
 
 describe('token registry routes', () => {
   it('registers tokens on both platforms and lists them', async () => {
-    expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'ios', token: ios.toUpperCase() })).body).toEqual({ RC: 0, RM: 'OK', result: {} });
+    expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'ios', token: ios.toUpperCase() })).body).toEqual({
+      RC: 0,
+      RM: 'OK',
+      result: {},
+    });
     expect((await api.request('POST', '/push/tokens', { client: 'alice', platform: 'android', token: android })).status).toBe(200);
     const list = await api.request('GET', '/push/clients/alice/tokens');
     expect(list.status).toBe(200);
-    expect(list.body.result.tokens).toEqual(expect.arrayContaining([
-      { token: ios, platform: 'ios', createdAt: expect.any(String) },
-      { token: android, platform: 'android', createdAt: expect.any(String) },
-    ]));
+    expect(list.body.result.tokens).toEqual(
+      expect.arrayContaining([
+        { token: ios, platform: 'ios', createdAt: expect.any(String) },
+        { token: android, platform: 'android', createdAt: expect.any(String) },
+      ]),
+    );
     expect(list.body.result.tokens.map((t: { token: string }) => t.token).sort()).toEqual([ios, android].sort());
   });
 
@@ -87,27 +93,56 @@ describe('browser subscriptions (platform web)', () => {
   const subscription = { endpoint, expirationTime: null, keys };
 
   it('registers PushSubscription.toJSON(); the endpoint is the token when listing, moving and deleting', async () => {
-    expect((await api.request('POST', '/push/tokens', { client: 'web-1', platform: 'web', subscription })).body).toEqual({ RC: 0, RM: 'OK', result: {} });
-    expect((await api.request('GET', '/push/clients/web-1/tokens')).body.result.tokens).toEqual([{ token: endpoint, platform: 'web', createdAt: expect.any(String) }]);
+    expect((await api.request('POST', '/push/tokens', { client: 'web-1', platform: 'web', subscription })).body).toEqual({
+      RC: 0,
+      RM: 'OK',
+      result: {},
+    });
+    expect((await api.request('GET', '/push/clients/web-1/tokens')).body.result.tokens).toEqual([
+      { token: endpoint, platform: 'web', createdAt: expect.any(String) },
+    ]);
     await api.request('POST', '/push/tokens', { client: 'web-2', platform: 'web', subscription });
     expect((await api.request('GET', '/push/clients/web-1/tokens')).body.result.tokens).toEqual([]);
-    expect((await api.request('GET', '/push/clients/web-2/tokens')).body.result.tokens.map((t: { token: string }) => t.token)).toEqual([endpoint]);
+    expect((await api.request('GET', '/push/clients/web-2/tokens')).body.result.tokens.map((t: { token: string }) => t.token)).toEqual([
+      endpoint,
+    ]);
     // A lower-case twin of the endpoint is another subscription: deleting the upper-case one never touches it.
     const twin = { ...subscription, endpoint: endpoint.toLowerCase() };
     await api.request('POST', '/push/tokens', { client: 'web-3', platform: 'web', subscription: twin });
     expect((await api.request('DELETE', '/push/tokens', { token: endpoint })).status).toBe(200);
     expect((await api.request('GET', '/push/clients/web-2/tokens')).body.result.tokens).toEqual([]);
     expect((await api.request('DELETE', '/push/tokens', { token: endpoint })).status).toBe(200);
-    expect((await api.request('GET', '/push/clients/web-3/tokens')).body.result.tokens.map((t: { token: string }) => t.token)).toEqual([twin.endpoint]);
+    expect((await api.request('GET', '/push/clients/web-3/tokens')).body.result.tokens.map((t: { token: string }) => t.token)).toEqual([
+      twin.endpoint,
+    ]);
   });
 
   it.each<[string, object, string]>([
-    ['an http: endpoint', { ...subscription, endpoint: 'http://fcm.googleapis.com/fcm/send/x' }, 'subscription.endpoint: must be an https: URL'],
-    ['a host outside WEBPUSH_ALLOWED_ENDPOINTS', { ...subscription, endpoint: 'https://169.254.169.254/latest/meta-data' },
-      'subscription.endpoint: host 169.254.169.254 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
-    ['an internal service', { ...subscription, endpoint: 'https://redis.internal:6379/' }, 'subscription.endpoint: host redis.internal:6379 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
-    ['a short p256dh', { ...subscription, keys: { ...keys, p256dh: keys.p256dh.slice(0, 80) } }, 'subscription.keys.p256dh: must be base64url of an uncompressed P-256 public key (65 bytes)'],
-    ['a long auth', { ...subscription, keys: { ...keys, auth: Buffer.alloc(32).toString('base64url') } }, 'subscription.keys.auth: must be base64url of 16 bytes'],
+    [
+      'an http: endpoint',
+      { ...subscription, endpoint: 'http://fcm.googleapis.com/fcm/send/x' },
+      'subscription.endpoint: must be an https: URL',
+    ],
+    [
+      'a host outside WEBPUSH_ALLOWED_ENDPOINTS',
+      { ...subscription, endpoint: 'https://169.254.169.254/latest/meta-data' },
+      'subscription.endpoint: host 169.254.169.254 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)',
+    ],
+    [
+      'an internal service',
+      { ...subscription, endpoint: 'https://redis.internal:6379/' },
+      'subscription.endpoint: host redis.internal:6379 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)',
+    ],
+    [
+      'a short p256dh',
+      { ...subscription, keys: { ...keys, p256dh: keys.p256dh.slice(0, 80) } },
+      'subscription.keys.p256dh: must be base64url of an uncompressed P-256 public key (65 bytes)',
+    ],
+    [
+      'a long auth',
+      { ...subscription, keys: { ...keys, auth: Buffer.alloc(32).toString('base64url') } },
+      'subscription.keys.auth: must be base64url of 16 bytes',
+    ],
     ['no keys', { endpoint }, 'subscription.keys: Invalid input: expected object, received undefined'],
   ])('refuses %s with 400 INVALID_PARAMETER and registers nothing', async (_name, sub, message) => {
     const res = await api.request('POST', '/push/tokens', { client: 'w', platform: 'web', subscription: sub });
@@ -118,12 +153,19 @@ describe('browser subscriptions (platform web)', () => {
 
   it('refuses subscriptions where Web Push is not configured (no VAPID key: no job ever waits for a web worker)', async () => {
     const res = await noWeb.request('POST', '/push/tokens', { client: 'w', platform: 'web', subscription });
-    expect(res.body).toEqual({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER', message: 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)' } });
+    expect(res.body).toEqual({
+      RC: 400,
+      RM: 'Bad Request',
+      error: { code: 'INVALID_PARAMETER', message: 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)' },
+    });
     expect((await noWeb.request('GET', '/push/clients/w/tokens')).body.result.tokens).toEqual([]);
   });
 
   it('queues no web chunks where Web Push is not configured, and one per chunk where it is', async () => {
-    for (const [target, webChunks] of [[noWeb, 0], [api, 1]] as const) {
+    for (const [target, webChunks] of [
+      [noWeb, 0],
+      [api, 1],
+    ] as const) {
       const res = await target.request('POST', '/push/push2clients', { clients: ['a', 'b'], payload: { alert: 'x' } });
       const job = (await target.request('GET', `/push/jobs/${res.body.result.jobId}`)).body.result;
       expect([job.platforms.ios.chunks, job.platforms.android.chunks, job.platforms.web.chunks]).toEqual([1, 1, webChunks]);

@@ -48,7 +48,12 @@ async function memory(service: Service, pid: number): Promise<ApiMemory> {
  * answer times, and the API's memory before, during and after. V8 gives its heap back once the process
  * has been idle a while (its memory reducer, ~10-20 s here), so the wait for "back to idle" lasts up to 60 s.
  */
-export async function apiMillion(service: Service, clients: number, repeat: number, log: (line: string) => void): Promise<ApiMillionReport> {
+export async function apiMillion(
+  service: Service,
+  clients: number,
+  repeat: number,
+  log: (line: string) => void,
+): Promise<ApiMillionReport> {
   const pid = service.apiPid!;
   const small = JSON.stringify({ clients: clientIds(1000), payload: benchPayload });
   for (let i = 0; i < 3; i++) await service.request('POST', '/push/push2clients', small);

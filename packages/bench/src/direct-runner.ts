@@ -28,7 +28,8 @@ export async function runDirect(
   otherPids: Record<string, number> = {},
   cpuProfDir?: string,
 ): Promise<DirectScriptReport> {
-  const execArgv = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
+  const execArgv =
+    cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
   const { helper } = await forkHelper<boolean>(join(__dirname, 'direct.js'), [JSON.stringify(sim)], { execArgv });
   try {
     await helper.call('prepare', request);
@@ -51,5 +52,10 @@ export async function runDirect(
   }
 }
 
-const platformOf: Record<DirectLibrary, Platform> = { 'node-apn': 'ios', 'firebase-admin': 'android', 'fcm-provider': 'android', 'web-push': 'web' };
+const platformOf: Record<DirectLibrary, Platform> = {
+  'node-apn': 'ios',
+  'firebase-admin': 'android',
+  'fcm-provider': 'android',
+  'web-push': 'web',
+};
 export const libraryPlatform = (library: DirectLibrary): Platform => platformOf[library];

@@ -74,19 +74,23 @@ interface Library {
  */
 function redirectFcmHost(simUrl: string, ca: string): void {
   const connect = http2.connect;
-  (http2 as { connect: typeof http2.connect }).connect = ((authority: string | URL, ...rest: unknown[]) => {
+  (http2 as { connect: typeof http2.connect }).connect = (authority: string | URL, ...rest: unknown[]) => {
     const redirect = String(authority).startsWith('https://fcm.googleapis.com');
     const [options, listener] = typeof rest[0] === 'function' ? [{}, rest[0]] : [rest[0] ?? {}, rest[1]];
-    const session = (connect as (...args: unknown[]) => http2.ClientHttp2Session)(redirect ? simUrl : authority, { ...(options as object), ca }, listener);
+    const session = (connect as (...args: unknown[]) => http2.ClientHttp2Session)(
+      redirect ? simUrl : authority,
+      { ...options, ca },
+      listener,
+    );
     if (redirect) {
-      const request = session.request;
-      session.request = function (this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, opts?: http2.ClientSessionRequestOptions) {
+      const request = session.request.bind(session);
+      session.request = (headers?: http2.OutgoingHttpHeaders, opts?: http2.ClientSessionRequestOptions) => {
         const fixed = headers?.[':scheme'] === 'https:' ? { ...headers, ':scheme': 'https' } : headers;
-        return request.call(this, fixed, opts);
+        return request(fixed, opts);
       };
     }
     return session;
-  }) as typeof http2.connect;
+  };
 }
 
 function nodeApn(request: DirectRunRequest, sim: SimHostInfo): Library {
@@ -122,11 +126,14 @@ let app: App | undefined;
 
 function firebaseAdmin(request: DirectRunRequest, sim: SimHostInfo): Library {
   redirectFcmHost(sim.fcmUrl, sim.apnsCaPem);
-  app ??= initializeApp({
-    projectId: sim.fcmProjectId,
-    // A credential is anything with getAccessToken(): here the simulator's bearer token.
-    credential: { getAccessToken: async () => ({ access_token: sim.fcmAccessToken, expires_in: 3600 }) },
-  }, 'bench');
+  app ??= initializeApp(
+    {
+      projectId: sim.fcmProjectId,
+      // A credential is anything with getAccessToken(): here the simulator's bearer token.
+      credential: { getAccessToken: () => Promise.resolve({ access_token: sim.fcmAccessToken, expires_in: 3600 }) },
+    },
+    'bench',
+  );
   const messaging = getMessaging(app);
   const p = request.payload;
   return {
@@ -134,12 +141,15 @@ function firebaseAdmin(request: DirectRunRequest, sim: SimHostInfo): Library {
       const response = await messaging.sendEachForMulticast({
         tokens,
         notification: { title: p.title ?? '', body: p.body ?? (typeof p.alert === 'string' ? p.alert : '') },
-        android: { ...(p.icon !== undefined && { notification: { icon: p.icon } }), ...(p.collapseKey !== undefined && { collapseKey: p.collapseKey }) },
+        android: {
+          ...(p.icon !== undefined && { notification: { icon: p.icon } }),
+          ...(p.collapseKey !== undefined && { collapseKey: p.collapseKey }),
+        },
         ...(p.type !== undefined && { data: { type: p.type } }),
       });
       return { sent: response.successCount, failed: response.failureCount };
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 
@@ -168,7 +178,7 @@ function fcmProvider(request: DirectRunRequest, sim: SimHostInfo): Library {
  * agent with the workers' connection limit and the simulators' CA (its default would be Node's global agent).
  */
 function webPushLib(request: DirectRunRequest, sim: SimHostInfo): Library {
-  if (!request.vapid) throw new Error('web-push needs the run\'s VAPID keys');
+  if (!request.vapid) throw new Error("web-push needs the run's VAPID keys");
   const agent = new https.Agent({ keepAlive: true, maxSockets: request.webConnections, ca: sim.apnsCaPem });
   const subscriptions = new Map<string, webPush.PushSubscription>();
   for (let i = 0; i < request.webClients; i++) {
@@ -187,11 +197,16 @@ function webPushLib(request: DirectRunRequest, sim: SimHostInfo): Library {
   };
   return {
     async send(tokens) {
-      const results = await Promise.allSettled(tokens.map((endpoint) => webPush.sendNotification(subscriptions.get(endpoint)!, message.body, options)));
+      const results = await Promise.allSettled(
+        tokens.map((endpoint) => webPush.sendNotification(subscriptions.get(endpoint)!, message.body, options)),
+      );
       const sent = results.filter((r) => r.status === 'fulfilled' && r.value.statusCode === 201).length;
       return { sent, failed: tokens.length - sent };
     },
-    close: async () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      return Promise.resolve();
+    },
   };
 }
 
@@ -232,13 +247,17 @@ async function prepare(request: DirectRunRequest, sim: SimHostInfo): Promise<voi
   const jobs = request.libraries.map((library) => ({
     library,
     lib: make[library](request, sim),
-    tokens: library === 'web-push'
-      ? Array.from({ length: request.webClients }, (_, i) => webSubscription(i, sim.webpushUrl).endpoint)
-      : tokensOf(request.population, library === 'node-apn' ? 'ios' : 'android'),
+    tokens:
+      library === 'web-push'
+        ? Array.from({ length: request.webClients }, (_, i) => webSubscription(i, sim.webpushUrl).endpoint)
+        : tokensOf(request.population, library === 'node-apn' ? 'ios' : 'android'),
   }));
   // The service's workers are warmed up the same way.
-  await Promise.all(jobs.map(({ library, lib, tokens }) =>
-    drive(lib.send, tokens.slice(0, request.warmup), request.batch[library], request.concurrency[library], Date.now())));
+  await Promise.all(
+    jobs.map(({ library, lib, tokens }) =>
+      drive(lib.send, tokens.slice(0, request.warmup), request.batch[library], request.concurrency[library], Date.now()),
+    ),
+  );
   prepared = { request, jobs };
 }
 
@@ -247,25 +266,27 @@ async function run(): Promise<DirectRunReport> {
   if (!prepared) throw new Error('prepare first');
   const { request, jobs } = prepared;
   const cpuBefore = process.cpuUsage();
-  const results = await Promise.all(jobs.map(async ({ library, lib, tokens }): Promise<DirectRunResult> => {
-    const latencies = new Float64Array(tokens.length);
-    const startedAt = Date.now();
-    const { sent, failed } = await drive(lib.send, tokens, request.batch[library], request.concurrency[library], startedAt, latencies);
-    const endedAt = Date.now();
-    latencies.sort();
-    return {
-      library,
-      tokens: tokens.length,
-      sent,
-      failed,
-      startedAt,
-      endedAt,
-      // Only what the provider accepted counts.
-      tokensPerSecond: Math.round(sent / ((endedAt - startedAt) / 1000)),
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-    };
-  }));
+  const results = await Promise.all(
+    jobs.map(async ({ library, lib, tokens }): Promise<DirectRunResult> => {
+      const latencies = new Float64Array(tokens.length);
+      const startedAt = Date.now();
+      const { sent, failed } = await drive(lib.send, tokens, request.batch[library], request.concurrency[library], startedAt, latencies);
+      const endedAt = Date.now();
+      latencies.sort();
+      return {
+        library,
+        tokens: tokens.length,
+        sent,
+        failed,
+        startedAt,
+        endedAt,
+        // Only what the provider accepted counts.
+        tokensPerSecond: Math.round(sent / ((endedAt - startedAt) / 1000)),
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+      };
+    }),
+  );
   const cpu = process.cpuUsage(cpuBefore);
   await Promise.all(jobs.map(({ lib }) => lib.close()));
   const start = Math.min(...results.map((r) => r.startedAt));

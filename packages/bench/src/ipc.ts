@@ -19,7 +19,11 @@ export interface Helper {
  * Forks a helper (`sim-host.js`, `direct.js`) with an IPC channel and waits for its `ready` message,
  * whose payload `ready` resolves with.
  */
-export async function forkHelper<R>(file: string, args: string[], options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ helper: Helper; ready: R }> {
+export async function forkHelper<R>(
+  file: string,
+  args: string[],
+  options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ helper: Helper; ready: R }> {
   const child = fork(file, args, {
     execArgv: options.execArgv ?? [],
     env: options.env ?? process.env,
@@ -58,7 +62,7 @@ export async function forkHelper<R>(file: string, args: string[], options: { exe
         if (exited) return Promise.reject(new Error(`${file} has exited`));
         const id = ++seq;
         return new Promise<T>((resolve, reject) => {
-          pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+          pending.set(id, { resolve: resolve, reject });
           child.send({ id, cmd, arg } satisfies Request);
         });
       },
@@ -73,22 +77,23 @@ export async function forkHelper<R>(file: string, args: string[], options: { exe
 }
 
 /** The helper's side: announces `ready`, then answers requests with `handlers` until SIGTERM or disconnect. */
-export function serveHelper(ready: unknown, handlers: Record<string, (arg: any) => unknown>, onStop: () => Promise<void> | void): void {
+export function serveHelper(ready: unknown, handlers: Record<string, (arg: never) => unknown>, onStop: () => Promise<void> | void): void {
   const stop = async () => {
     await onStop();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
   process.once('disconnect', () => void stop());
-  process.on('message', async (message: Request) => {
+  const answer = async (message: Request) => {
     const handler = handlers[message.cmd];
     try {
       if (!handler) throw new Error(`unknown command ${message.cmd}`);
-      const result = await handler(message.arg);
+      const result = await handler(message.arg as never);
       process.send!({ id: message.id, result: result ?? null });
     } catch (error) {
       process.send!({ id: message.id, error: (error as Error).stack ?? String(error) });
     }
-  });
+  };
+  process.on('message', (message: Request) => void answer(message));
   process.send!({ ready });
 }

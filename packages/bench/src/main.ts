@@ -104,7 +104,6 @@ function machine(): Machine {
   return { nproc: cpus().length, cpuModel, node: process.version, redis, memoryBytes: totalmem() };
 }
 
-
 /** The whole benchmark; `log` gets progress lines (stderr in the CLI). */
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => undefined): Promise<BenchReport> {
   const report: BenchReport = { machine: machine(), options: { ...options }, method: [], targets: [], warnings: [] };
@@ -134,7 +133,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     // The Web Push simulator accepts any VAPID key: one pair for this run, shared with the direct script.
     const vapid = { ...generateVapidKeys(), subject: 'mailto:bench@example.com' };
     const providerEnv = {
-      ...simInfo.env, WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey, WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey, WEBPUSH_SUBJECT: vapid.subject,
+      ...simInfo.env,
+      WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      WEBPUSH_SUBJECT: vapid.subject,
     };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
     const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.pid }) };
@@ -173,7 +175,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const runScript = async (libraries: DirectLibrary[], round: number): Promise<DirectComparison> => {
       await quiet();
       log(`direct script${round > 1 ? ` (round ${round})` : ''}: ${libraries.join(' + ')} (one process, both platforms at once)`);
-      const result = await runDirect(simInfo, { ...directRequest(options, population, libraries, options.workers), vapid }, sims, redisServer ? { redis: redisServer.pid } : {}, options.cpuProfDir);
+      const result = await runDirect(
+        simInfo,
+        { ...directRequest(options, population, libraries, options.workers), vapid },
+        sims,
+        redisServer ? { redis: redisServer.pid } : {},
+        options.cpuProfDir,
+      );
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
       return { libraries, report: result };
     };
@@ -199,7 +207,16 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       cleanup.unshift(() => running.stop());
       await service.startApi();
       await service.setWorkers(options.workers);
-      ctx = { service, sims, redis, prefix, otherPids, timeoutMs: options.timeoutMs, chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS, log };
+      ctx = {
+        service,
+        sims,
+        redis,
+        prefix,
+        otherPids,
+        timeoutMs: options.timeoutMs,
+        chunkClients: envSchema.parse({ ...options.env }).PUSH_CHUNK_CLIENTS,
+        log,
+      };
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
       await warmUp(ctx, clientIds(Math.min(2000, options.clients)));
     }
@@ -224,7 +241,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       report.direct = scripts.map((libraries) => best.direct.get(libraries.join('+'))!);
       for (const d of report.direct) {
         const others = d.report.cpu.others?.cores ?? 0;
-        if (others > 0.25) report.warnings.push(`direct ${d.libraries.join(' + ')}: processes outside the benchmark used ${others} cores meanwhile; figures are low`);
+        if (others > 0.25)
+          report.warnings.push(
+            `direct ${d.libraries.join(' + ')}: processes outside the benchmark used ${others} cores meanwhile; figures are low`,
+          );
         for (const r of d.report.results) {
           if (r.sent !== r.tokens) report.warnings.push(`direct ${r.library}: ${r.tokens - r.sent} of ${r.tokens} tokens not accepted`);
         }
@@ -237,7 +257,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 
     if (options.webClients > 0 && (ctx || options.baselines)) {
       report.web = await webRun({
-        ...(ctx && { ctx }), workers: options.workers, clients: options.webClients, repeat: options.repeat, baselines: options.baselines, quiet, runScript,
+        ...(ctx && { ctx }),
+        workers: options.workers,
+        clients: options.webClients,
+        repeat: options.repeat,
+        baselines: options.baselines,
+        quiet,
+        runScript,
       });
       const ratio = webRatio(report.web);
       if (ratio !== undefined) report.ratios = { ...report.ratios, ratioWebVsWebPushLib: ratio };
@@ -267,7 +293,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           androidTokensPerSecond: run.platforms.android.tokensPerSecond,
           completionMs: run.completionMs,
           simulatorBusy: run.simulatorBusy,
-          peakWorkerRssBytes: Math.max(0, ...Object.entries(run.peakRssBytes).filter(([n]) => n.includes('worker')).map(([, b]) => b)),
+          peakWorkerRssBytes: Math.max(
+            0,
+            ...Object.entries(run.peakRssBytes)
+              .filter(([n]) => n.includes('worker'))
+              .map(([, b]) => b),
+          ),
           cpu: run.cpu,
         });
       }
@@ -297,4 +328,3 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     for (const step of cleanup) await step().catch(() => undefined);
   }
 }
-

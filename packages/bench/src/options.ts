@@ -141,36 +141,64 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       arg = arg.slice(0, eq);
     }
     switch (arg) {
-      case '--clients': o.clients = int(arg, 1); break;
-      case '--ios-share': o.iosShare = share(arg); break;
-      case '--android-share': o.androidShare = share(arg); break;
-      case '--web-clients': o.webClients = int(arg, 1); break;
-      case '--no-web': o.webClients = 0; break;
-      case '--latency': o.latencyMs = int(arg, 0); break;
-      case '--jitter': o.jitterMs = int(arg, 0); break;
-      case '--workers': o.workers = int(arg, 1); break;
+      case '--clients':
+        o.clients = int(arg, 1);
+        break;
+      case '--ios-share':
+        o.iosShare = share(arg);
+        break;
+      case '--android-share':
+        o.androidShare = share(arg);
+        break;
+      case '--web-clients':
+        o.webClients = int(arg, 1);
+        break;
+      case '--no-web':
+        o.webClients = 0;
+        break;
+      case '--latency':
+        o.latencyMs = int(arg, 0);
+        break;
+      case '--jitter':
+        o.jitterMs = int(arg, 0);
+        break;
+      case '--workers':
+        o.workers = int(arg, 1);
+        break;
       case '--scaling': {
         const list = optionalValue();
         o.scaling = list === undefined ? [1, 2, 4] : list.split(',').map((n) => int(arg, 1, n));
         break;
       }
-      case '--no-scaling': o.scaling = []; break;
-      case '--scaling-clients': o.scalingClients = int(arg, 1); break;
-      case '--no-baselines': o.baselines = false; break;
+      case '--no-scaling':
+        o.scaling = [];
+        break;
+      case '--scaling-clients':
+        o.scalingClients = int(arg, 1);
+        break;
+      case '--no-baselines':
+        o.baselines = false;
+        break;
       case '--api-million': {
         const n = optionalValue();
         o.apiMillion = n === undefined ? 1_000_000 : int(arg, 1, n);
         break;
       }
-      case '--no-api-million': o.apiMillion = 0; break;
-      case '--api-repeat': o.apiRepeat = int(arg, 1); break;
+      case '--no-api-million':
+        o.apiMillion = 0;
+        break;
+      case '--api-repeat':
+        o.apiRepeat = int(arg, 1);
+        break;
       case '--only-api-million':
         o.skipService = true;
         o.baselines = false;
         o.scaling = [];
         if (o.apiMillion === 0) o.apiMillion = 1_000_000;
         break;
-      case '--fcm-rate-limit': o.fcmRateLimitPerMinute = int(arg, 0); break;
+      case '--fcm-rate-limit':
+        o.fcmRateLimitPerMinute = int(arg, 0);
+        break;
       case '--env': {
         const pair = next(arg);
         const at = pair.indexOf('=');
@@ -178,20 +206,34 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         o.env[pair.slice(0, at)] = pair.slice(at + 1);
         break;
       }
-      case '--cpu-prof': o.cpuProfDir = next(arg); break;
-      case '--redis-url': o.redisUrl = next(arg); break;
+      case '--cpu-prof':
+        o.cpuProfDir = next(arg);
+        break;
+      case '--redis-url':
+        o.redisUrl = next(arg);
+        break;
       case '--node-arg': {
         const flag = args.shift();
         if (flag === undefined) throw new UsageError('--node-arg needs a value');
         o.nodeArgs.push(flag);
         break;
       }
-      case '--timeout': o.timeoutMs = int(arg, 1000); break;
-      case '--repeat': o.repeat = int(arg, 1); break;
-      case '--wait-quiet': o.waitQuietMs = int(arg, 0); break;
-      case '--json': o.json = true; break;
-      case '--quick': break;
-      default: throw new UsageError(`unknown option ${arg}`);
+      case '--timeout':
+        o.timeoutMs = int(arg, 1000);
+        break;
+      case '--repeat':
+        o.repeat = int(arg, 1);
+        break;
+      case '--wait-quiet':
+        o.waitQuietMs = int(arg, 0);
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--quick':
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}`);
     }
   }
   if (o.scalingClients === 0) o.scalingClients = o.clients;

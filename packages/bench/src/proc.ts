@@ -103,7 +103,10 @@ export async function waitForQuiet(maxMs: number, cores = 0.3, log?: (line: stri
     await new Promise((r) => setTimeout(r, 1000));
     const busy = ((machineBusySeconds() ?? 0) - before) / ((performance.now() - started) / 1000);
     if (busy < cores || performance.now() > deadline) return round(busy, 2);
-    if (!warned) log?.(`  the machine is busy (${busy.toFixed(2)} cores used by other processes): waiting up to ${Math.round(maxMs / 1000)} s for it to calm down`);
+    if (!warned)
+      log?.(
+        `  the machine is busy (${busy.toFixed(2)} cores used by other processes): waiting up to ${Math.round(maxMs / 1000)} s for it to calm down`,
+      );
     warned = true;
   }
 }

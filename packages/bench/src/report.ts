@@ -16,90 +16,186 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   out.push(`Machine: ${m.nproc} CPU (${m.cpuModel}), ${mb(m.memoryBytes)} RAM, node ${m.node}, redis ${m.redis}`);
   if (r.population) {
-    out.push(`Clients: ${n(r.population.clients)} (${n(r.population.iosTokens)} iOS + ${n(r.population.androidTokens)} Android tokens, registered in ${r.population.registerSeconds} s)`);
+    out.push(
+      `Clients: ${n(r.population.clients)} (${n(r.population.iosTokens)} iOS + ${n(r.population.androidTokens)} Android tokens, registered in ${r.population.registerSeconds} s)`,
+    );
   }
   const s = r.service;
   if (s) {
-    out.push(table(`Service: one POST /push/push2clients, ${s.workersPerPlatform} worker(s) per platform`, ['measure', 'value'], [
-      ['API answer', `${s.apiAnswerMs} ms`],
-      ['time to first delivery', `${s.firstDeliveryMs} ms`],
-      ['time to completion', `${n(s.completionMs)} ms`],
-      ['throughput overall', `${n(s.tokensPerSecond)} tokens/s`],
-      ['throughput iOS / Android', `${n(s.platforms.ios.tokensPerSecond)} / ${n(s.platforms.android.tokensPerSecond)} tokens/s`],
-      ['per-token latency p50 / p99 (request -> result)', `${n(s.p50Ms)} / ${n(s.p99Ms)} ms`],
-      ['  iOS p50 / p99', `${n(s.platforms.ios.p50Ms)} / ${n(s.platforms.ios.p99Ms)} ms`],
-      ['  Android p50 / p99', `${n(s.platforms.android.p50Ms)} / ${n(s.platforms.android.p99Ms)} ms`],
-      ['results', Object.entries(s.statuses).map(([k, v]) => `${k} ${n(v)}`).join(', ')],
-      ['accepted by the simulators (iOS / Android)', `${n(s.accepted.ios)} / ${n(s.accepted.android)}`],
-      ['new HTTP/2 connections during the run (APNs / FCM)', `${s.connections.ios} / ${s.connections.android}`],
-      ['simulator event loop busy', `${Math.round(s.simulatorBusy * 100)} %`],
-      [`Redis commands per chunk job (${n(s.redisCommands.chunkJobs)}; scripts' inner calls included)`, Object.entries(s.redisCommands.perChunk).slice(0, 8).map(([c, k]) => `${c} ${k}`).join(', ')],
-      ['Redis CPU per token', `${s.redisCommands.redisCpuMicrosPerToken} µs (commandstats)`],
-      ...Object.entries(s.peakRssBytes).map(([name, b]) => [`peak RSS ${name}`, mb(b)]),
-      ...Object.entries(s.cpu).map(([name, c]) => [`CPU ${name}`, `${c.cpuSeconds} s (${c.cores} cores)`]),
-    ]));
+    out.push(
+      table(
+        `Service: one POST /push/push2clients, ${s.workersPerPlatform} worker(s) per platform`,
+        ['measure', 'value'],
+        [
+          ['API answer', `${s.apiAnswerMs} ms`],
+          ['time to first delivery', `${s.firstDeliveryMs} ms`],
+          ['time to completion', `${n(s.completionMs)} ms`],
+          ['throughput overall', `${n(s.tokensPerSecond)} tokens/s`],
+          ['throughput iOS / Android', `${n(s.platforms.ios.tokensPerSecond)} / ${n(s.platforms.android.tokensPerSecond)} tokens/s`],
+          ['per-token latency p50 / p99 (request -> result)', `${n(s.p50Ms)} / ${n(s.p99Ms)} ms`],
+          ['  iOS p50 / p99', `${n(s.platforms.ios.p50Ms)} / ${n(s.platforms.ios.p99Ms)} ms`],
+          ['  Android p50 / p99', `${n(s.platforms.android.p50Ms)} / ${n(s.platforms.android.p99Ms)} ms`],
+          [
+            'results',
+            Object.entries(s.statuses)
+              .map(([k, v]) => `${k} ${n(v)}`)
+              .join(', '),
+          ],
+          ['accepted by the simulators (iOS / Android)', `${n(s.accepted.ios)} / ${n(s.accepted.android)}`],
+          ['new HTTP/2 connections during the run (APNs / FCM)', `${s.connections.ios} / ${s.connections.android}`],
+          ['simulator event loop busy', `${Math.round(s.simulatorBusy * 100)} %`],
+          [
+            `Redis commands per chunk job (${n(s.redisCommands.chunkJobs)}; scripts' inner calls included)`,
+            Object.entries(s.redisCommands.perChunk)
+              .slice(0, 8)
+              .map(([c, k]) => `${c} ${k}`)
+              .join(', '),
+          ],
+          ['Redis CPU per token', `${s.redisCommands.redisCpuMicrosPerToken} µs (commandstats)`],
+          ...Object.entries(s.peakRssBytes).map(([name, b]) => [`peak RSS ${name}`, mb(b)]),
+          ...Object.entries(s.cpu).map(([name, c]) => [`CPU ${name}`, `${c.cpuSeconds} s (${c.cores} cores)`]),
+        ],
+      ),
+    );
   }
   if (r.redis) {
-    out.push(table('Redis memory', ['measure', 'bytes'], [
-      ['per registered token (used_memory delta)', r.redis.bytesPerRegisteredToken],
-      ['per registered token (MEMORY USAGE of registry keys)', r.redis.registryKeyBytesPerToken],
-      ...(r.redis.bytesPerResult !== undefined ? [['per recorded result (MEMORY USAGE of job keys; kept JOB_RETENTION_SECONDS)', r.redis.bytesPerResult]] : []),
-      ...(r.service ? [
-        ['  of which the token -> status hashes (exactly-once)', r.service.redis.statusHashBytesPerResult],
-        ['  of which the result streams (GET /push/jobs/:id/results)', r.service.redis.streamBytesPerResult],
-      ] : []),
-    ]));
+    out.push(
+      table(
+        'Redis memory',
+        ['measure', 'bytes'],
+        [
+          ['per registered token (used_memory delta)', r.redis.bytesPerRegisteredToken],
+          ['per registered token (MEMORY USAGE of registry keys)', r.redis.registryKeyBytesPerToken],
+          ...(r.redis.bytesPerResult !== undefined
+            ? [['per recorded result (MEMORY USAGE of job keys; kept JOB_RETENTION_SECONDS)', r.redis.bytesPerResult]]
+            : []),
+          ...(r.service
+            ? [
+                ['  of which the token -> status hashes (exactly-once)', r.service.redis.statusHashBytesPerResult],
+                ['  of which the result streams (GET /push/jobs/:id/results)', r.service.redis.streamBytesPerResult],
+              ]
+            : []),
+        ],
+      ),
+    );
   }
   if (r.direct && r.direct.length > 0) {
     const rows: Array<Array<string | number>> = [];
     for (const d of r.direct) {
-      for (const x of d.report.results) rows.push([d.libraries.join(' + '), x.library, n(x.tokens), n(x.tokensPerSecond), `${n(x.p50Ms)} / ${n(x.p99Ms)}`]);
-      rows.push([d.libraries.join(' + '), 'overall', n(d.report.overall.tokens), n(d.report.overall.tokensPerSecond),
+      for (const x of d.report.results)
+        rows.push([d.libraries.join(' + '), x.library, n(x.tokens), n(x.tokensPerSecond), `${n(x.p50Ms)} / ${n(x.p99Ms)}`]);
+      rows.push([
+        d.libraries.join(' + '),
+        'overall',
+        n(d.report.overall.tokens),
+        n(d.report.overall.tokensPerSecond),
         `peak RSS ${mb(d.report.peakRssBytes)}, CPU ${d.report.cpuSeconds.toFixed(1)} s + simulators ${d.report.simulatorCpuSeconds.toFixed(1)} s (others ${d.report.cpu.others?.cores ?? 0} cores), ` +
-        `simulators busy ${Math.round(d.report.simulatorBusy * 100)} %, new connections ${d.report.connections.ios} / ${d.report.connections.android}`]);
+          `simulators busy ${Math.round(d.report.simulatorBusy * 100)} %, new connections ${d.report.connections.ios} / ${d.report.connections.android}`,
+      ]);
     }
-    out.push(table('Direct scripts (the libraries called directly, one process)', ['script', 'library', 'tokens', 'tokens/s', 'p50 / p99 ms'], rows));
+    out.push(
+      table(
+        'Direct scripts (the libraries called directly, one process)',
+        ['script', 'library', 'tokens', 'tokens/s', 'p50 / p99 ms'],
+        rows,
+      ),
+    );
   }
   if (r.ratios) {
-    out.push(table('Service / direct throughput', ['ratio', 'value'], Object.entries(r.ratios).map(([k, v]) => [k, v.toFixed(2)])));
+    out.push(
+      table(
+        'Service / direct throughput',
+        ['ratio', 'value'],
+        Object.entries(r.ratios).map(([k, v]) => [k, v.toFixed(2)]),
+      ),
+    );
   }
   if (r.cpuPerToken) {
-    out.push(table('CPU per token (simulators excluded; hardly affected by other load on the machine)', ['who', 'µs per token'],
-      Object.entries(r.cpuPerToken).map(([k, v]) => [k === 'service' ? 'service (API + workers + Redis)' : `direct ${k}`, v.toFixed(1)])));
+    out.push(
+      table(
+        'CPU per token (simulators excluded; hardly affected by other load on the machine)',
+        ['who', 'µs per token'],
+        Object.entries(r.cpuPerToken).map(([k, v]) => [k === 'service' ? 'service (API + workers + Redis)' : `direct ${k}`, v.toFixed(1)]),
+      ),
+    );
   }
   const w = r.web;
   if (w) {
     const rows: Array<Array<string | number>> = [];
     if (w.service) {
       const web = w.service.platforms.web;
-      rows.push(['service', n(web.tokens), n(web.tokensPerSecond), `${n(web.p50Ms)} / ${n(web.p99Ms)}`, w.cpuPerToken?.service?.toFixed(1) ?? '',
-        `results ${Object.entries(w.service.statuses).map(([k, v]) => `${k} ${n(v)}`).join(', ')}; new connections ${w.service.connections.web}; ` +
-        `simulators busy ${Math.round(w.service.simulatorBusy * 100)} %`]);
+      rows.push([
+        'service',
+        n(web.tokens),
+        n(web.tokensPerSecond),
+        `${n(web.p50Ms)} / ${n(web.p99Ms)}`,
+        w.cpuPerToken?.service?.toFixed(1) ?? '',
+        `results ${Object.entries(w.service.statuses)
+          .map(([k, v]) => `${k} ${n(v)}`)
+          .join(', ')}; new connections ${w.service.connections.web}; ` + `simulators busy ${Math.round(w.service.simulatorBusy * 100)} %`,
+      ]);
     }
     for (const x of w.direct?.report.results ?? []) {
-      rows.push([`direct ${x.library} sendNotification`, n(x.tokens), n(x.tokensPerSecond), `${n(x.p50Ms)} / ${n(x.p99Ms)}`, w.cpuPerToken?.['web-push']?.toFixed(1) ?? '',
-        `new connections ${w.direct!.report.connections.web}; simulators busy ${Math.round(w.direct!.report.simulatorBusy * 100)} %`]);
+      rows.push([
+        `direct ${x.library} sendNotification`,
+        n(x.tokens),
+        n(x.tokensPerSecond),
+        `${n(x.p50Ms)} / ${n(x.p99Ms)}`,
+        w.cpuPerToken?.['web-push']?.toFixed(1) ?? '',
+        `new connections ${w.direct!.report.connections.web}; simulators busy ${Math.round(w.direct!.report.simulatorBusy * 100)} %`,
+      ]);
     }
-    out.push(table(`Web Push: ${n(w.clients)} browser subscriptions (VAPID checked and payloads decrypted by the simulator)`,
-      ['who', 'subscriptions', 'per second', 'p50 / p99 ms', 'CPU µs each', 'notes'], rows));
+    out.push(
+      table(
+        `Web Push: ${n(w.clients)} browser subscriptions (VAPID checked and payloads decrypted by the simulator)`,
+        ['who', 'subscriptions', 'per second', 'p50 / p99 ms', 'CPU µs each', 'notes'],
+        rows,
+      ),
+    );
   }
   if (r.scaling) {
-    out.push(table('Scaling (workers per platform)', ['workers', 'clients', 'tokens/s', 'iOS /s', 'Android /s', 'completion ms', 'simulators busy', 'worker peak RSS', 'others (cores)'],
-      r.scaling.map((p) => [p.workersPerPlatform, n(p.clients), n(p.tokensPerSecond), n(p.iosTokensPerSecond), n(p.androidTokensPerSecond), n(p.completionMs),
-        `${Math.round(p.simulatorBusy * 100)} %`, mb(p.peakWorkerRssBytes), String(p.cpu.others?.cores ?? 0)])));
+    out.push(
+      table(
+        'Scaling (workers per platform)',
+        ['workers', 'clients', 'tokens/s', 'iOS /s', 'Android /s', 'completion ms', 'simulators busy', 'worker peak RSS', 'others (cores)'],
+        r.scaling.map((p) => [
+          p.workersPerPlatform,
+          n(p.clients),
+          n(p.tokensPerSecond),
+          n(p.iosTokensPerSecond),
+          n(p.androidTokensPerSecond),
+          n(p.completionMs),
+          `${Math.round(p.simulatorBusy * 100)} %`,
+          mb(p.peakWorkerRssBytes),
+          String(p.cpu.others?.cores ?? 0),
+        ]),
+      ),
+    );
   }
   if (r.apiMillion) {
     const a = r.apiMillion;
     const both = (m: { rssBytes: number; heapUsedBytes: number }) => `RSS ${mb(m.rssBytes)}, V8 heap used ${mb(m.heapUsedBytes)}`;
-    out.push(table(`API alone: ${n(a.clients)} clients in one request (${mb(a.bodyBytes)} body)`, ['measure', 'value'], [
-      ['answer times', `${a.answerMs.join(' / ')} ms`],
-      ['idle', both(a.idle)],
-      ['peak RSS', mb(a.peakRssBytes)],
-      ['right after the last answer', both(a.afterAnswer)],
-      [`after ${a.settleSeconds} s idle`, `${both(a.settled)} (${a.returnedToIdle ? 'back to idle' : 'NOT back to idle'})`],
-    ]));
+    out.push(
+      table(
+        `API alone: ${n(a.clients)} clients in one request (${mb(a.bodyBytes)} body)`,
+        ['measure', 'value'],
+        [
+          ['answer times', `${a.answerMs.join(' / ')} ms`],
+          ['idle', both(a.idle)],
+          ['peak RSS', mb(a.peakRssBytes)],
+          ['right after the last answer', both(a.afterAnswer)],
+          [`after ${a.settleSeconds} s idle`, `${both(a.settled)} (${a.returnedToIdle ? 'back to idle' : 'NOT back to idle'})`],
+        ],
+      ),
+    );
   }
-  out.push(table('Targets', ['target', 'wanted', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.value, t.met ? 'yes' : 'NO'])));
+  out.push(
+    table(
+      'Targets',
+      ['target', 'wanted', 'measured', 'met'],
+      r.targets.map((t) => [t.name, t.target, t.value, t.met ? 'yes' : 'NO']),
+    ),
+  );
   if (r.warnings.length > 0) out.push('\nWARNINGS:', ...r.warnings.map((w) => `- ${w}`));
   out.push('\nMethod:', ...r.method.map((line) => `- ${line}`));
   return out.join('\n');

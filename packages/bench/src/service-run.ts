@@ -1,5 +1,5 @@
-import { platforms, type Payload, type Platform } from '@push/contract';
-import type { RedisClient } from '@push/store';
+import { platforms, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
+import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
 import { CpuMeter, peakRssBytes, round } from './proc';
@@ -62,7 +62,12 @@ export interface ServiceRunReport {
    * bench's own status polls, a few a second), per chunk job (clients / PUSH_CHUNK_CLIENTS, per platform)
    * for those run at least once per chunk, and Redis CPU.
    */
-  redisCommands: { chunkJobs: number; perChunk: Record<string, number>; redisCpuMicrosPerToken: number; top: Array<{ command: string; calls: number; usec: number }> };
+  redisCommands: {
+    chunkJobs: number;
+    perChunk: Record<string, number>;
+    redisCpuMicrosPerToken: number;
+    top: Array<{ command: string; calls: number; usec: number }>;
+  };
   redis: {
     /** used_memory after the job minus before the request, bytes (job keys and BullMQ's chunk jobs). */
     usedMemoryDelta: number;
@@ -92,8 +97,8 @@ async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: num
   const deadline = Date.now() + ctx.timeoutMs;
   for (;;) {
     const res = await ctx.service.request('GET', `/push/jobs/${jobId}`);
-    const job = res.body?.result;
-    if (job?.state === 'completed') return { finishedAt: Date.parse(job.finishedAt), totals: job.totals };
+    const job = (res.body as Partial<SuccessEnvelope<JobStatus>> | undefined)?.result;
+    if (job?.state === 'completed') return { finishedAt: Date.parse(job.finishedAt!), totals: { ...job.totals } };
     if (Date.now() > deadline) throw new Error(`job ${jobId} not completed after ${ctx.timeoutMs} ms: ${JSON.stringify(job?.totals)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -103,7 +108,7 @@ async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: num
 export async function warmUp(ctx: RunContext, clients: readonly string[]): Promise<void> {
   const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients, payload: benchPayload }));
   if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
-  await follow(ctx, res.body.result.jobId);
+  await follow(ctx, (res.body as SuccessEnvelope<{ jobId: string }>).result.jobId);
 }
 
 /** One measured push to `ids`, followed to `completed`. */
@@ -121,7 +126,7 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   const res = await ctx.service.request('POST', '/push/push2clients', body);
   const apiAnswerMs = performance.now() - h0;
   if (res.status !== 200) throw new Error(`push refused: ${res.status} ${JSON.stringify(res.body)}`);
-  const jobId: string = res.body.result.jobId;
+  const { jobId } = (res.body as SuccessEnvelope<{ jobId: string }>).result;
   ctx.log(`  job ${jobId}: API answered in ${apiAnswerMs.toFixed(0)} ms; following it to completion`);
   const { finishedAt } = await follow(ctx, jobId);
   const cpuUse = cpu.stop();
@@ -178,11 +183,17 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   };
 }
 
-function redisCommands(commands: ReturnType<typeof commandsBetween>, clients: number, chunkClients: number, tokens: number): ServiceRunReport['redisCommands'] {
+function redisCommands(
+  commands: ReturnType<typeof commandsBetween>,
+  clients: number,
+  chunkClients: number,
+  tokens: number,
+): ServiceRunReport['redisCommands'] {
   // The bench configures every platform (VAPID keys included), so each queue gets every chunk.
   const chunkJobs = platforms.length * Math.ceil(clients / chunkClients);
   const perChunk: Record<string, number> = {};
-  for (const c of [...commands].sort((a, b) => b.calls - a.calls)) if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
+  for (const c of [...commands].sort((a, b) => b.calls - a.calls))
+    if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
   const usec = commands.reduce((n, c) => n + c.usec, 0);
   return { chunkJobs, perChunk, redisCpuMicrosPerToken: tokens > 0 ? round(usec / tokens, 1) : 0, top: commands.slice(0, 10) };
 }

@@ -62,6 +62,7 @@ export class Service {
       REDIS_PREFIX: this.options.prefix,
       IM_API_KEY: BENCH_API_KEY,
       APNS_TOPIC: 'io.bench.app',
+      APNS_PRODUCTION: 'false',
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       ...this.options.providerEnv,
@@ -80,13 +81,15 @@ export class Service {
     // Their logs go to the bench's stderr: stdout stays free for --json.
     const child = spawn(process.execPath, [...execArgv, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefixLines = (chunk: Buffer) => process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${name}] `));
-    child.stdout!.on('data', prefixLines);
-    child.stderr!.on('data', prefixLines);
+    child.stdout.on('data', prefixLines);
+    child.stderr.on('data', prefixLines);
     const proc: Proc = { name, child, exited: Promise.resolve(), stopping: false };
-    proc.exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
-      if (!proc.stopping) process.stderr.write(`[${name}] exited unexpectedly (code ${code}, signal ${signal})\n`);
-      r();
-    }));
+    proc.exited = new Promise<void>((r) =>
+      child.once('exit', (code, signal) => {
+        if (!proc.stopping) process.stderr.write(`[${name}] exited unexpectedly (code ${code}, signal ${signal})\n`);
+        r();
+      }),
+    );
     return proc;
   }
 
@@ -96,7 +99,10 @@ export class Service {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (this.api.child.exitCode !== null) throw new Error('the API exited at start-up (see its output above)');
-      const ok = await fetch(`${this.url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error('the API did not answer /healthz within 20 s');
       await new Promise((r) => setTimeout(r, 50));
@@ -118,7 +124,8 @@ export class Service {
         const queue = createQueue(platform, redis, this.options.prefix);
         const deadline = Date.now() + 20_000;
         while ((await queue.getWorkersCount()) < count) {
-          if (this.workers[platform].some((w) => w.child.exitCode !== null)) throw new Error(`a ${platform} worker exited at start-up (see its output above)`);
+          if (this.workers[platform].some((w) => w.child.exitCode !== null))
+            throw new Error(`a ${platform} worker exited at start-up (see its output above)`);
           if (Date.now() > deadline) throw new Error(`${count} ${platform} workers not ready within 20 s`);
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -145,7 +152,12 @@ export class Service {
     return this.api?.child.pid;
   }
 
-  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  async request(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: unknown }> {
     const response = await fetch(this.url + path, {
       method,
       headers: { 'IM-API-KEY': BENCH_API_KEY, 'Content-Type': 'application/json; charset=utf-8', ...headers },
@@ -153,7 +165,7 @@ export class Service {
     });
     const text = await response.text();
     try {
-      return { status: response.status, body: JSON.parse(text) };
+      return { status: response.status, body: JSON.parse(text) as unknown };
     } catch {
       return { status: response.status, body: text };
     }

@@ -74,21 +74,25 @@ async function main(): Promise<void> {
     apnsTeamId: sims.apns.teamId,
     webpushUrl: sims.webpush.url,
   };
-  serveHelper(info, {
-    arm,
-    snapshot,
-    /** The benchmark's browser subscriptions 0..count-1, with the keys the bench derives for them. */
-    subscribeWeb: (count: number) => {
-      for (let i = 0; i < count; i++) sims.webpush.subscribe({ name: webSubscriptionName(i), ...webSecrets(i) });
+  serveHelper(
+    info,
+    {
+      arm,
+      snapshot,
+      /** The benchmark's browser subscriptions 0..count-1, with the keys the bench derives for them. */
+      subscribeWeb: (count: number) => {
+        for (let i = 0; i < count; i++) sims.webpush.subscribe({ name: webSubscriptionName(i), ...webSecrets(i) });
+      },
+      disarm: () => {
+        clearInterval(poll);
+        return snapshot();
+      },
     },
-    disarm: () => {
+    async () => {
       clearInterval(poll);
-      return snapshot();
+      await sims.close();
     },
-  }, async () => {
-    clearInterval(poll);
-    await sims.close();
-  });
+  );
 }
 
 void main();

@@ -14,7 +14,12 @@ import { benchPayload, type ServiceRunReport } from './service-run';
  * read through the service's own environment schema), times the workers per platform: the same HTTP/2
  * connections and the same number of tokens in flight.
  */
-export function directRequest(options: BenchOptions, population: Population, libraries: DirectLibrary[], workers: number): DirectRunRequest {
+export function directRequest(
+  options: BenchOptions,
+  population: Population,
+  libraries: DirectLibrary[],
+  workers: number,
+): DirectRunRequest {
   const env = envSchema.parse({ ...options.env });
   const concurrency = env.WORKER_CONCURRENCY * workers;
   return {
@@ -27,7 +32,12 @@ export function directRequest(options: BenchOptions, population: Population, lib
     webConnections: env.WEBPUSH_CONNECTIONS * workers,
     webClients: options.webClients,
     // firebase-admin takes at most 500 tokens a call (FCM_BATCH_SIZE cannot be more either).
-    batch: { 'node-apn': env.APNS_BATCH_SIZE, 'firebase-admin': env.FCM_BATCH_SIZE, 'fcm-provider': env.FCM_BATCH_SIZE, 'web-push': env.WEBPUSH_BATCH_SIZE },
+    batch: {
+      'node-apn': env.APNS_BATCH_SIZE,
+      'firebase-admin': env.FCM_BATCH_SIZE,
+      'fcm-provider': env.FCM_BATCH_SIZE,
+      'web-push': env.WEBPUSH_BATCH_SIZE,
+    },
     concurrency: { 'node-apn': concurrency, 'firebase-admin': concurrency, 'fcm-provider': concurrency, 'web-push': concurrency },
     warmup: Math.min(2000, population.clients),
   };
@@ -40,9 +50,13 @@ export function serviceWarnings(run: ServiceRunReport): string[] {
   const sent = run.statuses.sent ?? 0;
   if (sent !== run.tokens) out.push(`service: ${run.tokens - sent} of ${run.tokens} tokens not sent (${JSON.stringify(run.statuses)})`);
   const others = run.cpu.others?.cores ?? 0;
-  if (others > 0.25) out.push(`service run (${run.workersPerPlatform} worker(s)): processes outside the benchmark used ${others} cores meanwhile; figures are low`);
+  if (others > 0.25)
+    out.push(
+      `service run (${run.workersPerPlatform} worker(s)): processes outside the benchmark used ${others} cores meanwhile; figures are low`,
+    );
   for (const p of platforms) {
-    if (run.accepted[p] !== run.platforms[p].tokens) out.push(`service: the ${p} simulator accepted ${run.accepted[p]} notifications for ${run.platforms[p].tokens} tokens`);
+    if (run.accepted[p] !== run.platforms[p].tokens)
+      out.push(`service: the ${p} simulator accepted ${run.accepted[p]} notifications for ${run.platforms[p].tokens} tokens`);
   }
   return out;
 }
@@ -50,7 +64,10 @@ export function serviceWarnings(run: ServiceRunReport): string[] {
 /** The direct scripts worth running for this population: each platform needs tokens. */
 export function directScripts(population: Population): DirectLibrary[][] {
   const out: DirectLibrary[][] = [];
-  for (const libraries of [['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']] as DirectLibrary[][]) {
+  for (const libraries of [
+    ['node-apn', 'firebase-admin'],
+    ['node-apn', 'fcm-provider'],
+  ] as DirectLibrary[][]) {
     const wanted = libraries.filter((l) => countTokens(population, l === 'node-apn' ? 'ios' : 'android') > 0);
     if (wanted.length > 0 && !out.some((d) => d.join() === wanted.join())) out.push(wanted);
   }
@@ -96,9 +113,11 @@ export function method(options: BenchOptions, population: Population): string[] 
     `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so a run under that many Android tokens is not held back)${Object.keys(options.env).length > 0 ? `; --env ${JSON.stringify(options.env)}` : ''}.`,
     'One warm-up push (2000 clients) first; then ONE POST /push/push2clients naming every client, followed to state=completed. Throughput = tokens / (finishedAt - request time); per platform up to its last recorded result. Latency per token = result recorded (its stream entry time) - request time.',
     `Direct scripts: a fresh node process per script sending the same tokens to the same simulators with the libraries themselves, both platforms at once, after a 2000-token warm-up, with the workers' settings: @parse/node-apn MultiProvider (${d.apnsConnections} connections, send(note, ${d.batch['node-apn']} tokens), ${d.concurrency['node-apn']} calls in flight); firebase-admin sendEachForMulticast (${d.batch['firebase-admin']} tokens a call, ${d.concurrency['firebase-admin']} calls in flight, each on its own HTTP/2 connection as firebase-admin does; http2.connect redirected from fcm.googleapis.com to the simulator, a credential returning the simulator's token); the project's createFcmProvider (${d.fcmConnections} connections, ${d.batch['fcm-provider']} a call, ${d.concurrency['fcm-provider']} in flight).`,
-    ...(options.webClients > 0 ? [
-      `Web Push run: ${options.webClients} more clients with one browser subscription each (keys derived from the index; the simulators' process holds the private halves, verifies VAPID and decrypts every message); one push to all of them through the service (${options.workers} node apps/webpush-worker/dist/index.js), then the web-push library's sendNotification per subscription in a fresh process (${d.batch['web-push']} a call, ${d.concurrency['web-push']} calls in flight, a keep-alive https.Agent of ${d.webConnections} sockets: the workers' WEBPUSH_CONNECTIONS). ratioWebVsWebPushLib = service web subscriptions/s / web-push's.`,
-    ] : []),
+    ...(options.webClients > 0
+      ? [
+          `Web Push run: ${options.webClients} more clients with one browser subscription each (keys derived from the index; the simulators' process holds the private halves, verifies VAPID and decrypts every message); one push to all of them through the service (${options.workers} node apps/webpush-worker/dist/index.js), then the web-push library's sendNotification per subscription in a fresh process (${d.batch['web-push']} a call, ${d.concurrency['web-push']} calls in flight, a keep-alive https.Agent of ${d.webConnections} sockets: the workers' WEBPUSH_CONNECTIONS). ratioWebVsWebPushLib = service web subscriptions/s / web-push's.`,
+        ]
+      : []),
     `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; the best run of each is reported. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
   ];
 }
@@ -107,7 +126,12 @@ export function targets(report: BenchReport): Target[] {
   const out: Target[] = [];
   const mbOf = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   if (report.service) {
-    out.push({ name: 'overall throughput', target: '>= 10000 tokens/s', value: `${report.service.tokensPerSecond} tokens/s`, met: report.service.tokensPerSecond >= 10_000 });
+    out.push({
+      name: 'overall throughput',
+      target: '>= 10000 tokens/s',
+      value: `${report.service.tokensPerSecond} tokens/s`,
+      met: report.service.tokensPerSecond >= 10_000,
+    });
     const workerPeaks = Object.entries(report.service.peakRssBytes).filter(([n]) => n.includes('worker'));
     const worst = Math.max(0, ...workerPeaks.map(([, b]) => b));
     out.push({ name: 'worker peak RSS', target: '< 256 MB', value: mbOf(worst), met: worst < 256 * 2 ** 20 });
@@ -118,7 +142,12 @@ export function targets(report: BenchReport): Target[] {
     out.push({ name, target: `>= ${goal}`, value: String(value), met: value >= goal });
   }
   if (report.redis) {
-    out.push({ name: 'Redis per registered token', target: '<= 400 bytes', value: `${report.redis.bytesPerRegisteredToken} bytes`, met: report.redis.bytesPerRegisteredToken <= 400 });
+    out.push({
+      name: 'Redis per registered token',
+      target: '<= 400 bytes',
+      value: `${report.redis.bytesPerRegisteredToken} bytes`,
+      met: report.redis.bytesPerRegisteredToken <= 400,
+    });
   }
   if (report.apiMillion) {
     const m = report.apiMillion;

@@ -16,17 +16,26 @@ describe('npm run bench -- --quick --json', () => {
     const report = JSON.parse(stdout);
     expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
     expect(report.service.tokensPerSecond).toBeGreaterThan(0);
-    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([['node-apn', 'firebase-admin'], ['node-apn', 'fcm-provider']]);
+    expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([
+      ['node-apn', 'firebase-admin'],
+      ['node-apn', 'fcm-provider'],
+    ]);
     // The Web Push run: its own clients, every subscription sent by the service and by web-push, once each.
     expect(report.web.service).toMatchObject({ clients: 200, tokens: 200, statuses: { sent: 200 }, accepted: { web: 200 } });
     expect(report.web.direct.report.results).toEqual([expect.objectContaining({ library: 'web-push', tokens: 200, sent: 200 })]);
     expect(Object.keys(report.web.cpuPerToken)).toEqual(['service', 'web-push']);
     for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
     const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
-    expect(ratioFields).toEqual(expect.arrayContaining([
-      'ratioIosVsNodeApn', 'ratioAndroidVsFirebaseAdmin', 'ratioAndroidVsFcmProvider', 'ratioOverallVsDirectLibraries', 'ratioOverallVsDirectOwnSender',
-      'ratioWebVsWebPushLib',
-    ]));
+    expect(ratioFields).toEqual(
+      expect.arrayContaining([
+        'ratioIosVsNodeApn',
+        'ratioAndroidVsFirebaseAdmin',
+        'ratioAndroidVsFcmProvider',
+        'ratioOverallVsDirectLibraries',
+        'ratioOverallVsDirectOwnSender',
+        'ratioWebVsWebPushLib',
+      ]),
+    );
     for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
     expect(typeof report.redis.bytesPerRegisteredToken).toBe('number');
     expect(report.machine.nproc).toBeGreaterThan(0);
@@ -35,12 +44,29 @@ describe('npm run bench -- --quick --json', () => {
 
 describe('options', () => {
   it('has defaults for the full run and for --quick', () => {
-    expect(parseOptions([])).toMatchObject({ clients: 100_000, webClients: 20_000, scaling: [1, 2, 4], apiMillion: 1_000_000, repeat: 2, json: false });
-    expect(parseOptions(['--quick'])).toMatchObject({ clients: 1000, webClients: 500, scaling: [], apiMillion: 0, repeat: 1, waitQuietMs: 0 });
+    expect(parseOptions([])).toMatchObject({
+      clients: 100_000,
+      webClients: 20_000,
+      scaling: [1, 2, 4],
+      apiMillion: 1_000_000,
+      repeat: 2,
+      json: false,
+    });
+    expect(parseOptions(['--quick'])).toMatchObject({
+      clients: 1000,
+      webClients: 500,
+      scaling: [],
+      apiMillion: 0,
+      repeat: 1,
+      waitQuietMs: 0,
+    });
   });
 
   it.each<[string[], object]>([
-    [['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'], { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 }],
+    [
+      ['--clients', '5000', '--ios-share', '0.5', '--android-share=0.5'],
+      { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 },
+    ],
     [['--latency', '50', '--jitter', '0', '--workers', '2'], { latencyMs: 50, jitterMs: 0, workers: 2 }],
     [['--web-clients', '3000'], { webClients: 3000 }],
     [['--no-web'], { webClients: 0 }],
@@ -48,15 +74,21 @@ describe('options', () => {
     [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
     [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],
     [['--api-million', '200000', '--no-baselines', '--no-scaling'], { apiMillion: 200_000, baselines: false, scaling: [] }],
-    [['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'], { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] }],
+    [
+      ['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'],
+      { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseOptions(argv)).toMatchObject(expected);
   });
 
-  it.each([[['--clients', '0']], [['--ios-share', '2']], [['--ios-share', '0', '--android-share', '0']], [['--env', 'NOEQUALS']], [['--frobnicate']]])(
-    'refuses %j',
-    (argv) => {
-      expect(() => parseOptions(argv)).toThrow(UsageError);
-    },
-  );
+  it.each([
+    [['--clients', '0']],
+    [['--ios-share', '2']],
+    [['--ios-share', '0', '--android-share', '0']],
+    [['--env', 'NOEQUALS']],
+    [['--frobnicate']],
+  ])('refuses %j', (argv) => {
+    expect(() => parseOptions(argv)).toThrow(UsageError);
+  });
 });

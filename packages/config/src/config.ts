@@ -1,6 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { platforms, type Platform } from '@push/contract';
+import { platforms, UNSUPPORTED_APNS_TOPIC, type Platform } from '@push/contract';
 import { envSchema, type Env } from './env';
 
 /** Start-up refused: the message names the variable at fault. */
@@ -23,7 +23,10 @@ export interface Config extends Env {
 
 /** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
 function secretList(name: string, value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const list = (value ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
   return list;
 }
@@ -41,13 +44,27 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid'}`);
   }
   const env = parsed.data;
-  const keys = (env.IM_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = (env.IM_API_KEY ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (keys.length === 0 && env.NODE_ENV === 'production') {
     throw new ConfigError('IM_API_KEY is required when NODE_ENV=production (comma-separated to allow rotation)');
   }
   if (keys.some((k) => k.length < 16)) throw new ConfigError('IM_API_KEY: every key must be at least 16 characters');
   const apiKeyGenerated = keys.length === 0;
   const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
+  if (hasApnsCredentials(env)) {
+    // Without a topic every iOS send fails MissingTopic; started anyway, the worker would fail every job.
+    if (!env.APNS_TOPIC) throw new ConfigError('APNS_TOPIC is required with APNS_KEY_FILE / APNS_KEY (the bundle id of the app)');
+    if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC))
+      throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
+    // The sandbox answers BadDeviceToken to production tokens (and the reverse): a production deployment
+    // must say which environment it means.
+    if (env.NODE_ENV === 'production' && env.APNS_PRODUCTION === undefined) {
+      throw new ConfigError('APNS_PRODUCTION must be set explicitly (true: production APNs, false: sandbox) when NODE_ENV=production');
+    }
+  }
   const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
   const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
   return {
@@ -92,7 +109,7 @@ export function apnsCredentials(config: Env): ApnsCredentials {
     key,
     keyId: config.APNS_KEY_ID,
     teamId: config.APNS_TEAM_ID,
-    production: config.APNS_PRODUCTION,
+    production: config.APNS_PRODUCTION ?? false,
     ...(config.APNS_TOPIC && { defaultTopic: config.APNS_TOPIC }),
     ...(config.APNS_HOST && { host: config.APNS_HOST }),
     ...(config.APNS_PORT && { port: config.APNS_PORT }),
@@ -159,7 +176,10 @@ export function enabledPlatforms(config: Env): Platform[] {
 /** The VAPID settings, checked before the first job: all three present and the two keys one pair. */
 export function webPushCredentials(config: Env): WebPushCredentials {
   const { WEBPUSH_VAPID_PUBLIC_KEY: publicKey, WEBPUSH_VAPID_PRIVATE_KEY: privateKey, WEBPUSH_SUBJECT: subject } = config;
-  if (!publicKey) throw new ConfigError('WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)');
+  if (!publicKey)
+    throw new ConfigError(
+      'WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)',
+    );
   if (!privateKey) throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY is required with WEBPUSH_VAPID_PUBLIC_KEY');
   if (!subject) throw new ConfigError('WEBPUSH_SUBJECT is required with the VAPID keys (mailto: or https:, RFC 8292 §2.1)');
   const ecdh = createECDH('prime256v1');
@@ -172,14 +192,26 @@ export function webPushCredentials(config: Env): WebPushCredentials {
 
 /** Keys whose values never reach a log line. */
 const secretNames = [
-  'IM_API_KEY', 'APNS_KEY', 'FCM_ACCESS_TOKEN', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'WEBPUSH_VAPID_PRIVATE_KEY', 'apiKeys', 'metricsTokens',
+  'IM_API_KEY',
+  'APNS_KEY',
+  'FCM_ACCESS_TOKEN',
+  'METRICS_TOKEN',
+  'ADMIN_PASSWORD',
+  'WEBPUSH_VAPID_PRIVATE_KEY',
+  'apiKeys',
+  'metricsTokens',
   'adminPasswords',
 ] as const;
+
+/** A URL as it may be logged: any user and password removed. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
 export function redactConfig(config: Config): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config };
   for (const name of secretNames) if (copy[name] !== undefined) copy[name] = '[redacted]';
-  copy.REDIS_URL = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//[redacted]@');
+  copy.REDIS_URL = redactUrl(config.REDIS_URL);
   return copy;
 }

@@ -8,12 +8,15 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 const text = z.string().trim().min(1);
 /** base64url (RFC 4648 §5, unpadded as VAPID keys are written) of exactly `bytes` bytes. */
 const base64url = (bytes: number, what: string) =>
-  z.string().trim().regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
     .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${bytes} bytes once decoded (${what})`);
 
 /**
  * Every environment variable any process reads, with its default. The contract's names come first,
- * then the tuning knobs (README, "Configuration").
+ * then the tuning knobs (docs/configuration.md).
  */
 export const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -28,7 +31,10 @@ export const envSchema = z.object({
    */
   REDIS_CLUSTER: bool.default(false),
   /** Prefix of every Redis key the service writes (queues and stores). @defaultValue push */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').default('push'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+    .default('push'),
   /** Accepted API keys, comma-separated. */
   IM_API_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -38,7 +44,11 @@ export const envSchema = z.object({
   APNS_KEY_ID: text.optional(),
   APNS_TEAM_ID: text.optional(),
   APNS_TOPIC: text.optional(),
-  APNS_PRODUCTION: bool.default(false),
+  /**
+   * `true`: api.push.apple.com; `false`: the sandbox. Unset means the sandbox, except with
+   * NODE_ENV=production, where it must be set (a forgotten one would call every token dead).
+   */
+  APNS_PRODUCTION: bool.optional(),
   APNS_HOST: text.optional(),
   APNS_PORT: int(1, 65535).optional(),
 
@@ -50,24 +60,32 @@ export const envSchema = z.object({
 
   /** VAPID public key (RFC 8292): base64url of the uncompressed P-256 point, what browsers get as `applicationServerKey`. */
   WEBPUSH_VAPID_PUBLIC_KEY: base64url(65, 'an uncompressed P-256 public key')
-    .refine((v) => isP256PublicKey(Buffer.from(v, 'base64url')), 'must be a point on P-256').optional(),
+    .refine((v) => isP256PublicKey(Buffer.from(v, 'base64url')), 'must be a point on P-256')
+    .optional(),
   /** VAPID private key: base64url of the 32-byte P-256 scalar. */
   WEBPUSH_VAPID_PRIVATE_KEY: base64url(32, 'a P-256 private key').optional(),
   /** VAPID `sub` claim: a `mailto:` or `https:` URL where the push service can reach the operator. */
-  WEBPUSH_SUBJECT: z.string().trim().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL').optional(),
+  WEBPUSH_SUBJECT: z
+    .string()
+    .trim()
+    .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL')
+    .optional(),
   /**
    * Hosts Web Push endpoints may point at, comma-separated: `host`, `*.domain` (any subdomain), with
    * `:port` when not 443. Checked at registration and again before every send.
    * @defaultValue the browsers' push services (contract)
    */
-  WEBPUSH_ALLOWED_ENDPOINTS: z.string().default(DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS).transform((value, ctx) => {
-    try {
-      return parseHostPatterns(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  }),
+  WEBPUSH_ALLOWED_ENDPOINTS: z
+    .string()
+    .default(DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS)
+    .transform((value, ctx) => {
+      try {
+        return parseHostPatterns(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 
   /** Most clients one push2clients request may name. @defaultValue 1000000 */
   PUSH_MAX_CLIENTS: int(1).default(1_000_000),
@@ -122,4 +140,3 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
-

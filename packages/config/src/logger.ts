@@ -7,7 +7,10 @@ export function createLogger(name: string, level = 'info'): Logger {
   return pino({
     name,
     level,
-    redact: { paths: ['apiKey', 'headers.authorization', 'headers["im-api-key"]', 'req.headers["im-api-key"]', 'key'], censor: '[redacted]' },
+    redact: {
+      paths: ['apiKey', 'headers.authorization', 'headers["im-api-key"]', 'req.headers["im-api-key"]', 'key'],
+      censor: '[redacted]',
+    },
   });
 }
 

@@ -20,7 +20,9 @@ describe('operations settings', () => {
   });
 
   it.each(['METRICS_TOKEN', 'ADMIN_PASSWORD'])('refuses a %s shorter than 16 characters, naming it', (name) => {
-    expect(() => loadConfig({ IM_API_KEY: key, [name]: 'short' })).toThrow(new ConfigError(`${name}: every key must be at least 16 characters`));
+    expect(() => loadConfig({ IM_API_KEY: key, [name]: 'short' })).toThrow(
+      new ConfigError(`${name}: every key must be at least 16 characters`),
+    );
   });
 
   it.each([

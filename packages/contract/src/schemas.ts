@@ -23,6 +23,13 @@ const apnsAlertSchema = z.strictObject({
   'loc-args': z.array(z.string()).optional(),
 });
 
+/**
+ * Topics this service cannot send to: a `.voip` topic needs push type voip and PushKit on the device, a
+ * `.complication` topic push type complication. Sent as the alert or background push this service makes,
+ * Apple refuses or drops them, so they are refused rather than half-supported (README, "Choices").
+ */
+export const UNSUPPORTED_APNS_TOPIC = /\.(voip|complication)$/i;
+
 /** The `payload` object of push2clients.txt. Unknown fields are refused rather than silently dropped. */
 export const payloadSchema = z.strictObject({
   type: z.string().optional(),
@@ -32,11 +39,18 @@ export const payloadSchema = z.strictObject({
   sound: z.string().optional(),
   /**
    * Sent as the `apns-topic` header, so it is not counted in the 4096-byte payload: bounded here. A bundle
-   * id (Apple: A-Z a-z 0-9 hyphen period) with its push-type suffix (`.voip`, `.complication`, ...). An
+   * id (Apple: A-Z a-z 0-9 hyphen period), possibly with a push-type suffix other than `.voip` / `.complication`. An
    * unbounded one would reach the worker and break its HTTP/2 session to APNs (FRAME_SIZE_ERROR) on every
    * attempt, failing the other jobs' requests on that session too; CR LF would be a header injection.
    */
-  topic: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)').optional(),
+  topic: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, 'must be an APNs topic: a bundle id of A-Z a-z 0-9 . - (at most 255 characters)')
+    .refine(
+      (topic) => !UNSUPPORTED_APNS_TOPIC.test(topic),
+      "VoIP (.voip) and watch complication (.complication) topics are not supported: use the app's bundle id",
+    )
+    .optional(),
   title: z.string().optional(),
   body: z.string().optional(),
   icon: z.string().optional(),
@@ -47,10 +61,7 @@ export type Payload = z.infer<typeof payloadSchema>;
 /** The body of `POST /push/push2clients`; `maxClients` is the operator's per-request cap. */
 export function push2clientsSchema(maxClients: number) {
   return z.strictObject({
-    clients: z
-      .array(clientIdSchema)
-      .min(1, 'must list at least one client')
-      .max(maxClients, `must list at most ${maxClients} clients`),
+    clients: z.array(clientIdSchema).min(1, 'must list at least one client').max(maxClients, `must list at most ${maxClients} clients`),
     payload: payloadSchema,
   });
 }

@@ -33,7 +33,10 @@ const HOST_PATTERN = /^(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(
 
 /** Parses a comma-separated WEBPUSH_ALLOWED_ENDPOINTS; throws a RangeError naming the bad entry. */
 export function parseHostPatterns(list: string): HostPattern[] {
-  const entries = list.split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  const entries = list
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
   if (entries.length === 0) throw new RangeError('must list at least one host pattern');
   return entries.map((entry) => {
     const match = HOST_PATTERN.exec(entry);
@@ -74,11 +77,20 @@ function decodedBytes(value: string): Buffer | undefined {
 /** A browser's `PushSubscription.toJSON()`. */
 export const pushSubscriptionSchema = z.strictObject({
   // Visible ASCII only: URL parsing would silently drop a line break or tab that the registry cannot store.
-  endpoint: z.string().max(2048, 'must be at most 2048 characters').regex(/^[\x21-\x7e]+$/, 'must be a URL of visible ASCII characters'),
+  endpoint: z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be a URL of visible ASCII characters'),
   expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({
-    p256dh: z.string().max(200).refine((value) => isP256PublicKey(decodedBytes(value)), 'must be base64url of an uncompressed P-256 public key (65 bytes)'),
-    auth: z.string().max(100).refine((value) => decodedBytes(value)?.length === AUTH_BYTES, `must be base64url of ${AUTH_BYTES} bytes`),
+    p256dh: z
+      .string()
+      .max(200)
+      .refine((value) => isP256PublicKey(decodedBytes(value)), 'must be base64url of an uncompressed P-256 public key (65 bytes)'),
+    auth: z
+      .string()
+      .max(100)
+      .refine((value) => decodedBytes(value)?.length === AUTH_BYTES, `must be base64url of ${AUTH_BYTES} bytes`),
   }),
 });
 export type PushSubscriptionJson = z.infer<typeof pushSubscriptionSchema>;

@@ -1,7 +1,19 @@
 import { createECDH } from 'node:crypto';
 import {
-  encodedSizes, endpointRefusal, packSubscriptionKeys, parseHostPatterns, pushSubscriptionSchema, registerTokenSchema, toWebPush, unpackSubscriptionKeys,
-  webPushTopic, DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS, MAX_PAYLOAD_BYTES, WEBPUSH_DEFAULT_TTL_SECONDS, WEBPUSH_ENCRYPTION_OVERHEAD, type Payload,
+  encodedSizes,
+  endpointRefusal,
+  packSubscriptionKeys,
+  parseHostPatterns,
+  pushSubscriptionSchema,
+  registerTokenSchema,
+  toWebPush,
+  unpackSubscriptionKeys,
+  webPushTopic,
+  DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS,
+  MAX_PAYLOAD_BYTES,
+  WEBPUSH_DEFAULT_TTL_SECONDS,
+  WEBPUSH_ENCRYPTION_OVERHEAD,
+  type Payload,
 } from '@push/contract';
 
 const now = 1_800_000_000_000;
@@ -15,12 +27,23 @@ function browserKeys(): { p256dh: string; auth: string } {
 
 describe('toWebPush (contract: Web Push mapping)', () => {
   it.each<[string, Payload, ReturnType<typeof toWebPush>]>([
-    ['the five fields present, nothing else', { title: 'T', body: 'B', icon: 'i', type: 'chat', alert: 'A', badge: 1, sound: 's', topic: 'io.app' },
-      { body: '{"title":"T","body":"B","icon":"i","type":"chat","alert":"A"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS }],
-    ['an alert object as given', { alert: { 'loc-key': 'K', 'loc-args': ['x'] } }, { body: '{"alert":{"loc-key":"K","loc-args":["x"]}}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS }],
+    [
+      'the five fields present, nothing else',
+      { title: 'T', body: 'B', icon: 'i', type: 'chat', alert: 'A', badge: 1, sound: 's', topic: 'io.app' },
+      { body: '{"title":"T","body":"B","icon":"i","type":"chat","alert":"A"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS },
+    ],
+    [
+      'an alert object as given',
+      { alert: { 'loc-key': 'K', 'loc-args': ['x'] } },
+      { body: '{"alert":{"loc-key":"K","loc-args":["x"]}}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS },
+    ],
     ['TTL = seconds left to expiry', { body: 'b', expiry: nowS + 90 }, { body: '{"body":"b"}', ttl: 90 }],
     ['never a negative TTL', { body: 'b', expiry: nowS - 5 }, { body: '{"body":"b"}', ttl: 0 }],
-    ['a header-safe collapseKey is the Topic', { type: 'sync', collapseKey: 'inbox-7_a' }, { body: '{"type":"sync"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, topic: 'inbox-7_a' }],
+    [
+      'a header-safe collapseKey is the Topic',
+      { type: 'sync', collapseKey: 'inbox-7_a' },
+      { body: '{"type":"sync"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, topic: 'inbox-7_a' },
+    ],
   ])('%s', (_name, payload, expected) => {
     expect(toWebPush(payload, now)).toEqual(expected);
   });
@@ -50,14 +73,17 @@ describe('WEBPUSH_ALLOWED_ENDPOINTS', () => {
     'https://wns2-by3p.notify.windows.com/w/?token=BQYAAA',
     'https://web.push.apple.com/QGuQyavXutnMH',
     'https://FCM.googleapis.com:443/fcm/send/x',
-  ])('accepts the browsers\' push services by default: %s', (endpoint) => {
+  ])("accepts the browsers' push services by default: %s", (endpoint) => {
     expect(endpointRefusal(endpoint, defaults)).toBeUndefined();
   });
 
   it.each<[string, string]>([
     ['http://fcm.googleapis.com/fcm/send/x', 'must be an https: URL'],
     ['https://push.services.mozilla.com/x', 'host push.services.mozilla.com is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
-    ['https://fcm.googleapis.com.evil.example/x', 'host fcm.googleapis.com.evil.example is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
+    [
+      'https://fcm.googleapis.com.evil.example/x',
+      'host fcm.googleapis.com.evil.example is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)',
+    ],
     ['https://evilpush.apple.com/x', 'host evilpush.apple.com is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
     ['https://fcm.googleapis.com:8443/x', 'host fcm.googleapis.com:8443 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
     ['https://169.254.169.254/latest/meta-data', 'host 169.254.169.254 is not an allowed push service (WEBPUSH_ALLOWED_ENDPOINTS)'],
@@ -68,25 +94,35 @@ describe('WEBPUSH_ALLOWED_ENDPOINTS', () => {
     expect(endpointRefusal(endpoint, defaults)).toBe(why);
   });
 
-  it('takes a port for a host that is not on 443 (npm start\'s simulator), and only that port', () => {
+  it("takes a port for a host that is not on 443 (npm start's simulator), and only that port", () => {
     const patterns = parseHostPatterns(' 127.0.0.1:4444 , *.Example.COM ');
-    expect(patterns).toEqual([{ host: '127.0.0.1', anySubdomain: false, port: '4444' }, { host: 'example.com', anySubdomain: true, port: '' }]);
+    expect(patterns).toEqual([
+      { host: '127.0.0.1', anySubdomain: false, port: '4444' },
+      { host: 'example.com', anySubdomain: true, port: '' },
+    ]);
     expect(endpointRefusal('https://127.0.0.1:4444/push/a', patterns)).toBeUndefined();
     expect(endpointRefusal('https://127.0.0.1:4445/push/a', patterns)).toMatch(/not an allowed/);
     expect(endpointRefusal('https://a.b.example.com/x', patterns)).toBeUndefined();
     expect(endpointRefusal('https://example.com/x', patterns)).toMatch(/not an allowed/);
   });
 
-  it.each(['', ' , ', 'https://fcm.googleapis.com', '*.', 'a..b', 'host:99999', '**.x.com', 'x.com/path'])('refuses the list %j', (list) => {
-    expect(() => parseHostPatterns(list)).toThrow(RangeError);
-  });
+  it.each(['', ' , ', 'https://fcm.googleapis.com', '*.', 'a..b', 'host:99999', '**.x.com', 'x.com/path'])(
+    'refuses the list %j',
+    (list) => {
+      expect(() => parseHostPatterns(list)).toThrow(RangeError);
+    },
+  );
 });
 
 describe('subscriptions', () => {
   it('accepts PushSubscription.toJSON() as browsers give it, expirationTime included', () => {
     const keys = browserKeys();
     const subscription = { endpoint: 'https://fcm.googleapis.com/fcm/send/x', expirationTime: null, keys };
-    expect(registerTokenSchema.parse({ client: 'c', platform: 'web', subscription })).toEqual({ client: 'c', platform: 'web', subscription });
+    expect(registerTokenSchema.parse({ client: 'c', platform: 'web', subscription })).toEqual({
+      client: 'c',
+      platform: 'web',
+      subscription,
+    });
     expect(pushSubscriptionSchema.safeParse({ ...subscription, expirationTime: 1_900_000_000_000 }).success).toBe(true);
   });
 

@@ -15,6 +15,9 @@ export interface SortedOutcomes {
   pauseMs?: number;
 }
 
+/** Why a token the provider called dead is kept: it was registered after the provider's `since`. */
+export const REGISTERED_AGAIN = 'the device registered this token again after the provider found it dead: kept';
+
 /** Default pause when a provider throttles us without saying for how long. */
 export const DEFAULT_PAUSE_MS = 60_000;
 
@@ -24,26 +27,41 @@ export function sortOutcomes(tokens: readonly ResolvedToken[], outcomes: readonl
   const sorted: SortedOutcomes = { final: [], dead: [], retry: [] };
   // A plain loop building each result literally: this runs once per token sent.
   for (let i = 0; i < tokens.length; i++) {
-    const { client, token, keys } = tokens[i]!;
+    const { client, token, at } = tokens[i]!;
     const outcome = outcomes[i] ?? NO_ANSWER;
     switch (outcome.status) {
       case 'sent':
         sorted.final.push({ client, token, status: 'sent' });
         break;
       case 'invalid':
-        sorted.final.push({ client, token, status: 'invalid', reason: outcome.reason });
-        sorted.dead.push(token);
+        if (outcome.since !== undefined && (at ?? 0) > outcome.since) {
+          // Apple: stop sending until the device registers a token with a later timestamp; this one was.
+          sorted.final.push({ client, token, status: 'failed', reason: `${outcome.reason}: ${REGISTERED_AGAIN}` });
+        } else {
+          sorted.final.push({ client, token, status: 'invalid', reason: outcome.reason });
+          sorted.dead.push(token);
+        }
         break;
       case 'failed':
         sorted.final.push({ client, token, status: 'failed', reason: outcome.reason });
         break;
       case 'retry':
-        sorted.retry.push(keys === undefined ? { client, token, reason: outcome.reason } : { client, token, keys, reason: outcome.reason });
+        sorted.retry.push({ ...tokens[i]!, reason: outcome.reason });
         if (outcome.scope === 'provider') sorted.pauseMs = Math.max(sorted.pauseMs ?? 0, outcome.retryAfterMs ?? DEFAULT_PAUSE_MS);
         break;
     }
   }
   return sorted;
+}
+
+/** A retried token sent again within the same run: as it was resolved (keys included), without the reason. */
+export function toResend({ reason: _reason, ...token }: RetryToken): ResolvedToken {
+  return token;
+}
+
+/** A token as chunk job data keeps it (without a retry's reason, without keys). */
+export function resolvedOnly({ client, token, at }: ResolvedToken): ResolvedToken {
+  return at === undefined ? { client, token } : { client, token, at };
 }
 
 /** Splits `items` into groups of at most `size`. */

@@ -2,7 +2,7 @@ import { isExpired, type Payload, type Platform } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type { ChunkJobData, JobStore, ProviderPause, RateLimiter, ResolvedToken, TokenRegistry, TokenResult } from '@push/store';
-import { chunk, sortOutcomes, type RetryToken } from './outcomes';
+import { chunk, resolvedOnly, sortOutcomes, toResend, type RetryToken } from './outcomes';
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {
@@ -92,7 +92,11 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     ? await ctx.registry.withKeys(data.resolved, platform)
     : await ctx.registry.resolve(data.clients, platform);
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
-  const final = await jobs.track(data.jobId, platform, resolved.map((t) => t.token));
+  const final = await jobs.track(
+    data.jobId,
+    platform,
+    resolved.map((t) => t.token),
+  );
   if (!final) return { kind: 'done', counts: {} };
   // A token listed under two clients, or twice, is sent once.
   const seen = new Set<string>();
@@ -113,10 +117,10 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
     // The provider's pause first, then the proactive limit (which takes its permits when it answers 0).
-    const held = (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping))
-      ?? (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
+    const held =
+      (await waitOut(() => ctx.pause.remainingMs(), ctx.stopping)) ?? (await waitOut(() => ctx.limiter.take(group.length), ctx.stopping));
     if (held !== undefined) {
-      const remaining = [group, ...groups, retry].flat().map(({ client, token }) => ({ client, token }));
+      const remaining = [group, ...groups, retry].flat().map(resolvedOnly);
       log.info({ remaining: remaining.length, waitMs: held }, 'stopping while sending is paused: chunk handed back');
       return { kind: 'interrupted', remaining, clientsWithTokens, resumeAt: Date.now() + held };
     }
@@ -125,7 +129,11 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       continue;
     }
     const started = process.hrtime.bigint();
-    const outcomes = await ctx.provider.send(group.map((t) => t.token), payload, group.map((t) => t.keys));
+    const outcomes = await ctx.provider.send(
+      group.map((t) => t.token),
+      payload,
+      { jobId: data.jobId, keys: group.map((t) => t.keys) },
+    );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);
     await record(sorted.final);
@@ -139,7 +147,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       await ctx.pause.pause(sorted.pauseMs);
       ctx.events?.paused?.(platform, sorted.pauseMs);
       log.warn({ pauseMs: sorted.pauseMs, throttled: sorted.retry.length }, 'provider throttled: pausing all sending');
-      groups.unshift(sorted.retry.map(({ client, token, keys }) => (keys === undefined ? { client, token } : { client, token, keys })));
+      groups.unshift(sorted.retry.map(toResend));
     } else {
       retry.push(...sorted.retry);
     }
@@ -164,11 +172,17 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
  */
 export async function abandonChunk(ctx: DeliveryContext, data: ChunkJobData, reason: string): Promise<void> {
   const resolved = data.resolved ?? (await ctx.registry.resolve(data.clients, ctx.platform));
-  const final = await ctx.jobs.track(data.jobId, ctx.platform, resolved.map((t) => t.token));
+  const final = await ctx.jobs.track(
+    data.jobId,
+    ctx.platform,
+    resolved.map((t) => t.token),
+  );
   if (!final) return;
-  await ctx.jobs.record(data.jobId, ctx.platform, resolved
-    .filter((_, i) => !final.has(i))
-    .map((t) => ({ ...t, status: 'failed', reason: `internal error: ${reason}` })));
+  await ctx.jobs.record(
+    data.jobId,
+    ctx.platform,
+    resolved.filter((_, i) => !final.has(i)).map((t) => ({ ...t, status: 'failed', reason: `internal error: ${reason}` })),
+  );
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
   await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);
   ctx.logger.error({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, reason }, 'chunk abandoned');

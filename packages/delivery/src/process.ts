@@ -19,12 +19,18 @@ export async function runWorkerProcess(
     const logger = createLogger(name, config.LOG_LEVEL);
     logger.info({ config: redactConfig(config) }, 'starting');
     const provider = await createProvider(config, logger);
+    // Which APNs environment / FCM project this worker sends to: the first thing to check when every
+    // token is suddenly refused.
+    const target = await provider.describe();
     const registry = createMetricsRegistry();
     const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
-    redisUpMetric(registry, delivery.redisReady);
+    redisUpMetric(registry, () => delivery.redisReady());
     await delivery.worker.waitUntilReady();
     const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
-    logger.info({ queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port }, 'worker ready');
+    logger.info(
+      { queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port, ...target },
+      'worker ready',
+    );
 
     let stopping = false;
     const stop = async (signal: string) => {

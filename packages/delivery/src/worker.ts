@@ -3,8 +3,17 @@ import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
-  JobStore, ProviderPause, RateLimiter, TokenRegistry, createRedis, queueName, queuePrefix, type ChunkJobData, type RedisClient,
+  JobStore,
+  ProviderPause,
+  RateLimiter,
+  TokenRegistry,
+  createRedis,
+  queueName,
+  queuePrefix,
+  type ChunkJobData,
+  type RedisClient,
 } from '@push/store';
+import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 export interface DeliveryWorkerDeps {
@@ -50,7 +59,7 @@ export class ChunkRetryError extends Error {
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const { limit, batchSize } = platformSettings(platform, config);
   const stopping = new AbortController();
@@ -80,7 +89,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
         throw error;
       }
       if (run.kind === 'done') return run.counts;
-      const resolved = run.remaining.map(({ client, token }) => ({ client, token }));
+      const resolved = run.remaining.map(resolvedOnly);
       await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
       if (run.kind === 'interrupted') {
         // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
@@ -103,9 +112,12 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   worker.on('failed', (job, err) => {
     // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
     if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) => logger.error({ err: e.message }, 'abandon failed'));
+      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
+        logger.error({ err: e.message }, 'abandon failed'),
+      );
     }
-    if (job && !(err instanceof ChunkRetryError)) logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
+    if (job && !(err instanceof ChunkRetryError))
+      logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
   });
 
   return {

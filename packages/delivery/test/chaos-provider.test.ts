@@ -17,11 +17,15 @@ async function registerAll(stack: TestStack, entries: Array<[client: string, pla
 
 /** Waits until every chunk of one platform is done (the job as a whole also waits for the other platform). */
 async function waitForPlatform(stack: TestStack, jobId: string, platform: 'ios' | 'android', timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
-    const p = res.body.result?.platforms?.[platform];
-    return p && p.chunks > 0 && p.chunksDone === p.chunks ? p : undefined;
-  }, timeoutMs, `${platform} chunks of job ${jobId}`);
+  return waitFor(
+    async () => {
+      const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
+      const p = res.body.result?.platforms?.[platform];
+      return p && p.chunks > 0 && p.chunksDone === p.chunks ? p : undefined;
+    },
+    timeoutMs,
+    `${platform} chunks of job ${jobId}`,
+  );
 }
 
 /** BullMQ's `delayed` events of a queue: for each chunk job, the backoff (ms) before each retry. */
@@ -62,7 +66,13 @@ describe('a provider outage', () => {
 
   it('retries with exponential backoff and jitter, at most DELIVERY_ATTEMPTS requests per token, and delivers everything once it recovers', async () => {
     const clients = Array.from({ length: 200 }, (_, i) => `o${i}`);
-    await registerAll(stack, clients.flatMap((c, i): Array<[string, 'ios' | 'android', string]> => [[c, 'ios', iosToken('0ff', i)], [c, 'android', fcmToken('off', i)]]));
+    await registerAll(
+      stack,
+      clients.flatMap((c, i): Array<[string, 'ios' | 'android', string]> => [
+        [c, 'ios', iosToken('0ff', i)],
+        [c, 'android', fcmToken('off', i)],
+      ]),
+    );
     stack.apns.outage(OUTAGE_MS);
     stack.fcm.outage(OUTAGE_MS);
     const outageEnds = Date.now() + OUTAGE_MS;
@@ -71,7 +81,10 @@ describe('a provider outage', () => {
     expect(job.totals).toEqual({ clients: 200, tokens: 400, sent: 400, failed: 0, invalid: 0, expired: 0 });
 
     const figures: string[] = [];
-    for (const [platform, sim] of [['ios', stack.apns], ['android', stack.fcm]] as const) {
+    for (const [platform, sim] of [
+      ['ios', stack.apns],
+      ['android', stack.fcm],
+    ] as const) {
       const { requests, accepted, rejected } = sim.stats();
       // Every token accepted exactly once, none before the outage ended.
       expect(accepted).toBe(200);
@@ -98,8 +111,10 @@ describe('a provider outage', () => {
       // Jitter: the chunks that failed together did not all come back together.
       expect(Math.max(...firstRetries) - Math.min(...firstRetries)).toBeGreaterThan(BASE * 0.05);
       const totalRetries = [...backoffs.values()].reduce((n, d) => n + d.length, 0);
-      figures.push(`${platform}: ${requests} requests for 200 tokens (${(requests / 200).toFixed(2)} per token, bound ${ATTEMPTS}), ` +
-        `${totalRetries} chunk retries, first-retry delays ${Math.min(...firstRetries)}-${Math.max(...firstRetries)} ms`);
+      figures.push(
+        `${platform}: ${requests} requests for 200 tokens (${(requests / 200).toFixed(2)} per token, bound ${ATTEMPTS}), ` +
+          `${totalRetries} chunk retries, first-retry delays ${Math.min(...firstRetries)}-${Math.max(...firstRetries)} ms`,
+      );
     }
     for (const w of workers) expect(w.running).toBe(true);
     process.stdout.write(`provider outage of ${OUTAGE_MS} ms: ${figures.join('; ')}\n`);
@@ -119,7 +134,10 @@ describe('FCM 429 QUOTA_EXCEEDED with Retry-After', () => {
       env: { PUSH_CHUNK_CLIENTS: '10', RETRY_BASE_DELAY_MS: '50' },
     });
     const clients = Array.from({ length: TOKENS }, (_, i) => `q${i}`);
-    await registerAll(stack, clients.map((c, i): [string, 'android', string] => [c, 'android', fcmToken(i % 100 < 10 ? 'quota' : 'free', i)]));
+    await registerAll(
+      stack,
+      clients.map((c, i): [string, 'android', string] => [c, 'android', fcmToken(i % 100 < 10 ? 'quota' : 'free', i)]),
+    );
   });
   afterAll(() => stack.close());
 
@@ -150,7 +168,7 @@ describe('FCM 429 QUOTA_EXCEEDED with Retry-After', () => {
       }
     }, 2);
     try {
-        const clients = Array.from({ length: tokens }, (_, i) => `q${i}`);
+      const clients = Array.from({ length: tokens }, (_, i) => `q${i}`);
       const jobId = await stack.push(clients, { alert: 'quota' });
       expect(await waitForPlatform(stack, jobId, 'android')).toMatchObject({ tokens, sent: tokens, failed: 0 });
     } finally {
@@ -171,7 +189,9 @@ describe('FCM 429 QUOTA_EXCEEDED with Retry-After', () => {
   it('one worker process (concurrency 1): no request of any token for at least Retry-After after the 429', async () => {
     // One chunk at a time: 300 tokens still leave ~1 s of sending after the pause.
     const { gap, stragglers } = await quotaPause(1, 1, 300);
-    process.stdout.write(`FCM 429 (Retry-After ${RETRY_AFTER_S} s, 1 worker x 1): quiet gap ${gap} ms after the 429; ${stragglers} requests within ${GRACE_MS} ms\n`);
+    process.stdout.write(
+      `FCM 429 (Retry-After ${RETRY_AFTER_S} s, 1 worker x 1): quiet gap ${gap} ms after the 429; ${stragglers} requests within ${GRACE_MS} ms\n`,
+    );
     expect(gap).toBeGreaterThanOrEqual(RETRY_AFTER_S * 1000 - 100);
     // Nothing else was in flight: the throttled chunk was the only one running.
     expect(stragglers).toBe(0);
@@ -183,7 +203,9 @@ describe('FCM 429 QUOTA_EXCEEDED with Retry-After', () => {
   // 40 ms after the 429 and 210-450 more in the following 500 ms.)
   it('two worker processes (concurrency 2 each): no request of any token, from either worker, for at least Retry-After', async () => {
     const { gap, stragglers } = await quotaPause(2, 2);
-    process.stdout.write(`FCM 429 (Retry-After ${RETRY_AFTER_S} s, 2 workers x 2): quiet gap ${gap} ms after the 429; ${stragglers} requests within ${GRACE_MS} ms\n`);
+    process.stdout.write(
+      `FCM 429 (Retry-After ${RETRY_AFTER_S} s, 2 workers x 2): quiet gap ${gap} ms after the 429; ${stragglers} requests within ${GRACE_MS} ms\n`,
+    );
     expect(gap).toBeGreaterThanOrEqual(RETRY_AFTER_S * 1000 - 100);
     // Only what was already in flight: one 10-token group per concurrent chunk.
     expect(stragglers).toBeLessThanOrEqual(2 * 2 * 10);
@@ -203,15 +225,32 @@ describe('APNs 429 TooManyRequests', () => {
   it('retries only the throttled device, while the rest of its chunk and the other chunks are delivered at once', async () => {
     const hot = iosToken('7007', 15);
     const clients = Array.from({ length: 60 }, (_, i) => `h${i}`);
-    await registerAll(stack, clients.map((c, i): [string, 'ios', string] => [c, 'ios', i === 15 ? hot : iosToken('c001', i)]));
+    await registerAll(
+      stack,
+      clients.map((c, i): [string, 'ios', string] => [c, 'ios', i === 15 ? hot : iosToken('c001', i)]),
+    );
     stack.apns.setBehaviour({ throttled: [hot] });
     const worker = stack.startWorkerProcess('ios', { WORKER_CONCURRENCY: '2', APNS_BATCH_SIZE: '30', LOG_LEVEL: 'info' });
     await worker.waitForOutput(/worker ready/);
     const jobId = await stack.push(clients, { alert: 'hot' });
 
-    await waitFor(() => ((stack.apns.stats().rejected.TooManyRequests ?? 0) >= 3 ? true : undefined), 30_000, 'three 429s for the hot device');
+    await waitFor(
+      () => ((stack.apns.stats().rejected.TooManyRequests ?? 0) >= 3 ? true : undefined),
+      30_000,
+      'three 429s for the hot device',
+    );
     // While the hot device waits, the 59 others (its own chunk included) are already delivered, once.
-    expect(stack.apns.received().map((n) => n.token).sort()).toEqual(clients.map((_, i) => iosToken('c001', i)).filter((_, i) => i !== 15).sort());
+    expect(
+      stack.apns
+        .received()
+        .map((n) => n.token)
+        .sort(),
+    ).toEqual(
+      clients
+        .map((_, i) => iosToken('c001', i))
+        .filter((_, i) => i !== 15)
+        .sort(),
+    );
     stack.apns.setBehaviour({ throttled: [] });
 
     expect(await waitForPlatform(stack, jobId, 'ios')).toMatchObject({ tokens: 60, sent: 60, failed: 0 });
@@ -221,6 +260,8 @@ describe('APNs 429 TooManyRequests', () => {
     expect(requests).toBe(59 + hotRejected + 1);
     expect(stack.apns.receivedFor(hot)).toHaveLength(1);
     expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    process.stdout.write(`APNs 429: 59 devices sent once while the hot one was refused ${hotRejected} times; ${requests} requests in all\n`);
+    process.stdout.write(
+      `APNs 429: 59 devices sent once while the hot one was refused ${hotRejected} times; ${requests} requests in all\n`,
+    );
   });
 });

@@ -1,8 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import { TokenRegistry } from '@push/store';
 import {
-  hasRedisServer, startRestartableRedisServer, startTestStack, waitFor,
-  type ApiProcess, type ManagedProcess, type RestartableRedisServer, type TestStack,
+  hasRedisServer,
+  startRestartableRedisServer,
+  startTestStack,
+  waitFor,
+  type ApiProcess,
+  type ManagedProcess,
+  type RestartableRedisServer,
+  type TestStack,
 } from '@push/testing';
 
 /**
@@ -47,7 +53,12 @@ const OUTAGE_MS = 5000;
     const clients = Array.from({ length: CLIENTS }, (_, i) => `r${i}`);
     await Promise.all(clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(i)), registry.register(c, 'android', fcmToken(i))]));
     // Two more clients, for a job queued once Redis is back.
-    await Promise.all([0, 1].flatMap((i) => [registry.register(`late${i}`, 'ios', iosToken(CLIENTS + i)), registry.register(`late${i}`, 'android', fcmToken(CLIENTS + i))]));
+    await Promise.all(
+      [0, 1].flatMap((i) => [
+        registry.register(`late${i}`, 'ios', iosToken(CLIENTS + i)),
+        registry.register(`late${i}`, 'android', fcmToken(CLIENTS + i)),
+      ]),
+    );
 
     // A second API, as its own process, with the per-key limiter on (so it too needs Redis).
     const api: ApiProcess = await stack.startApiProcess({ API_RATE_LIMIT_PER_MINUTE: '100000' });
@@ -55,7 +66,11 @@ const OUTAGE_MS = 5000;
     const workers: ManagedProcess[] = [stack.startWorkerProcess('ios', workerEnv), stack.startWorkerProcess('android', workerEnv)];
 
     const jobId = await stack.push(clients, { alert: 'redis crash test' });
-    await waitFor(() => (stack.apns.received().length >= 400 && stack.fcm.received().length >= 400 ? true : undefined), 60_000, 'deliveries on both platforms');
+    await waitFor(
+      () => (stack.apns.received().length >= 400 && stack.fcm.received().length >= 400 ? true : undefined),
+      60_000,
+      'deliveries on both platforms',
+    );
 
     await redis.halt('SIGKILL');
     const haltedAt = Date.now();
@@ -94,7 +109,11 @@ const OUTAGE_MS = 5000;
     const downMs = Date.now() - haltedAt;
     // Both APIs reconnect by themselves: ready again, and they queue new work.
     for (const target of [api, stack.api]) {
-      await waitFor(async () => ((await target.request('GET', '/readyz')).status === 200 ? true : undefined), 30_000, 'readiness after the restart');
+      await waitFor(
+        async () => ((await target.request('GET', '/readyz')).status === 200 ? true : undefined),
+        30_000,
+        'readiness after the restart',
+      );
     }
     const after = await api.request('POST', '/push/push2clients', { clients: ['late0', 'late1'], payload: { alert: 'after the crash' } });
     expect(after.status).toBe(200);
@@ -106,9 +125,15 @@ const OUTAGE_MS = 5000;
     expect(new Set(results.map((r) => `${r.platform}/${r.token}`)).size).toBe(2 * CLIENTS);
 
     const duplicates: Record<string, number> = {};
-    for (const [platform, sim, token] of [['ios', stack.apns, iosToken], ['android', stack.fcm, fcmToken]] as const) {
+    for (const [platform, sim, token] of [
+      ['ios', stack.apns, iosToken],
+      ['android', stack.fcm, fcmToken],
+    ] as const) {
       const mine = new Set(clients.map((_, i) => token(i)));
-      const delivered = sim.received().map((n) => n.token).filter((t) => mine.has(t));
+      const delivered = sim
+        .received()
+        .map((n) => n.token)
+        .filter((t) => mine.has(t));
       expect(new Set(delivered).size).toBe(CLIENTS);
       duplicates[platform] = delivered.length - CLIENTS;
       // At most the chunks a worker had in flight when Redis went away (their locks expired meanwhile,
@@ -122,8 +147,8 @@ const OUTAGE_MS = 5000;
     for (const proc of [api, ...workers]) expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     process.stdout.write(
       `redis outage: down ${downMs} ms (${rounds} rounds of requests, all enveloped 503: ${JSON.stringify(seen)}); ` +
-      `delivered at the crash ios ${atHalt.ios} android ${atHalt.android}, during the outage ios ${duringOutage.ios} android ${duringOutage.android}; ` +
-      `sent twice: ios ${duplicates.ios} android ${duplicates.android}\n`,
+        `delivered at the crash ios ${atHalt.ios} android ${atHalt.android}, during the outage ios ${duringOutage.ios} android ${duringOutage.android}; ` +
+        `sent twice: ios ${duplicates.ios} android ${duplicates.android}\n`,
     );
   });
 });

@@ -34,12 +34,19 @@ describe('SIGTERM during a job', () => {
     await Promise.all(first.map((w) => w.waitForOutput(/worker ready/)));
 
     const jobId = await stack.push(clients, { alert: 'sigterm test' });
-    await waitFor(() => (stack.apns.received().length >= 300 && stack.fcm.received().length >= 300 ? true : undefined), 60_000, 'deliveries');
+    await waitFor(
+      () => (stack.apns.received().length >= 300 && stack.fcm.received().length >= 300 ? true : undefined),
+      60_000,
+      'deliveries',
+    );
     const inFlightAtSignal = stack.apns.stats().inFlight + stack.fcm.stats().inFlight;
     const signalledAt = Date.now();
     const exits = await Promise.all(first.map((w) => w.stop('SIGTERM', 60_000)));
     const stopMs = Date.now() - signalledAt;
-    expect(exits).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
+    expect(exits).toEqual([
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
     for (const w of first) expect(w.output()).toMatch(/"msg":"stopped"/);
 
     // Nothing left active: no chunk waits for stall recovery.
@@ -73,7 +80,7 @@ describe('SIGTERM during a job', () => {
     for (const w of second) expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     process.stdout.write(
       `SIGTERM: ${inFlightAtSignal} provider requests in flight at the signal; both workers exited 0 after ${stopMs} ms ` +
-      `with ${doneAtExit} of ${2 * CLIENTS} results recorded; the next workers finished in ${Date.now() - restartedAt} ms; 0 sent twice\n`,
+        `with ${doneAtExit} of ${2 * CLIENTS} results recorded; the next workers finished in ${Date.now() - restartedAt} ms; 0 sent twice\n`,
     );
   });
 });
@@ -103,7 +110,11 @@ describe('SIGTERM during an FCM quota pause', () => {
     const first = stack.startWorkerProcess('android', env);
     await first.waitForOutput(/worker ready/);
     const jobId = await stack.push(clients, { alert: 'pause' });
-    const throttledAt = await waitFor(() => ((stack.fcm.stats().rejected.QUOTA_EXCEEDED ?? 0) > 0 ? Date.now() : undefined), 30_000, 'a 429');
+    const throttledAt = await waitFor(
+      () => ((stack.fcm.stats().rejected.QUOTA_EXCEEDED ?? 0) > 0 ? Date.now() : undefined),
+      30_000,
+      'a 429',
+    );
     stack.fcm.setBehaviour({ throttled: [] });
 
     const signalledAt = Date.now();
@@ -113,10 +124,14 @@ describe('SIGTERM during an FCM quota pause', () => {
     expect(await stack.api.queues.android.getActiveCount()).toBe(0);
 
     const second = stack.startWorkerProcess('android', env);
-    const done = await waitFor(async () => {
-      const p = (await stack.api.request('GET', `/push/jobs/${jobId}`)).body.result?.platforms?.android;
-      return p && p.chunksDone === p.chunks ? p : undefined;
-    }, 60_000, 'the android chunks');
+    const done = await waitFor(
+      async () => {
+        const p = (await stack.api.request('GET', `/push/jobs/${jobId}`)).body.result?.platforms?.android;
+        return p && p.chunksDone === p.chunks ? p : undefined;
+      },
+      60_000,
+      'the android chunks',
+    );
     expect(done).toMatchObject({ tokens: 50, sent: 50, failed: 0 });
     expect(new Set(stack.fcm.received().map((n) => n.token)).size).toBe(50);
     expect(stack.fcm.received()).toHaveLength(50);

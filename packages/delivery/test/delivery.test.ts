@@ -6,9 +6,33 @@ const iosToken = (tag: string, n: number) => `${tag}${n.toString(16).padStart(64
 const fcmToken = (tag: string, n: number) => `${tag}_${String(n).padStart(24, '0')}`;
 
 const examples = [
-  { type: 'marketing', alert: '您有一則新的優惠活動,立即查看!', badge: 1, sound: 'default', topic: 'io.imkit.app', title: '限時優惠', body: '您有一則新的優惠活動,立即查看!', icon: 'https://example.com/icon.png', collapseKey: 'promo_2026' },
-  { alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] }, badge: 3, sound: 'default', title: '新訊息', body: '張小明:您好,請問有空嗎?' },
-  { type: 'alert', alert: '系統維護通知:今晚 23:00 將進行例行維護', badge: 1, sound: 'default', title: '系統公告', body: '系統維護通知:今晚 23:00 將進行例行維護', icon: 'https://example.com/icon.png' },
+  {
+    type: 'marketing',
+    alert: '您有一則新的優惠活動,立即查看!',
+    badge: 1,
+    sound: 'default',
+    topic: 'io.imkit.app',
+    title: '限時優惠',
+    body: '您有一則新的優惠活動,立即查看!',
+    icon: 'https://example.com/icon.png',
+    collapseKey: 'promo_2026',
+  },
+  {
+    alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] },
+    badge: 3,
+    sound: 'default',
+    title: '新訊息',
+    body: '張小明:您好,請問有空嗎?',
+  },
+  {
+    type: 'alert',
+    alert: '系統維護通知:今晚 23:00 將進行例行維護',
+    badge: 1,
+    sound: 'default',
+    title: '系統公告',
+    body: '系統維護通知:今晚 23:00 將進行例行維護',
+    icon: 'https://example.com/icon.png',
+  },
 ];
 
 describe('delivery, end to end through the API, workers and simulators', () => {
@@ -37,7 +61,10 @@ describe('delivery, end to end through the API, workers and simulators', () => {
       expect(job.platforms.android).toMatchObject({ clients: 2, tokens: 2, sent: 2 });
       const results = await stack.allResults(jobId);
       expect(results.map((r) => `${r.client}/${r.platform}/${r.status}`).sort()).toEqual([
-        'user001/android/sent', 'user001/ios/sent', 'user002/ios/sent', 'user003/android/sent',
+        'user001/android/sent',
+        'user001/ios/sent',
+        'user002/ios/sent',
+        'user003/android/sent',
       ]);
 
       const ios = stack.apns.receivedFor(iosToken('a1', 1));
@@ -52,18 +79,18 @@ describe('delivery, end to end through the API, workers and simulators', () => {
       });
       expect(ios[0]!.headers['apns-topic']).toBe(payload.topic ?? 'io.test.app');
       expect(ios[0]!.headers['apns-push-type']).toBe('alert');
+      expect(ios[0]!.headers['apns-collapse-id']).toBe(payload.collapseKey ?? jobId);
 
       const android = stack.fcm.receivedFor(fcmToken('ok', 3));
       expect(android).toHaveLength(1);
       expect((android[0]!.body as { message: unknown }).message).toEqual({
         token: fcmToken('ok', 3),
         notification: { title: payload.title, body: payload.body },
-        ...((payload.icon ?? payload.collapseKey) && {
-          android: {
-            ...(payload.collapseKey && { collapse_key: payload.collapseKey }),
-            ...(payload.icon && { notification: { icon: payload.icon } }),
-          },
-        }),
+        // The icon URL is the notification's image; the job id its tag unless collapseKey is set.
+        android: {
+          ...(payload.collapseKey && { collapse_key: payload.collapseKey }),
+          notification: { ...(payload.icon && { image: payload.icon }), ...(!payload.collapseKey && { tag: jobId }) },
+        },
         ...(payload.type && { data: { type: payload.type } }),
       });
     }
@@ -93,6 +120,27 @@ describe('delivery, end to end through the API, workers and simulators', () => {
     expect(await registry.list('c-bad')).toEqual([]);
     expect(await registry.list('c-topic')).toEqual([]);
     expect((await registry.list('c-ok')).map((t) => t.token)).toEqual([iosToken('c0c0', 1)]);
+  });
+
+  it('APNs 410: a token registered after the timestamp stays registered; one registered before it is removed', async () => {
+    const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
+    const token = iosToken('dead', 410);
+    await stack.register('c-410', 'ios', token);
+    const registeredAt = Date.parse((await registry.list('c-410'))[0]!.createdAt);
+
+    // The device registered this token again after APNs found it dead: Apple says keep it.
+    stack.apns.setBehaviour({ unregisteredAt: registeredAt - 60_000 });
+    const kept = await stack.waitForCompletion(await stack.push(['c-410'], { alert: 'still there?' }));
+    expect(kept.platforms.ios).toMatchObject({ tokens: 1, failed: 1, invalid: 0 });
+    expect((await stack.allResults(kept.jobId))[0]!.reason).toMatch(/^Unregistered: the device registered this token again/);
+    expect((await registry.list('c-410')).map((t) => t.token)).toEqual([token]);
+
+    // Found dead after its registration: removed.
+    stack.apns.setBehaviour({ unregisteredAt: registeredAt + 1 });
+    const removed = await stack.waitForCompletion(await stack.push(['c-410'], { alert: 'gone' }));
+    expect(removed.platforms.ios).toMatchObject({ tokens: 1, failed: 0, invalid: 1 });
+    expect(await registry.list('c-410')).toEqual([]);
+    stack.apns.setBehaviour({ unregisteredAt: undefined });
   });
 
   it('retries a transient failure for only the token that had it', async () => {
@@ -155,7 +203,10 @@ describe('retries used up, permanent errors and throttling', () => {
     const job = await stack.waitForCompletion(jobId);
     expect(job.totals).toMatchObject({ tokens: 2, failed: 2, sent: 0 });
     const results = await stack.allResults(jobId);
-    expect(results.map((r) => r.reason)).toEqual([expect.stringMatching(/^retries exhausted: .*(503|Unavailable|UNAVAILABLE)/i), expect.stringMatching(/^retries exhausted/)]);
+    expect(results.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^retries exhausted: .*(503|Unavailable|UNAVAILABLE)/i),
+      expect.stringMatching(/^retries exhausted/),
+    ]);
     // Exactly DELIVERY_ATTEMPTS requests per token: the worker's retries are the only ones.
     expect(stack.apns.stats().requests).toBe(3);
     expect(stack.fcm.stats().requests).toBe(3);

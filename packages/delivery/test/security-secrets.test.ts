@@ -101,6 +101,8 @@ describe('secrets and device tokens', () => {
     expect(leaked).toEqual([]);
     // Tokens that went wrong are logged, masked: enough to correlate, not enough to send to.
     const masked = tokens.filter(([, , token]) => logs.includes(maskToken(token)));
-    process.stdout.write(`worker logs: ${lines.length} lines at trace level, ${masked.length} of ${tokens.length} tokens appear masked, none in full\n`);
+    process.stdout.write(
+      `worker logs: ${lines.length} lines at trace level, ${masked.length} of ${tokens.length} tokens appear masked, none in full\n`,
+    );
   });
 });

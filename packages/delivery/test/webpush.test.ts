@@ -21,7 +21,15 @@ describe('Web Push, end to end', () => {
     await stack.register('mixed', 'android', fcmToken(1));
     const laptop = await stack.subscribe('mixed');
     const phone = await stack.subscribe('mixed');
-    const payload = { title: '新訊息', body: '張小明:您好', icon: 'https://example.com/i.png', type: 'chat', badge: 2, sound: 'default', collapseKey: 'room-7' };
+    const payload = {
+      title: '新訊息',
+      body: '張小明:您好',
+      icon: 'https://example.com/i.png',
+      type: 'chat',
+      badge: 2,
+      sound: 'default',
+      collapseKey: 'room-7',
+    };
     const job = await stack.waitForCompletion(await stack.push(['mixed'], payload));
 
     expect(job.totals).toEqual({ clients: 1, tokens: 4, sent: 4, failed: 0, invalid: 0, expired: 0 });
@@ -32,12 +40,24 @@ describe('Web Push, end to end', () => {
       const got = stack.webpush.receivedFor(sub.endpoint);
       expect(got.map((n) => n.body)).toEqual([{ title: '新訊息', body: '張小明:您好', icon: 'https://example.com/i.png', type: 'chat' }]);
       expect(got[0]!.headers).toMatchObject({ topic: 'room-7', ttl: String(28 * 24 * 3600), 'content-encoding': 'aes128gcm' });
-      expect(got[0]!.vapid).toMatchObject({ aud: stack.webpush.url, sub: 'mailto:tests@example.com', k: stack.workerEnv.WEBPUSH_VAPID_PUBLIC_KEY });
+      expect(got[0]!.vapid).toMatchObject({
+        aud: stack.webpush.url,
+        sub: 'mailto:tests@example.com',
+        k: stack.workerEnv.WEBPUSH_VAPID_PUBLIC_KEY,
+      });
     }
     // The endpoint is the token in results.
     const results = await stack.allResults(job.jobId);
-    expect(results.filter((r) => r.platform === 'web').map((r) => [r.client, r.token, r.status]).sort()).toEqual(
-      [['mixed', laptop.endpoint, 'sent'], ['mixed', phone.endpoint, 'sent']].sort(),
+    expect(
+      results
+        .filter((r) => r.platform === 'web')
+        .map((r) => [r.client, r.token, r.status])
+        .sort(),
+    ).toEqual(
+      [
+        ['mixed', laptop.endpoint, 'sent'],
+        ['mixed', phone.endpoint, 'sent'],
+      ].sort(),
     );
   });
 
@@ -52,8 +72,16 @@ describe('Web Push, end to end', () => {
 
     expect(job.platforms.web).toMatchObject({ tokens: 3, sent: 1, invalid: 2 });
     const results = await stack.allResults(job.jobId);
-    expect(results.filter((r) => r.status === 'invalid').map((r) => [r.token, r.reason]).sort()).toEqual(
-      [[gone.endpoint, 'HTTP 410: Unsubscribed'], [unknown.endpoint, 'HTTP 404: NoSuchSubscription']].sort(),
+    expect(
+      results
+        .filter((r) => r.status === 'invalid')
+        .map((r) => [r.token, r.reason])
+        .sort(),
+    ).toEqual(
+      [
+        [gone.endpoint, 'HTTP 410: Unsubscribed'],
+        [unknown.endpoint, 'HTTP 404: NoSuchSubscription'],
+      ].sort(),
     );
     const listed = await stack.api.request('GET', '/push/clients/leaver/tokens');
     expect(listed.body.result.tokens).toEqual([{ token: kept.endpoint, platform: 'web', createdAt: expect.any(String) }]);
@@ -63,7 +91,12 @@ describe('Web Push, end to end', () => {
     const flaky = await stack.subscribe('retry-flaky');
     const refused = await stack.subscribe('retry-refused');
     const hot = await stack.subscribe('retry-hot');
-    stack.webpush.setBehaviour({ flakyOnce: [flaky.endpoint], badRequest: [refused.endpoint], throttled: [hot.endpoint], retryAfterSeconds: 1 });
+    stack.webpush.setBehaviour({
+      flakyOnce: [flaky.endpoint],
+      badRequest: [refused.endpoint],
+      throttled: [hot.endpoint],
+      retryAfterSeconds: 1,
+    });
     const job = await stack.waitForCompletion(await stack.push(['retry-flaky', 'retry-refused', 'retry-hot'], { title: 'again' }));
     stack.webpush.setBehaviour({ flakyOnce: undefined, badRequest: undefined, throttled: undefined, retryAfterSeconds: undefined });
 
@@ -96,10 +129,19 @@ describe('Web Push, end to end', () => {
   it('the worker checks the allowlist again: a registry entry for another host is never requested', async () => {
     // As if written before WEBPUSH_ALLOWED_ENDPOINTS was narrowed (the API refuses such an endpoint).
     const sub = stack.webpush.subscribe();
-    await new TokenRegistry(stack.api.redis, stack.api.prefix).register('old', 'web', 'https://10.0.0.5:6379/push/x', Date.now(), packSubscriptionKeys(sub.keys));
+    await new TokenRegistry(stack.api.redis, stack.api.prefix).register(
+      'old',
+      'web',
+      'https://10.0.0.5:6379/push/x',
+      Date.now(),
+      packSubscriptionKeys(sub.keys),
+    );
     const job = await stack.waitForCompletion(await stack.push(['old'], { body: 'x' }));
     const [result] = await stack.allResults(job.jobId);
-    expect(result).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^EndpointNotAllowed: host 10\.0\.0\.5:6379 is not an allowed push service/) });
+    expect(result).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^EndpointNotAllowed: host 10\.0\.0\.5:6379 is not an allowed push service/),
+    });
     expect(stack.webpush.stats().requests).toBe(0);
   });
 });

@@ -10,7 +10,9 @@ async function registerMany(stack: TestStack, count: number, prefix: string, off
   // Straight into the registry: thousands of HTTP calls would only slow the test down.
   const { TokenRegistry } = await import('@push/store');
   const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
-  await Promise.all(clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]));
+  await Promise.all(
+    clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]),
+  );
   return clients;
 }
 
@@ -58,11 +60,15 @@ describe('a worker process killed in the middle of a job', () => {
     const atKill = sim.received().length;
 
     stack.spawnWorker(platform, env);
-    const job = await waitFor(async () => {
-      const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
-      const p = res.body.result.platforms[platform];
-      return p.chunksDone === p.chunks ? res.body.result : undefined;
-    }, 60_000, 'the platform to finish');
+    const job = await waitFor(
+      async () => {
+        const res = await stack.api.request('GET', `/push/jobs/${jobId}`);
+        const p = res.body.result.platforms[platform];
+        return p.chunksDone === p.chunks ? res.body.result : undefined;
+      },
+      60_000,
+      'the platform to finish',
+    );
     const counts = job.platforms[platform];
     expect(counts).toMatchObject({ tokens: 3000, sent: 3000, failed: 0 });
 
@@ -72,7 +78,10 @@ describe('a worker process killed in the middle of a job', () => {
 
     // The other platform's job also waits on this queue: count only this job's tokens.
     const mine = new Set(results.map((r) => r.token));
-    const delivered = sim.received().map((n) => n.token).filter((t) => mine.has(t));
+    const delivered = sim
+      .received()
+      .map((n) => n.token)
+      .filter((t) => mine.has(t));
     const duplicates = delivered.length - new Set(delivered).size;
     expect(new Set(delivered).size).toBe(3000);
     // Only what was in flight at the kill can go out twice: at most concurrency x batch size.

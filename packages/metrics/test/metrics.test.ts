@@ -1,6 +1,14 @@
 import {
-  basicCredentials, bearerToken, createMetricsRegistry, deliveryMetrics, httpMetrics, matchesSecret, queueDepthMetric,
-  redisUpMetric, startMetricsServer, type MetricsServer,
+  basicCredentials,
+  bearerToken,
+  createMetricsRegistry,
+  deliveryMetrics,
+  httpMetrics,
+  matchesSecret,
+  queueDepthMetric,
+  redisUpMetric,
+  startMetricsServer,
+  type MetricsServer,
 } from '@push/metrics';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined when it is absent. */
@@ -70,7 +78,7 @@ describe('metric definitions', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     let ready = true;
     queueDepthMetric(registry, [
-      { name: 'apns', getJobCounts: async () => ({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
+      { name: 'apns', getJobCounts: () => Promise.resolve({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
       { name: 'fcm', getJobCounts: () => Promise.reject(new Error('Redis is away')) },
     ]);
     redisUpMetric(registry, () => ready);
@@ -132,7 +140,11 @@ describe('the worker metrics server', () => {
     const res = await get('/metrics', headers);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
-    expect(await res.json()).toEqual({ RC: 401, RM: 'Unauthorized', error: { code: 'INVALID_METRICS_TOKEN', message: expect.any(String) } });
+    expect(await res.json()).toEqual({
+      RC: 401,
+      RM: 'Unauthorized',
+      error: { code: 'INVALID_METRICS_TOKEN', message: expect.any(String) },
+    });
   });
 
   it('answers /healthz without a token, other paths with 404 and other methods with 405', async () => {

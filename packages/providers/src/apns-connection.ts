@@ -9,7 +9,7 @@ import { probeSession } from './http2-probe';
  */
 
 /** One token's answer: an HTTP status with APNs' reason, or no HTTP answer at all (`error`). */
-export type ApnsAnswer = { status: number; reason?: string } | { status: undefined; error: string };
+export type ApnsAnswer = { status: number; reason?: string; timestamp?: number } | { status: undefined; error: string };
 
 export interface ApnsConnection {
   /**
@@ -100,7 +100,11 @@ const NO_ANSWER: ApnsAnswer = { status: undefined, error: 'no answer from node-a
 function internals(provider: MultiProvider): LibMultiClient {
   const client = (provider as unknown as { client?: Partial<LibMultiClient> }).client;
   const clients = client?.clients;
-  if (!Array.isArray(clients) || clients.length === 0 || clients.some((c) => !c?.config?.token || typeof c.setLogger !== 'function' || typeof c.closeAndDestroySession !== 'function')) {
+  if (
+    !Array.isArray(clients) ||
+    clients.length === 0 ||
+    clients.some((c) => !c?.config?.token || typeof c.setLogger !== 'function' || typeof c.closeAndDestroySession !== 'function')
+  ) {
     throw new Error('@parse/node-apn internals changed (MultiProvider.client.clients[]): check apns-connection.ts');
   }
   return { clients };
@@ -138,7 +142,11 @@ function toAnswer(failure: ResponseFailure | undefined): ApnsAnswer {
   if (!failure) return NO_ANSWER;
   const status = typeof failure.status === 'number' ? failure.status : undefined;
   if (status !== undefined) {
-    if (failure.response?.reason) return { status, reason: failure.response.reason };
+    if (failure.response?.reason) {
+      // A 410's body also has `timestamp`: when APNs found the token no longer valid (epoch ms).
+      const timestamp = Number((failure.response as { timestamp?: unknown }).timestamp);
+      return { status, reason: failure.response.reason, ...(Number.isFinite(timestamp) && timestamp > 0 && { timestamp }) };
+    }
     // 403 ExpiredProviderToken and 500 InternalServerError come back as an Error instead of the body.
     if (status === 403 && failure.error?.message === 'ExpiredProviderToken') return { status, reason: 'ExpiredProviderToken' };
     if (status === 500) return { status, reason: 'InternalServerError' };

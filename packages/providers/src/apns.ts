@@ -2,10 +2,10 @@ import { Notification } from '@parse/node-apn';
 import { maskToken, type ApnsCredentials, type Logger } from '@push/config';
 import { toApns, type ApnsNotification, type Payload } from '@push/contract';
 import { classifyApns } from './apns-classify';
-import { createApnsConnection, type ApnsAnswer, type ApnsConnection } from './apns-connection';
+import { createApnsConnection, type ApnsAnswer } from './apns-connection';
 import { ProviderClosedError } from './errors';
 import { InFlight } from './in-flight';
-import type { PushProvider, SendOutcome } from './provider';
+import type { PushProvider, SendContext, SendOutcome } from './provider';
 import { isApnsToken } from './token-format';
 
 export interface ApnsProviderOptions {
@@ -34,8 +34,8 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
   const inFlight = new InFlight();
   let closing: Promise<void> | undefined;
 
-  async function sendAll(notification: Notification, tokens: readonly string[]): Promise<SendOutcome[]> {
-    const outcomes: SendOutcome[] = new Array(tokens.length);
+  async function sendAll(notification: Notification, tokens: readonly string[], configuredTopic: boolean): Promise<SendOutcome[]> {
+    const outcomes = new Array<SendOutcome>(tokens.length);
     const hex: string[] = [];
     const at: number[] = [];
     for (let i = 0; i < tokens.length; i++) {
@@ -55,13 +55,16 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
     });
     if (expired.length > 0) {
       logger?.debug({ tokens: expired.length }, 'APNs provider token expired: refreshed, resending once');
-      const again = await connection.sendMany(notification, expired.map((j) => hex[j]!));
+      const again = await connection.sendMany(
+        notification,
+        expired.map((j) => hex[j]!),
+      );
       expired.forEach((j, k) => {
         answers[j] = again[k]!;
       });
     }
     answers.forEach((answer, j) => {
-      const outcome = outcomeOf(answer);
+      const outcome = outcomeOf(answer, configuredTopic);
       if (outcome.status !== 'sent') logger?.debug({ token: maskToken(hex[j]!), ...outcome }, 'apns answer');
       outcomes[at[j]!] = outcome;
     });
@@ -70,11 +73,20 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
 
   return {
     platform: 'ios',
-    async send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
+    async send(tokens: readonly string[], payload: Payload, context: SendContext = {}): Promise<SendOutcome[]> {
       if (closing) throw new ProviderClosedError('APNs');
-      const notification = toNotification(toApns(payload, options.credentials.defaultTopic));
-      return inFlight.track(sendAll(notification, tokens));
+      const { defaultTopic } = options.credentials;
+      const notification = toNotification(toApns(payload, defaultTopic, context.jobId));
+      const configuredTopic = payload.topic === undefined || payload.topic === defaultTopic;
+      return inFlight.track(sendAll(notification, tokens, configuredTopic));
     },
+    describe: () =>
+      Promise.resolve({
+        apnsEnvironment: options.credentials.production ? 'production' : 'sandbox',
+        apnsHost: `${options.credentials.host ?? (options.credentials.production ? 'api.push.apple.com' : 'api.sandbox.push.apple.com')}:${options.credentials.port ?? 443}`,
+        apnsTopic: options.credentials.defaultTopic ?? '',
+        apnsKeyId: options.credentials.keyId,
+      }),
     close(): Promise<void> {
       closing ??= (async () => {
         await inFlight.drained();
@@ -87,14 +99,17 @@ export function createApnsProvider(options: ApnsProviderOptions): PushProvider {
 
 const SENT: SendOutcome = Object.freeze({ status: 'sent' });
 
-function outcomeOf(answer: ApnsAnswer): SendOutcome {
+function outcomeOf(answer: ApnsAnswer, configuredTopic: boolean): SendOutcome {
   if (answer.status === 200) return SENT;
   if (answer.status === undefined) {
-    // No HTTP answer (node-apn: 'apn write timeout', 'apn write aborted', session errors): retried later.
+    // No HTTP answer (node-apn: 'apn write timeout', 'apn write aborted', session errors): the provider failing.
     const kind = /timeout/i.test(answer.error) ? 'Timeout' : 'ConnectionError';
-    return { status: 'retry', scope: 'token', reason: `${kind}: ${answer.error}` };
+    return { status: 'retry', scope: 'outage', reason: `${kind}: ${answer.error}` };
   }
-  return classifyApns(answer.status, answer.reason);
+  return classifyApns(answer.status, answer.reason, {
+    configuredTopic,
+    ...(answer.timestamp !== undefined && { timestamp: answer.timestamp }),
+  });
 }
 
 /** The contract's mapping (`toApns`) carried by a node-apn Notification: raw body, headers as given. */
@@ -105,5 +120,6 @@ export function toNotification({ headers, body }: ApnsNotification): Notificatio
   notification.priority = Number(headers['apns-priority']);
   if (headers['apns-topic'] !== undefined) notification.topic = headers['apns-topic'];
   if (headers['apns-expiration'] !== undefined) notification.expiry = Number(headers['apns-expiration']);
+  if (headers['apns-collapse-id'] !== undefined) notification.collapseId = headers['apns-collapse-id'];
   return notification;
 }

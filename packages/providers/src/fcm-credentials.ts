@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { applicationDefault, cert, type Credential, type ServiceAccount } from 'firebase-admin/app';
+import { applicationDefault, cert, type Credential } from 'firebase-admin/app';
 import { ProviderConfigError } from './errors';
 
 /** Where FCM's OAuth2 bearer token comes from. */
@@ -9,13 +9,17 @@ export type FcmCredential =
   /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
   | { serviceAccountFile: string }
   /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
-  | { applicationDefault: true };
+  | { applicationDefault: true }
+  /** Any firebase-admin Credential (tokens minted by code of the caller's), cached and refreshed like the others. */
+  | { credential: Credential };
 
 export interface FcmAuth {
   /** A bearer token valid for a few more minutes at least. */
   accessToken(): Promise<string>;
   /** Drops the cached token (after a 401) so the next call fetches a new one. */
   invalidate(): void;
+  /** False for a ready token (FCM_ACCESS_TOKEN): nothing can replace it, so a 401 is final at once. */
+  refreshable: boolean;
   /** The Firebase project the messages are sent for. */
   projectId(): Promise<string>;
 }
@@ -26,14 +30,18 @@ export interface FcmAuth {
  */
 export const TOKEN_REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-const NO_PROJECT =
-  'FCM project id unknown: set FCM_PROJECT_ID (projectId) or use a service account whose JSON has project_id';
+const NO_PROJECT = 'FCM project id unknown: set FCM_PROJECT_ID (projectId) or use a service account whose JSON has project_id';
 
 /** Builds the credential and finds the project id; throws ProviderConfigError when either is impossible. */
 export function createFcmAuth(credential: FcmCredential, projectId?: string): FcmAuth {
   if ('accessToken' in credential) {
     if (!projectId) throw new ProviderConfigError(NO_PROJECT);
-    return { accessToken: async () => credential.accessToken, invalidate: () => undefined, projectId: async () => projectId };
+    return {
+      accessToken: () => Promise.resolve(credential.accessToken),
+      invalidate: () => undefined,
+      refreshable: false,
+      projectId: () => Promise.resolve(projectId),
+    };
   }
   if ('serviceAccountFile' in credential) {
     const account = readServiceAccount(credential.serviceAccountFile);
@@ -41,11 +49,15 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
     if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${credential.serviceAccountFile} has none)`);
     let firebaseCredential: Credential;
     try {
-      firebaseCredential = cert(account as ServiceAccount); // it reads the JSON's snake_case keys itself
+      firebaseCredential = cert(account); // it reads the JSON's snake_case keys itself
     } catch (error) {
       throw new ProviderConfigError(`${credential.serviceAccountFile}: not a usable service account: ${(error as Error).message}`);
     }
-    return { ...cachedAccessToken(firebaseCredential), projectId: async () => id };
+    return { ...cachedAccessToken(firebaseCredential), projectId: () => Promise.resolve(id) };
+  }
+  if ('credential' in credential) {
+    if (!projectId) throw new ProviderConfigError(NO_PROJECT);
+    return { ...cachedAccessToken(credential.credential), projectId: () => Promise.resolve(projectId) };
   }
   const adc = applicationDefault();
   const known = projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT ?? adcFileProjectId();
@@ -65,10 +77,14 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
 }
 
 /** Caches a credential's token until TOKEN_REFRESH_MARGIN_MS before it expires; one fetch at a time. */
-export function cachedAccessToken(credential: Credential, now: () => number = Date.now): Pick<FcmAuth, 'accessToken' | 'invalidate'> {
+export function cachedAccessToken(
+  credential: Credential,
+  now: () => number = Date.now,
+): Pick<FcmAuth, 'accessToken' | 'invalidate' | 'refreshable'> {
   let cached: { value: string; expiresAt: number } | undefined;
   let fetching: Promise<string> | undefined;
   return {
+    refreshable: true,
     accessToken() {
       if (cached && cached.expiresAt - now() > TOKEN_REFRESH_MARGIN_MS) return Promise.resolve(cached.value);
       fetching ??= credential

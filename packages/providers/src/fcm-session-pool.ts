@@ -124,7 +124,7 @@ export class Http2SessionPool {
     this.conns.push(conn);
     const timer = setTimeout(() => session.destroy(new Error(`no HTTP/2 session with ${origin} within ${timeoutMs} ms`)), timeoutMs);
 
-    session.on('remoteSettings', (settings) => {
+    session.on('remoteSettings', (settings: http2.Settings) => {
       conn.maxStreams = Math.max(1, Math.min(settings.maxConcurrentStreams ?? MAX_STREAMS_CAP, MAX_STREAMS_CAP));
       if (!conn.ready) {
         conn.ready = true;
@@ -139,7 +139,7 @@ export class Http2SessionPool {
       this.retire(conn);
       this.pump();
     });
-    session.on('error', (error) => {
+    session.on('error', (error: Error) => {
       conn.lastError = error;
     });
     session.on('close', () => {
@@ -199,7 +199,7 @@ export class Http2SessionPool {
     stream.on('end', () => {
       ended = true;
     });
-    stream.on('error', (error) => {
+    stream.on('error', (error: Error) => {
       streamError = error;
     });
     stream.on('close', () => {

@@ -6,7 +6,7 @@ import { InFlight } from './in-flight';
 import { classifyFcm } from './fcm-classify';
 import { createFcmAuth, type FcmCredential } from './fcm-credentials';
 import { Http2SessionPool } from './fcm-session-pool';
-import type { PushProvider, SendOutcome } from './provider';
+import type { PushProvider, SendContext, SendOutcome } from './provider';
 import { isFcmToken } from './token-format';
 import { transportOutcome } from './transport';
 
@@ -52,45 +52,68 @@ export function createFcmProvider(options: FcmProviderOptions): PushProvider {
   const inFlight = new InFlight();
   let closing: Promise<void> | undefined;
 
-  async function sendOne(path: string, headers: OutgoingHttpHeaders, body: (token: string) => string, token: string): Promise<SendOutcome> {
-    if (!isFcmToken(token)) return { status: 'failed', reason: BAD_FORMAT };
+  async function sendOne(
+    path: string,
+    headers: OutgoingHttpHeaders,
+    body: (token: string) => string,
+    token: string,
+  ): Promise<{ outcome: SendOutcome; unauthenticated: boolean }> {
+    if (!isFcmToken(token)) return { outcome: { status: 'failed', reason: BAD_FORMAT }, unauthenticated: false };
     let outcome: SendOutcome;
+    let unauthenticated = false;
     try {
       const response = await pool.request({ path, headers, body: body(token) });
-      // A 401 may be a token revoked early: the next send fetches a new one (a static token stays as is).
-      if (response.status === 401) auth.invalidate();
-      const retryAfter = response.headers['retry-after'];
-      outcome = classifyFcm(response.status, response.body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      outcome = classifyFcm(response.status, response.body, response.headers['retry-after']);
+      unauthenticated = response.status === 401 && outcome.status === 'failed' && outcome.reason === 'UNAUTHENTICATED';
     } catch (error) {
       outcome = transportOutcome(error);
     }
     if (outcome.status !== 'sent') logger?.debug({ token: maskToken(token), ...outcome }, 'fcm answer');
-    return outcome;
+    return { outcome, unauthenticated };
   }
 
-  async function sendAll(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
-    const projectId = await auth.projectId();
-    let bearer: string;
+  /** The request headers with a bearer token, or the reason none could be had (nothing is sent then). */
+  async function authorized(): Promise<OutgoingHttpHeaders | string> {
     try {
-      bearer = await auth.accessToken();
+      return { authorization: `Bearer ${await auth.accessToken()}`, 'content-type': 'application/json; charset=utf-8' };
     } catch (error) {
-      // The OAuth server is unreachable or refused the credential: nothing was sent; retried later.
-      const reason = `ACCESS_TOKEN_UNAVAILABLE: ${(error as Error).message}`;
       logger?.warn({ err: (error as Error).message }, 'fcm access token unavailable');
-      return tokens.map(() => ({ status: 'retry', scope: 'token', reason }));
+      return `ACCESS_TOKEN_UNAVAILABLE: ${(error as Error).message}`;
     }
+  }
+
+  async function sendAll(tokens: readonly string[], payload: Payload, context: SendContext): Promise<SendOutcome[]> {
+    const projectId = await auth.projectId();
+    let headers = await authorized();
+    // The OAuth server is unreachable or refused the credential: nothing was sent; retried later.
+    if (typeof headers === 'string') return tokens.map(() => ({ status: 'retry', scope: 'token', reason: headers as string }));
     const path = `${prefix}/v1/projects/${encodeURIComponent(projectId)}/messages:send`;
-    const headers = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json; charset=utf-8' };
-    const body = messageBody(toFcm(payload, Date.now()));
-    return Promise.all(tokens.map((token) => sendOne(path, headers, body, token)));
+    const body = messageBody(toFcm(payload, Date.now(), context.jobId));
+    const answers = await Promise.all(tokens.map((token) => sendOne(path, headers as OutgoingHttpHeaders, body, token)));
+    const refused = answers.flatMap((a, i) => (a.unauthenticated ? [i] : []));
+    if (refused.length > 0 && auth.refreshable) {
+      // An access token revoked or expired early: a new one, and the refused requests once more, before
+      // anything is `failed` (a ready FCM_ACCESS_TOKEN cannot be replaced: its 401 is final at once).
+      auth.invalidate();
+      headers = await authorized();
+      if (typeof headers !== 'string') {
+        logger?.info({ tokens: refused.length }, 'fcm answered 401: credential refreshed, resending once');
+        const again = await Promise.all(refused.map((i) => sendOne(path, headers as OutgoingHttpHeaders, body, tokens[i]!)));
+        refused.forEach((i, k) => {
+          answers[i] = again[k]!;
+        });
+      }
+    }
+    return answers.map((a) => a.outcome);
   }
 
   return {
     platform: 'android',
-    send(tokens: readonly string[], payload: Payload): Promise<SendOutcome[]> {
+    send(tokens: readonly string[], payload: Payload, context: SendContext = {}): Promise<SendOutcome[]> {
       if (closing) return Promise.reject(new ProviderClosedError('FCM'));
-      return inFlight.track(sendAll(tokens, payload));
+      return inFlight.track(sendAll(tokens, payload, context));
     },
+    describe: async () => ({ fcmProject: await auth.projectId(), fcmEndpoint: base.origin }),
     close(): Promise<void> {
       closing ??= inFlight.drained().then(() => pool.close());
       return closing;

@@ -3,11 +3,11 @@ import { RequestTimeoutError } from './errors';
 
 /**
  * A request that got no HTTP answer (timeout, reset stream, refused or dropped connection). The provider
- * may or may not have seen it, and nothing says the token is at fault, so only this token is retried,
- * later, by the worker's retry policy (Apple and Google both ask for retries with backoff on such errors).
+ * may or may not have seen it, and nothing says the token is at fault: the provider is failing, which is
+ * evidence for the provider-wide breaker (Apple and Google both ask for retries with backoff on such errors).
  */
 export function transportOutcome(error: unknown): SendOutcome {
-  return { status: 'retry', scope: 'token', reason: transportReason(error) };
+  return { status: 'retry', scope: 'outage', reason: transportReason(error) };
 }
 
 export function transportReason(error: unknown): string {

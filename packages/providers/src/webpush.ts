@@ -6,7 +6,7 @@ import { endpointRefusal, toWebPush, unpackSubscriptionKeys, type HostPattern, t
 import { parseRetryAfter } from './fcm-classify';
 import { ProviderClosedError, RequestTimeoutError } from './errors';
 import { InFlight } from './in-flight';
-import type { PushProvider, SendOutcome } from './provider';
+import type { PushProvider, SendContext, SendOutcome } from './provider';
 import { transportOutcome } from './transport';
 
 export interface WebPushProviderOptions {
@@ -34,24 +34,32 @@ export interface WebPushProviderOptions {
  *
  * | status    | outcome       | why                                                                        |
  * | --------- | ------------- | -------------------------------------------------------------------------- |
- * | 201 (2xx) | sent          | "201 (Created) ... the push message was accepted"                          |
- * | 404, 410  | invalid       | the subscription expired or the user unsubscribed: it is dead              |
- * | 400       | failed        | the request is wrong (headers, VAPID token, encryption): resending it cannot help |
- * | 413       | failed        | "payload too large"                                                        |
- * | 401, 403  | failed        | VAPID refused: the key is not the one the subscription was made with       |
- * | 429       | retry (token) | "too many requests": that origin is paused for Retry-After (else 60 s)     |
- * | 5xx       | retry (token) | the service is in trouble; Retry-After is kept when given                  |
- * | other     | failed        | unknown: do not loop on it                                                 |
+ * | 201 (2xx) | sent              | "201 (Created) ... the push message was accepted"                      |
+ * | 404, 410  | invalid (guarded) | the subscription expired or the user unsubscribed: it is dead          |
+ * | 400       | failed            | the request is wrong (headers, VAPID token, encryption): resending cannot help |
+ * | 413       | failed            | "payload too large"                                                    |
+ * | 401, 403  | failed (guarded)  | VAPID refused: the key is not the one the subscription was made with   |
+ * | 429       | retry (token)     | "too many requests": that origin is paused for Retry-After (else 60 s) |
+ * | 5xx       | retry (outage)    | the service is in trouble; Retry-After is kept when given              |
+ * | other     | failed            | unknown: do not loop on it                                             |
  *
  * Requests without any HTTP answer (timeouts, resets) never get here: they are retried (transport.ts).
  */
 export function classifyWebPush(status: number, reason: string, retryAfterMs?: number): SendOutcome {
   if (status >= 200 && status < 300) return { status: 'sent' };
-  if (status === 404 || status === 410) return { status: 'invalid', reason };
+  if (status === 404 || status === 410) return { status: 'invalid', reason, misconfiguration: WEBPUSH_MISCONFIGURATION.gone };
+  if (status === 401 || status === 403) return { status: 'failed', reason, misconfiguration: WEBPUSH_MISCONFIGURATION.vapidRefused };
   if (status === 429) return { status: 'retry', scope: 'token', reason, retryAfterMs: retryAfterMs ?? WEBPUSH_DEFAULT_PAUSE_MS };
-  if (status >= 500) return { status: 'retry', scope: 'token', reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+  if (status >= 500) return { status: 'retry', scope: 'outage', reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
   return { status: 'failed', reason };
 }
+
+/** What the push services' answers that a guard may read as a misconfiguration would mean (dead-token guard). */
+export const WEBPUSH_MISCONFIGURATION = {
+  gone: 'most subscriptions gone at once is no mass unsubscription: a proxy or a wrong route in the way (check the network path to the push services)',
+  vapidRefused:
+    'VAPID refused: the subscriptions were made with another key than this one (check WEBPUSH_VAPID_PUBLIC_KEY and _PRIVATE_KEY)',
+} as const;
 
 /** A new VAPID key pair (base64url, what WEBPUSH_VAPID_PUBLIC_KEY / _PRIVATE_KEY take), from web-push. */
 export function generateVapidKeys(): { publicKey: string; privateKey: string } {
@@ -113,7 +121,14 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
   /** The VAPID header for an origin (RFC 8292 §2: `aud` is the push service's origin), signed once per 11 hours. */
   function authorizationFor(url: URL, origin: Origin, nowS: number): string {
     if (!origin.authorization || nowS >= origin.authorization.renewAt) {
-      const { Authorization } = webPush.getVapidHeaders(url.origin, vapid.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm', nowS + VAPID_LIFETIME_S);
+      const { Authorization } = webPush.getVapidHeaders(
+        url.origin,
+        vapid.subject,
+        vapid.publicKey,
+        vapid.privateKey,
+        'aes128gcm',
+        nowS + VAPID_LIFETIME_S,
+      );
       origin.authorization = { header: Authorization, renewAt: nowS + VAPID_LIFETIME_S - VAPID_RENEW_S };
     }
     return origin.authorization.header;
@@ -122,13 +137,15 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
   async function sendOne(endpoint: string, keys: string | undefined, message: WebPushMessage): Promise<SendOutcome> {
     const refusal = endpointRefusal(endpoint, options.allowedEndpoints);
     if (refusal !== undefined) return { status: 'failed', reason: `EndpointNotAllowed: ${refusal} (not sent)` };
-    if (keys === undefined) return { status: 'failed', reason: 'NoSubscriptionKeys: the subscription was unregistered before it could be sent (not sent)' };
+    if (keys === undefined)
+      return { status: 'failed', reason: 'NoSubscriptionKeys: the subscription was unregistered before it could be sent (not sent)' };
     const url = new URL(endpoint);
     const origin = originOf(url);
     const pausedFor = origin.pausedUntil - Date.now();
     if (pausedFor > 0) {
       // Sitting out a pause up to one request timeout keeps the chunk going; a longer one is handed back.
-      if (pausedFor > options.timeoutMs) return { status: 'retry', scope: 'token', reason: `Paused: ${url.origin} answered 429 (not sent)`, retryAfterMs: pausedFor };
+      if (pausedFor > options.timeoutMs)
+        return { status: 'retry', scope: 'token', reason: `Paused: ${url.origin} answered 429 (not sent)`, retryAfterMs: pausedFor };
       await new Promise((resolve) => setTimeout(resolve, pausedFor));
     }
 
@@ -146,9 +163,8 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
 
     let outcome: SendOutcome;
     try {
-      const answer = await post(url, origin.agent, details.headers as OutgoingHttpHeaders, details.body, options.timeoutMs);
-      const retryAfter = answer.headers['retry-after'];
-      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now());
+      const answer = await post(url, origin.agent, details.headers, details.body, options.timeoutMs);
+      const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], Date.now());
       outcome = classifyWebPush(answer.status, reasonOf(answer), retryAfterMs);
       if (answer.status === 429) {
         const until = Date.now() + (retryAfterMs ?? WEBPUSH_DEFAULT_PAUSE_MS);
@@ -164,10 +180,14 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
 
   return {
     platform: 'web',
-    send(tokens, payload: Payload, keys) {
+    send(tokens, payload: Payload, context?: SendContext) {
       if (closing) return Promise.reject(new ProviderClosedError('Web Push'));
       const message = toWebPush(payload, Date.now());
-      return inFlight.track(Promise.all(tokens.map((endpoint, i) => sendOne(endpoint, keys?.[i], message))));
+      return inFlight.track(Promise.all(tokens.map((endpoint, i) => sendOne(endpoint, context?.keys?.[i], message))));
+    },
+    describe() {
+      const allowed = options.allowedEndpoints.map((p) => `${p.anySubdomain ? '*.' : ''}${p.host}${p.port ? `:${p.port}` : ''}`);
+      return Promise.resolve({ vapidPublicKey: vapid.publicKey, subject: vapid.subject, allowedEndpoints: allowed.join(',') });
     },
     close(): Promise<void> {
       closing ??= inFlight.drained().then(() => {
@@ -187,7 +207,9 @@ function post(url: URL, agent: https.Agent, headers: OutgoingHttpHeaders, body: 
       response.on('data', (chunk: string) => {
         if (text.length < MAX_ANSWER_BYTES) text += chunk;
       });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text.slice(0, MAX_ANSWER_BYTES) }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text.slice(0, MAX_ANSWER_BYTES) }),
+      );
       response.on('error', reject);
     });
     request.setTimeout(timeoutMs, () => request.destroy(new RequestTimeoutError(timeoutMs)));

@@ -3,7 +3,11 @@ import { toNotification } from '@push/providers';
 
 // node-apn must send exactly the contract's mapping: same headers, same body.
 test.each<[string, Payload, string | undefined]>([
-  ['alert with topic, expiry and type', { alert: 'hi', badge: 2, sound: 'ping', topic: 'com.example.app', expiry: 2_000_000_000, type: 'chat' }, undefined],
+  [
+    'alert with topic, expiry and type',
+    { alert: 'hi', badge: 2, sound: 'ping', topic: 'com.example.app', expiry: 2_000_000_000, type: 'chat' },
+    undefined,
+  ],
   ['title/body with the default topic', { title: 'T', body: 'B' }, 'com.example.default'],
   ['background (shows nothing)', { type: 'sync' }, 'com.example.default'],
   ['no topic at all', { alert: 'x' }, undefined],

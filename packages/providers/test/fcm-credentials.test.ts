@@ -10,7 +10,7 @@ describe('cachedAccessToken', () => {
     let issued = 0;
     const credential = {
       calls: () => issued,
-      getAccessToken: jest.fn(async () => ({ access_token: `token-${++issued}`, expires_in: 3600 })),
+      getAccessToken: jest.fn(() => Promise.resolve({ access_token: `token-${++issued}`, expires_in: 3600 })),
     };
     return credential;
   }
@@ -37,7 +37,9 @@ describe('cachedAccessToken', () => {
   });
 
   test('a failed fetch is not cached', async () => {
-    const credential = { getAccessToken: jest.fn().mockRejectedValueOnce(new Error('offline')).mockResolvedValue({ access_token: 't', expires_in: 3600 }) };
+    const credential = {
+      getAccessToken: jest.fn().mockRejectedValueOnce(new Error('offline')).mockResolvedValue({ access_token: 't', expires_in: 3600 }),
+    };
     const cache = cachedAccessToken(credential);
     await expect(cache.accessToken()).rejects.toThrow('offline');
     expect(await cache.accessToken()).toBe('t');

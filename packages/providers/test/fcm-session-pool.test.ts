@@ -11,7 +11,8 @@ async function startServer(settings: http2.Settings = {}) {
   let sessionCount = 0;
   let inFlight = 0;
   let maxInFlight = 0;
-  let handler: (stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => void = (stream) => stream.respond({ ':status': 200 }, { endStream: true });
+  let handler: (stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => void = (stream) =>
+    stream.respond({ ':status': 200 }, { endStream: true });
   server.on('session', (session) => {
     sessionCount += 1;
     sessions.add(session);

@@ -1,5 +1,12 @@
 import { toFcm, type Payload } from '@push/contract';
-import { createFcmProvider, ProviderClosedError, ProviderConfigError, type FcmProviderOptions, type PushProvider } from '@push/providers';
+import {
+  createFcmProvider,
+  FCM_MISCONFIGURATION,
+  ProviderClosedError,
+  ProviderConfigError,
+  type FcmProviderOptions,
+  type PushProvider,
+} from '@push/providers';
 import { startFcmSimulator, type FcmSimulator } from '@push/simulators';
 
 const token = (prefix: string, n = 0) => `${prefix}-${n}-${'x'.repeat(40)}`;
@@ -28,6 +35,7 @@ beforeAll(async () => {
     bad: ['bad*'],
     senderMismatch: ['other*'],
     throttled: ['hot*'],
+    deviceThrottled: ['busy*'],
     flakyOnce: ['flaky*'],
     slow: ['slow*'],
     slowMs: 1000,
@@ -58,13 +66,13 @@ test('sends {message: toFcm(payload) + token} to messages:send', async () => {
   expect(Number(body.message.android.ttl.replace(/s$/, ''))).toBeGreaterThanOrEqual(598);
 });
 
-test('dead, bad and other-sender tokens are invalid with FCM’s code; outcomes keep the token order', async () => {
+test('dead and bad tokens are invalid with FCM’s code, another sender’s failed; all guarded; outcomes keep the token order', async () => {
   const tokens = [token('dead'), token('ok', 2), token('bad'), token('other')];
   expect(await provider.send(tokens, { alert: 'x' })).toEqual([
-    { status: 'invalid', reason: 'UNREGISTERED' },
+    { status: 'invalid', reason: 'UNREGISTERED', misconfiguration: FCM_MISCONFIGURATION.UNREGISTERED },
     { status: 'sent' },
-    { status: 'invalid', reason: expect.stringMatching(/^INVALID_ARGUMENT: /) },
-    { status: 'invalid', reason: 'SENDER_ID_MISMATCH' },
+    { status: 'invalid', reason: expect.stringMatching(/^INVALID_ARGUMENT: /), misconfiguration: FCM_MISCONFIGURATION.INVALID_ARGUMENT },
+    { status: 'failed', reason: 'SENDER_ID_MISMATCH', misconfiguration: FCM_MISCONFIGURATION.SENDER_ID_MISMATCH },
   ]);
 });
 
@@ -74,23 +82,26 @@ test('a bad message (too big) is failed, not a dead token', async () => {
   ]);
 });
 
-test('429 is a provider-wide retry after Retry-After; 500/503 retry only the token', async () => {
+test('the project quota 429 is a provider-wide retry, a device 429 a token retry, 500/503 outage retries', async () => {
   expect(await provider.send([token('hot')], { alert: 'x' })).toEqual([
     { status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: 7000 },
   ]);
+  expect(await provider.send([token('busy')], { alert: 'x' })).toEqual([
+    { status: 'retry', scope: 'token', reason: 'QUOTA_EXCEEDED (device)', retryAfterMs: 7000 },
+  ]);
   const flaky = token('flaky');
-  expect(await provider.send([flaky], { alert: 'x' })).toEqual([{ status: 'retry', scope: 'token', reason: 'INTERNAL' }]);
+  expect(await provider.send([flaky], { alert: 'x' })).toEqual([{ status: 'retry', scope: 'outage', reason: 'INTERNAL' }]);
   expect(await provider.send([flaky], { alert: 'x' })).toEqual([{ status: 'sent' }]);
 
   sim.outage(5000, 503);
   try {
     const [outcome] = await provider.send([token('ok', 4)], { alert: 'x' });
-    expect(outcome).toEqual({ status: 'retry', scope: 'token', reason: 'UNAVAILABLE', retryAfterMs: expect.any(Number) });
+    expect(outcome).toEqual({ status: 'retry', scope: 'outage', reason: 'UNAVAILABLE', retryAfterMs: expect.any(Number) });
     expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
   } finally {
     sim.outage(0);
   }
-  expect(sim.stats().requests).toBe(4); // no hidden retries
+  expect(sim.stats().requests).toBe(5); // no hidden retries
 });
 
 test('the project quota (quotaPerMinute) answers 429 with its own Retry-After', async () => {
@@ -99,15 +110,47 @@ test('the project quota (quotaPerMinute) answers 429 with its own Retry-After', 
     const outcomes = await provider.send([token('ok', 5), token('ok', 6), token('ok', 7), token('ok', 8)], { alert: 'x' });
     const throttled = outcomes.filter((o) => o.status === 'retry');
     expect(throttled.length).toBeGreaterThan(0);
-    for (const o of throttled) expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
+    for (const o of throttled)
+      expect(o).toEqual({ status: 'retry', scope: 'provider', reason: 'QUOTA_EXCEEDED', retryAfterMs: expect.any(Number) });
   } finally {
     sim.setBehaviour({ quotaPerMinute: 0 });
   }
 });
 
-test('a wrong access token is failed UNAUTHENTICATED', async () => {
+test('a wrong ready access token is failed UNAUTHENTICATED at once (nothing can replace it)', async () => {
   const wrong = newProvider({ credential: { accessToken: 'ya29.wrong' } });
   expect(await wrong.send([token('ok', 9)], { alert: 'x' })).toEqual([{ status: 'failed', reason: 'UNAUTHENTICATED' }]);
+  expect(sim.stats().requests).toBe(1);
+});
+
+test('a 401 with a refreshable credential: one refresh and one resend before anything is failed', async () => {
+  // A credential whose first token was revoked early: FCM refuses it, the next one is accepted.
+  const issued = ['ya29.revoked', sim.accessToken, 'ya29.never-used'];
+  const credential = { getAccessToken: jest.fn(() => Promise.resolve({ access_token: issued.shift()!, expires_in: 3600 })) };
+  const refreshing = newProvider({ credential: { credential } });
+  const tokens = [token('ok', 30), token('ok', 31)];
+  expect(await refreshing.send(tokens, { alert: 'x' })).toEqual([{ status: 'sent' }, { status: 'sent' }]);
+  expect(credential.getAccessToken).toHaveBeenCalledTimes(2);
+  expect(sim.stats().requests).toBe(4);
+  expect(sim.stats().rejected.UNAUTHENTICATED).toBe(2);
+
+  // Refused again after the refresh: failed, after exactly one resend per token.
+  sim.reset();
+  const stubborn = newProvider({
+    credential: { credential: { getAccessToken: () => Promise.resolve({ access_token: 'ya29.refused', expires_in: 3600 }) } },
+  });
+  expect(await stubborn.send([token('ok', 32)], { alert: 'x' })).toEqual([{ status: 'failed', reason: 'UNAUTHENTICATED' }]);
+  expect(sim.stats().requests).toBe(2);
+});
+
+test('the job id becomes android.notification.tag, unless collapseKey is set', async () => {
+  const jobId = 'a0b1c2d3-0000-4000-8000-000000000001';
+  const [t1, t2] = [token('ok', 40), token('ok', 41)];
+  await provider.send([t1], { title: 'T' }, { jobId });
+  await provider.send([t2], { title: 'T', collapseKey: 'promo' }, { jobId });
+  const message = (t: string) => (sim.receivedFor(t)[0]?.body as { message: { android?: unknown } }).message.android;
+  expect(message(t1)).toEqual({ notification: { tag: jobId } });
+  expect(message(t2)).toEqual({ collapse_key: 'promo' });
 });
 
 test('tokens outside [A-Za-z0-9_:-] are refused without a request', async () => {
@@ -117,7 +160,9 @@ test('tokens outside [A-Za-z0-9_:-] are refused without a request', async () => 
 });
 
 test('no project id: a ProviderConfigError at creation', () => {
-  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(ProviderConfigError);
+  expect(() => createFcmProvider({ endpoint: sim.url, credential: { accessToken: 'x' }, connections: 1, timeoutMs: 1000 })).toThrow(
+    ProviderConfigError,
+  );
 });
 
 test('2000 tokens at 20 ms latency over 2 sessions: many streams per session, 2 sessions', async () => {
@@ -143,14 +188,14 @@ test('2000 tokens at 20 ms latency over 2 sessions: many streams per session, 2 
 test('an answer slower than timeoutMs is a retry for the token', async () => {
   const quick = newProvider({ timeoutMs: 200 });
   expect(await quick.send([token('slow')], { alert: 'x' })).toEqual([
-    { status: 'retry', scope: 'token', reason: expect.stringMatching(/^Timeout/) },
+    { status: 'retry', scope: 'outage', reason: expect.stringMatching(/^Timeout/) },
   ]);
 });
 
 test('without the simulator CA the TLS handshake fails: a retry, nothing delivered', async () => {
   const untrusting = newProvider({ ca: undefined });
   const [outcome] = await untrusting.send([token('ok', 10)], { alert: 'x' });
-  expect(outcome).toMatchObject({ status: 'retry', scope: 'token', reason: expect.stringMatching(/^ConnectionError/) });
+  expect(outcome).toMatchObject({ status: 'retry', scope: 'outage', reason: expect.stringMatching(/^ConnectionError/) });
   expect(sim.received()).toHaveLength(0);
 });
 

@@ -37,12 +37,27 @@ beforeAll(async () => {
   [apns, fcm] = await Promise.all([startApnsSimulator(), startFcmSimulator()]);
   providers.push(
     createApnsProvider({
-      credentials: { key: apns.signingKeyPem, keyId: apns.keyId, teamId: apns.teamId, production: false, defaultTopic: 'io.test.app', host: apns.host, port: apns.port },
+      credentials: {
+        key: apns.signingKeyPem,
+        keyId: apns.keyId,
+        teamId: apns.teamId,
+        production: false,
+        defaultTopic: 'io.test.app',
+        host: apns.host,
+        port: apns.port,
+      },
       connections: 1,
       timeoutMs: 5000,
       ca: apns.caPem,
     }),
-    createFcmProvider({ endpoint: fcm.url, projectId: fcm.projectId, credential: { accessToken: fcm.accessToken }, connections: 1, timeoutMs: 5000, ca: fcm.caPem }),
+    createFcmProvider({
+      endpoint: fcm.url,
+      projectId: fcm.projectId,
+      credential: { accessToken: fcm.accessToken },
+      connections: 1,
+      timeoutMs: 5000,
+      ca: fcm.caPem,
+    }),
   );
 });
 
@@ -54,24 +69,29 @@ afterAll(async () => {
 test.each([
   ['APNs', 0, HEX, () => apns],
   ['FCM', 1, FCM, () => fcm],
-] as const)('%s: tokens with path characters are refused without a request; only the valid token reaches the provider, on its own path', async (_name, index, valid, sim) => {
-  sim().reset();
-  const provider = providers[index]!;
-  const hostile = pathTricks(valid);
-  // An upper-case copy of the valid token is valid too (hex / FCM's alphabet): two requests in all.
-  const tokens = [valid, ...hostile, valid.toUpperCase()];
-  const outcomes = await provider.send(tokens, { alert: 'path test' });
+] as const)(
+  '%s: tokens with path characters are refused without a request; only the valid token reaches the provider, on its own path',
+  async (_name, index, valid, sim) => {
+    sim().reset();
+    const provider = providers[index]!;
+    const hostile = pathTricks(valid);
+    // An upper-case copy of the valid token is valid too (hex / FCM's alphabet): two requests in all.
+    const tokens = [valid, ...hostile, valid.toUpperCase()];
+    const outcomes = await provider.send(tokens, { alert: 'path test' });
 
-  expect(outcomes[0]).toEqual({ status: 'sent' });
-  expect(outcomes.slice(1, -1)).toEqual(hostile.map(() => ({ status: 'failed', reason: expect.stringMatching(/not sent/) })));
-  const validCount = 2;
-  expect(outcomes.filter((o) => o.status === 'sent')).toHaveLength(validCount);
+    expect(outcomes[0]).toEqual({ status: 'sent' });
+    expect(outcomes.slice(1, -1)).toEqual(hostile.map(() => ({ status: 'failed', reason: expect.stringMatching(/not sent/) })));
+    const validCount = 2;
+    expect(outcomes.filter((o) => o.status === 'sent')).toHaveLength(validCount);
 
-  // Exactly the valid requests reached the simulator, none on another path, each recorded for a valid token.
-  const stats = sim().stats();
-  expect(stats.requests).toBe(validCount);
-  expect(stats.rejected).toEqual({});
-  const recorded = sim().received().map((n) => n.token);
-  expect(recorded).toHaveLength(validCount);
-  for (const token of recorded) expect(token).toMatch(index === 0 ? /^[0-9a-fA-F]{64}$/ : /^[A-Za-z0-9_:-]+$/);
-});
+    // Exactly the valid requests reached the simulator, none on another path, each recorded for a valid token.
+    const stats = sim().stats();
+    expect(stats.requests).toBe(validCount);
+    expect(stats.rejected).toEqual({});
+    const recorded = sim()
+      .received()
+      .map((n) => n.token);
+    expect(recorded).toHaveLength(validCount);
+    for (const token of recorded) expect(token).toMatch(index === 0 ? /^[0-9a-fA-F]{64}$/ : /^[A-Za-z0-9_:-]+$/);
+  },
+);

@@ -15,20 +15,45 @@ const MAX_VOIP_PAYLOAD = 5120;
 const MAX_COLLAPSE_ID = 64;
 const PRIORITIES = new Set(['1', '5', '10']);
 const PUSH_TYPES = new Set([
-  'alert', 'background', 'location', 'voip', 'complication', 'fileprovider', 'mdm', 'liveactivity', 'pushtotalk', 'widgets', 'controls',
+  'alert',
+  'background',
+  'location',
+  'voip',
+  'complication',
+  'fileprovider',
+  'mdm',
+  'liveactivity',
+  'pushtotalk',
+  'widgets',
+  'controls',
 ]);
 const HEX = /^[0-9a-fA-F]+$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const INTEGER = /^\d+$/;
 
 const STATUS_OF: Record<string, number> = {
-  BadCollapseId: 400, BadDeviceToken: 400, BadExpirationDate: 400, BadMessageId: 400, BadPriority: 400,
-  DeviceTokenNotForTopic: 400, InvalidPushType: 400, MissingDeviceToken: 400, MissingTopic: 400, PayloadEmpty: 400,
+  BadCollapseId: 400,
+  BadDeviceToken: 400,
+  BadExpirationDate: 400,
+  BadMessageId: 400,
+  BadPriority: 400,
+  DeviceTokenNotForTopic: 400,
+  InvalidPushType: 400,
+  MissingDeviceToken: 400,
+  MissingTopic: 400,
+  PayloadEmpty: 400,
   // Not an Apple reason: Apple does not document its answer to a body that is not JSON.
   BadPayload: 400,
-  ExpiredProviderToken: 403, InvalidProviderToken: 403, MissingProviderToken: 403,
-  BadPath: 404, MethodNotAllowed: 405, Unregistered: 410, PayloadTooLarge: 413, TooManyRequests: 429,
-  InternalServerError: 500, ServiceUnavailable: 503,
+  ExpiredProviderToken: 403,
+  InvalidProviderToken: 403,
+  MissingProviderToken: 403,
+  BadPath: 404,
+  MethodNotAllowed: 405,
+  Unregistered: 410,
+  PayloadTooLarge: 413,
+  TooManyRequests: 429,
+  InternalServerError: 500,
+  ServiceUnavailable: 503,
 };
 /** Bodies built once: an error answer costs no JSON.stringify. */
 const BODY_OF = Object.fromEntries(Object.keys(STATUS_OF).map((r) => [r, JSON.stringify({ reason: r })]));
@@ -49,7 +74,7 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     publicKey = publicKeyOf(signingKeyPem);
   }
   const verifier = new ProviderTokenVerifier(publicKey, keyId, teamId);
-  const core = new SimulatorCore<ApnsBehaviour>('apns', DEFAULTS, ['wrongTopic'], behaviour as Partial<ApnsBehaviour>);
+  const core = new SimulatorCore<ApnsBehaviour>('apns', DEFAULTS, ['wrongTopic'], behaviour);
   verifier.maxAgeSeconds = core.behaviour.current.maxTokenAgeSeconds ?? 3600;
 
   const { sim, server: srv } = await listen(core, server, false, (ex) => handle(ex, core, verifier));
@@ -133,18 +158,11 @@ function check(
   return { payload };
 }
 
-function reject(
-  ex: Exchange,
-  core: SimulatorCore<ApnsBehaviour>,
-  apnsId: string,
-  reason: string,
-  delayMs: number,
-  now = Date.now(),
-): void {
+function reject(ex: Exchange, core: SimulatorCore<ApnsBehaviour>, apnsId: string, reason: string, delayMs: number, now = Date.now()): void {
   core.recorder.reject(reason);
   const status = STATUS_OF[reason] ?? 500;
   // 410: "the time at which APNs confirmed the token was no longer valid for the topic", in ms.
-  const body = status === 410 ? `{"reason":"${reason}","timestamp":${now}}` : BODY_OF[reason];
+  const body = status === 410 ? `{"reason":"${reason}","timestamp":${core.behaviour.current.unregisteredAt ?? now}}` : BODY_OF[reason];
   core.later(delayMs, () => ex.respond(status, { 'apns-id': apnsId, 'content-type': 'application/json' }, body));
 }
 

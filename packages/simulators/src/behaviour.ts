@@ -33,7 +33,8 @@ export const COMMON_DEFAULTS = {
 } satisfies CommonBehaviour;
 
 /** The per-token lists, across the simulators. */
-export type ListName = 'dead' | 'bad' | 'flakyOnce' | 'throttled' | 'slow' | 'wrongTopic' | 'senderMismatch' | 'badRequest';
+export type ListName =
+  'dead' | 'bad' | 'flakyOnce' | 'throttled' | 'slow' | 'wrongTopic' | 'senderMismatch' | 'deviceThrottled' | 'badRequest';
 
 /**
  * The live behaviour of one simulator: the plain settings, the token lists compiled into matchers (so a
@@ -118,7 +119,10 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private perMinute: number, now = Date.now()) {
+  constructor(
+    private perMinute: number,
+    now = Date.now(),
+  ) {
     this.tokens = perMinute;
     this.last = now;
   }

@@ -68,12 +68,7 @@ async function generateBundle(hosts: readonly string[]): Promise<Omit<CertBundle
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-          ...hosts.map(altName),
-        ],
+        altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, ...hosts.map(altName)],
       },
     ],
   });

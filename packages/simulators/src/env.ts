@@ -30,14 +30,24 @@ const BEHAVIOUR_VARS: ReadonlyArray<{ name: string; key: string; list: boolean; 
   { name: 'SIM_APNS_ALLOWED_TOPICS', key: 'allowedTopics', list: true, kinds: ['apns'] },
   { name: 'SIM_FCM_QUOTA_PER_MINUTE', key: 'quotaPerMinute', list: false, kinds: ['fcm'] },
   { name: 'SIM_FCM_SENDER_MISMATCH', key: 'senderMismatch', list: true, kinds: ['fcm'] },
+  { name: 'SIM_FCM_DEVICE_THROTTLED', key: 'deviceThrottled', list: true, kinds: ['fcm'] },
   { name: 'SIM_WEBPUSH_BAD_REQUEST', key: 'badRequest', list: true, kinds: ['webpush'] },
   { name: 'SIM_WEBPUSH_MAX_PAYLOAD_BYTES', key: 'maxPayloadBytes', list: false, kinds: ['webpush'] },
 ];
 
 /** Every variable the standalone simulators read, for the README and error messages. */
 export const SIMULATOR_ENV_VARS = [
-  'SIM_HOST', 'SIM_APNS_PORT', 'SIM_FCM_PORT', 'SIM_WEBPUSH_PORT', 'SIM_DIR', 'SIM_CERT_HOSTS', 'SIM_APNS_KEY_ID', 'SIM_APNS_TEAM_ID',
-  'SIM_FCM_PROJECT_ID', 'SIM_FCM_ACCESS_TOKEN', ...BEHAVIOUR_VARS.map((v) => v.name),
+  'SIM_HOST',
+  'SIM_APNS_PORT',
+  'SIM_FCM_PORT',
+  'SIM_WEBPUSH_PORT',
+  'SIM_DIR',
+  'SIM_CERT_HOSTS',
+  'SIM_APNS_KEY_ID',
+  'SIM_APNS_TEAM_ID',
+  'SIM_FCM_PROJECT_ID',
+  'SIM_FCM_ACCESS_TOKEN',
+  ...BEHAVIOUR_VARS.map((v) => v.name),
 ];
 
 /**
@@ -75,7 +85,10 @@ export function simulatorOptionsFromEnv(env: Env = process.env): StartSimulators
 }
 
 function list(raw: string): string[] {
-  return raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }
 
 function number(name: string, raw: string): number {

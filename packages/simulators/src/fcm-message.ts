@@ -11,21 +11,56 @@ export interface Violation {
 type FieldType = 'string' | 'bool' | 'int' | 'strings' | 'object' | 'stringMap' | 'duration' | 'any';
 
 const MESSAGE: Record<string, FieldType> = {
-  name: 'string', token: 'string', topic: 'string', condition: 'string', data: 'stringMap',
-  notification: 'object', android: 'object', webpush: 'object', apns: 'object', fcm_options: 'object',
+  name: 'string',
+  token: 'string',
+  topic: 'string',
+  condition: 'string',
+  data: 'stringMap',
+  notification: 'object',
+  android: 'object',
+  webpush: 'object',
+  apns: 'object',
+  fcm_options: 'object',
 };
 const NOTIFICATION: Record<string, FieldType> = { title: 'string', body: 'string', image: 'string' };
 const ANDROID: Record<string, FieldType> = {
-  collapse_key: 'string', priority: 'string', ttl: 'duration', restricted_package_name: 'string',
-  data: 'stringMap', notification: 'object', fcm_options: 'object', direct_boot_ok: 'bool',
+  collapse_key: 'string',
+  priority: 'string',
+  ttl: 'duration',
+  restricted_package_name: 'string',
+  data: 'stringMap',
+  notification: 'object',
+  fcm_options: 'object',
+  direct_boot_ok: 'bool',
 };
 const ANDROID_NOTIFICATION: Record<string, FieldType> = {
-  title: 'string', body: 'string', icon: 'string', color: 'string', sound: 'string', tag: 'string',
-  click_action: 'string', body_loc_key: 'string', body_loc_args: 'strings', title_loc_key: 'string',
-  title_loc_args: 'strings', channel_id: 'string', ticker: 'string', sticky: 'bool', event_time: 'string',
-  local_only: 'bool', notification_priority: 'string', default_sound: 'bool', default_vibrate_timings: 'bool',
-  default_light_settings: 'bool', vibrate_timings: 'any', visibility: 'string', notification_count: 'int',
-  light_settings: 'object', image: 'string', bypass_proxy_notification: 'bool', proxy: 'string',
+  title: 'string',
+  body: 'string',
+  icon: 'string',
+  color: 'string',
+  sound: 'string',
+  tag: 'string',
+  click_action: 'string',
+  body_loc_key: 'string',
+  body_loc_args: 'strings',
+  title_loc_key: 'string',
+  title_loc_args: 'strings',
+  channel_id: 'string',
+  ticker: 'string',
+  sticky: 'bool',
+  event_time: 'string',
+  local_only: 'bool',
+  notification_priority: 'string',
+  default_sound: 'bool',
+  default_vibrate_timings: 'bool',
+  default_light_settings: 'bool',
+  vibrate_timings: 'any',
+  visibility: 'string',
+  notification_count: 'int',
+  light_settings: 'object',
+  image: 'string',
+  bypass_proxy_notification: 'bool',
+  proxy: 'string',
 };
 const ANDROID_PRIORITIES = new Set(['NORMAL', 'HIGH']);
 /** Google: "Check that the payload data does not contain a key (such as from, or gcm, or any value prefixed by google)". */
@@ -35,8 +70,14 @@ const DURATION = /^\d+(\.\d+)?s$/;
 export const TOKEN_CHARSET = /^[A-Za-z0-9_:-]+$/;
 
 const TYPE_NAMES: Record<FieldType, string> = {
-  string: 'TYPE_STRING', bool: 'TYPE_BOOL', int: 'TYPE_INT32', strings: 'TYPE_STRING', object: 'TYPE_MESSAGE',
-  stringMap: 'TYPE_MESSAGE', duration: 'type.googleapis.com/google.protobuf.Duration', any: '',
+  string: 'TYPE_STRING',
+  bool: 'TYPE_BOOL',
+  int: 'TYPE_INT32',
+  strings: 'TYPE_STRING',
+  object: 'TYPE_MESSAGE',
+  stringMap: 'TYPE_MESSAGE',
+  duration: 'type.googleapis.com/google.protobuf.Duration',
+  any: '',
 };
 
 /** Checks `{ message, validate_only }`; returns the first violation or undefined. */
@@ -56,17 +97,14 @@ export function validateRequest(body: unknown): Violation | undefined {
   if (message === undefined) return { field: 'message', description: 'Message must be set.' };
   const bad = fields(message, 'message', MESSAGE);
   if (bad || !isObject(message)) return bad;
-  return (
-    sub(message, 'notification', 'message', NOTIFICATION) ??
-    android(message) ??
-    target(message)
-  );
+  return sub(message, 'notification', 'message', NOTIFICATION) ?? android(message) ?? target(message);
 }
 
 function android(message: Record<string, unknown>): Violation | undefined {
   const a = get(message, 'android');
   if (a === undefined) return undefined;
-  const v = fields(a, 'message.android', ANDROID) ?? sub(a as Record<string, unknown>, 'notification', 'message.android', ANDROID_NOTIFICATION);
+  const v =
+    fields(a, 'message.android', ANDROID) ?? sub(a as Record<string, unknown>, 'notification', 'message.android', ANDROID_NOTIFICATION);
   if (v) return v;
   const priority = get(a as Record<string, unknown>, 'priority');
   if (typeof priority === 'string' && !ANDROID_PRIORITIES.has(priority.toUpperCase())) {
@@ -83,12 +121,7 @@ function target(message: Record<string, unknown>): Violation | undefined {
   return undefined;
 }
 
-function sub(
-  parent: Record<string, unknown>,
-  name: string,
-  parentPath: string,
-  spec: Record<string, FieldType>,
-): Violation | undefined {
+function sub(parent: Record<string, unknown>, name: string, parentPath: string, spec: Record<string, FieldType>): Violation | undefined {
   const v = get(parent, name);
   return v === undefined ? undefined : fields(v, `${parentPath}.${name}`, spec);
 }
@@ -145,7 +178,8 @@ function stringMap(v: unknown, path: string): Violation | undefined {
   return undefined;
 }
 
-function invalidValue(field: string, type: FieldType | string, value: unknown): Violation {
+/** `type`: a FieldType, or the protobuf type name Google's message shows. */
+function invalidValue(field: string, type: string, value: unknown): Violation {
   const typeName = (TYPE_NAMES as Record<string, string>)[type] ?? type;
   return { field, description: `Invalid value at '${field}' (${typeName}), ${JSON.stringify(value)}` };
 }

@@ -34,14 +34,25 @@ function error(code: number, status: string, message: string, errorCode?: string
 const ANSWERS = {
   unregistered: error(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED'),
   senderMismatch: error(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH'),
-  deviceQuota: error(429, 'RESOURCE_EXHAUSTED', 'Sending limit exceeded for this device.', 'QUOTA_EXCEEDED'),
-  projectQuota: error(429, 'RESOURCE_EXHAUSTED',
+  deviceQuota: error(429, 'RESOURCE_EXHAUSTED', 'Sending limit exceeded for this device.', 'QUOTA_EXCEEDED', [
+    {
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [{ subject: 'device', description: 'Device message rate exceeded.' }],
+    },
+  ]),
+  projectQuota: error(
+    429,
+    'RESOURCE_EXHAUSTED',
     "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of service 'fcm.googleapis.com'.",
-    'QUOTA_EXCEEDED'),
+    'QUOTA_EXCEEDED',
+  ),
   unavailable: error(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'),
   internal: error(500, 'INTERNAL', 'Internal error encountered.', 'INTERNAL'),
-  unauthenticated: error(401, 'UNAUTHENTICATED',
-    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.'),
+  unauthenticated: error(
+    401,
+    'UNAUTHENTICATED',
+    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+  ),
   // A token problem names message.token in a BadRequest detail; a message problem names another field.
   badToken: error(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT', [
     { '@type': BAD_REQUEST, fieldViolations: [{ field: 'message.token', description: 'Invalid registration token' }] },
@@ -55,10 +66,19 @@ function badRequest(v: Violation): Answer {
 }
 
 function permissionDenied(projectId: string): Answer {
-  return error(403, 'PERMISSION_DENIED',
+  return error(
+    403,
+    'PERMISSION_DENIED',
     `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}' (or it may not exist).`,
     undefined,
-    [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IAM_PERMISSION_DENIED', domain: 'cloudresourcemanager.googleapis.com' }]);
+    [
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'IAM_PERMISSION_DENIED',
+        domain: 'cloudresourcemanager.googleapis.com',
+      },
+    ],
+  );
 }
 
 function outageAnswer(status: number): Answer {
@@ -70,7 +90,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
   const { server, extra, behaviour } = splitOptions(options, ['projectId', 'accessToken'] as const);
   const projectId = extra.projectId ?? 'sim-project';
   const accessToken = extra.accessToken ?? `ya29.sim-${randomBytes(24).toString('base64url')}`;
-  const core = new SimulatorCore<FcmBehaviour>('fcm', { quotaPerMinute: 0 }, ['senderMismatch'], behaviour as Partial<FcmBehaviour>);
+  const core = new SimulatorCore<FcmBehaviour>('fcm', { quotaPerMinute: 0 }, ['senderMismatch', 'deviceThrottled'], behaviour);
   const bucket = new TokenBucket(core.behaviour.current.quotaPerMinute ?? 0);
   core.onChange = (b) => bucket.setRate(b.quotaPerMinute ?? 0);
 
@@ -153,7 +173,8 @@ function decide(ex: Exchange, ctx: Context, now: number): Outcome {
   if (!TOKEN_CHARSET.test(token) || b.in('bad', token)) return { ...ANSWERS.badToken, token };
   if (b.in('dead', token)) return { ...ANSWERS.unregistered, token };
   if (b.in('senderMismatch', token)) return { ...ANSWERS.senderMismatch, token };
-  if (b.in('throttled', token)) return { ...ANSWERS.deviceQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
+  if (b.in('deviceThrottled', token)) return { ...ANSWERS.deviceQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
+  if (b.in('throttled', token)) return { ...ANSWERS.projectQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
   if (b.flakyFirstTime(token)) return { ...ANSWERS.internal, token };
   return { token, body, validateOnly: (request.validate_only ?? request.validateOnly) === true };
 }

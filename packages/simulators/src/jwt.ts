@@ -88,8 +88,7 @@ export class ProviderTokenVerifier {
     const signature = Buffer.from(s, 'base64url');
     // JWS ES256 signatures are r||s (64 bytes), not DER.
     const valid =
-      signature.length === 64 &&
-      verify('sha256', Buffer.from(`${h}.${p}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+      signature.length === 64 && verify('sha256', Buffer.from(`${h}.${p}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
     if (!valid) return { ok: false, reason: 'InvalidProviderToken' };
     const iat = payload.iat;
     return { ok: true, iat, epoch: iat < this.notBeforeIat ? -1 : this.epoch };

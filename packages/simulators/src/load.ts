@@ -48,7 +48,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const messages: FromWorker[] = [];
   const waiting: Array<(m: FromWorker) => void> = [];
   worker.on('message', (m: FromWorker) => (waiting.length ? waiting.shift()?.(m) : messages.push(m)));
-  const next = () => new Promise<FromWorker>((resolve) => (messages.length ? resolve(messages.shift() as FromWorker) : waiting.push(resolve)));
+  const next = () =>
+    new Promise<FromWorker>((resolve) => (messages.length ? resolve(messages.shift() as FromWorker) : waiting.push(resolve)));
 
   const first = await next();
   if (typeof first !== 'object' || !('target' in first)) throw new Error('worker did not start');
@@ -132,7 +133,10 @@ function makeTarget(kind: 'apns' | 'fcm', t: Extract<FromWorker, { target: unkno
   return {
     ...t,
     path: () => '/v1/projects/load/messages:send',
-    body: (n) => JSON.stringify({ message: { token: `fcm-${tokens[n % tokens.length]}`, notification: { title: 'Load', body: 'Hello from the load test' } } }),
+    body: (n) =>
+      JSON.stringify({
+        message: { token: `fcm-${tokens[n % tokens.length]}`, notification: { title: 'Load', body: 'Hello from the load test' } },
+      }),
   };
 }
 
@@ -154,12 +158,18 @@ async function serve(o: LoadOptions): Promise<void> {
   const common = { url: sim.url, caPem: sim.caPem };
   const target =
     'keyId' in sim
-      ? { ...common, keyPem: sim.signingKeyPem, keyId: sim.keyId, teamId: sim.teamId, headers: { 'apns-topic': 'com.example.load', 'apns-push-type': 'alert', 'apns-priority': '10' } }
+      ? {
+          ...common,
+          keyPem: sim.signingKeyPem,
+          keyId: sim.keyId,
+          teamId: sim.teamId,
+          headers: { 'apns-topic': 'com.example.load', 'apns-push-type': 'alert', 'apns-priority': '10' },
+        }
       : { ...common, headers: { authorization: `Bearer ${sim.accessToken}`, 'content-type': 'application/json' } };
   port.postMessage({ target } satisfies FromWorker);
 
   let from = performance.eventLoopUtilization();
-  port.on('message', async (m: ToWorker) => {
+  const answer = async (m: ToWorker) => {
     if (m === 'start') {
       from = performance.eventLoopUtilization();
       return;
@@ -168,7 +178,8 @@ async function serve(o: LoadOptions): Promise<void> {
     const stats = sim.stats();
     await sim.close();
     port.postMessage({ stats, serverBusy } satisfies FromWorker);
-  });
+  };
+  port.on('message', (m: ToWorker) => void answer(m));
 }
 
 function flag(name: string, fallback: number): number {

@@ -153,10 +153,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function readBody(
-  source: NodeJS.ReadableStream,
-  done: (body: Buffer, length: number) => void,
-): void {
+function readBody(source: NodeJS.ReadableStream, done: (body: Buffer, length: number) => void): void {
   let first: Buffer | undefined;
   let chunks: Buffer[] | undefined;
   let length = 0;

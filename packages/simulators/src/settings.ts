@@ -32,6 +32,7 @@ const RULES: Record<Kind, Record<string, Rule>> = {
   apns: {
     ...COMMON,
     wrongTopic: { type: 'list' },
+    unregisteredAt: { type: 'number', min: 0, integer: true },
     allowedTopics: { type: 'list' },
     maxConcurrentStreams: { type: 'number', min: 1, max: 2 ** 31 - 1, integer: true },
     maxTokenAgeSeconds: { type: 'number', min: 0 },
@@ -39,6 +40,7 @@ const RULES: Record<Kind, Record<string, Rule>> = {
   fcm: {
     ...COMMON,
     senderMismatch: { type: 'list' },
+    deviceThrottled: { type: 'list' },
     quotaPerMinute: { type: 'number', min: 0 },
   },
   webpush: {

@@ -5,7 +5,15 @@ import { startApnsSimulator } from './apns';
 import { startFcmSimulator } from './fcm';
 import { appleId, generateSigningKey } from './jwt';
 import { startWebPushSimulator } from './webpush';
-import type { ApnsBehaviour, ApnsSimulator, CommonBehaviour, FcmBehaviour, FcmSimulator, WebPushBehaviour, WebPushSimulator } from './types';
+import type {
+  ApnsBehaviour,
+  ApnsSimulator,
+  CommonBehaviour,
+  FcmBehaviour,
+  FcmSimulator,
+  WebPushBehaviour,
+  WebPushSimulator,
+} from './types';
 
 export interface StartSimulatorsOptions {
   /** @defaultValue 127.0.0.1 */
@@ -73,9 +81,35 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const signingKeyPem = apnsOptions.signingKeyPem ?? saved?.keyPem ?? generateSigningKey().privatePem;
 
   const [apns, fcm, webpush] = await Promise.all([
-    startApnsSimulator({ ...options.common, ...apnsOptions, keyId: identity.keyId, teamId: identity.teamId, signingKeyPem, host, port: options.apnsPort ?? 0, certDir: dir, certHosts: options.certHosts }),
-    startFcmSimulator({ ...options.common, ...fcmOptions, projectId: identity.projectId, accessToken: identity.accessToken, host, port: options.fcmPort ?? 0, certDir: dir, certHosts: options.certHosts }),
-    startWebPushSimulator({ ...options.common, ...options.webpush, host, port: options.webpushPort ?? 0, certDir: dir, certHosts: options.certHosts }),
+    startApnsSimulator({
+      ...options.common,
+      ...apnsOptions,
+      keyId: identity.keyId,
+      teamId: identity.teamId,
+      signingKeyPem,
+      host,
+      port: options.apnsPort ?? 0,
+      certDir: dir,
+      certHosts: options.certHosts,
+    }),
+    startFcmSimulator({
+      ...options.common,
+      ...fcmOptions,
+      projectId: identity.projectId,
+      accessToken: identity.accessToken,
+      host,
+      port: options.fcmPort ?? 0,
+      certDir: dir,
+      certHosts: options.certHosts,
+    }),
+    startWebPushSimulator({
+      ...options.common,
+      ...options.webpush,
+      host,
+      port: options.webpushPort ?? 0,
+      certDir: dir,
+      certHosts: options.certHosts,
+    }),
   ]);
   const keyDir = dir ?? path.dirname(apns.caFile);
   const keyFile = path.join(keyDir, 'apns-key.p8');

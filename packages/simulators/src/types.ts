@@ -19,7 +19,10 @@ export interface CommonBehaviour {
   bad?: TokenList;
   /** Tokens whose first request fails (APNs 503 ServiceUnavailable, FCM 500 INTERNAL); later ones succeed. */
   flakyOnce?: TokenList;
-  /** Tokens answered 429 (APNs TooManyRequests, FCM QUOTA_EXCEEDED with Retry-After). */
+  /**
+   * Tokens answered 429: APNs TooManyRequests (one device); FCM QUOTA_EXCEEDED with Retry-After about the
+   * project quota (see FcmBehaviour.deviceThrottled for FCM's per-device limit).
+   */
   throttled?: TokenList;
   /** Tokens whose answer takes `slowMs` longer. */
   slow?: TokenList;
@@ -34,6 +37,8 @@ export interface CommonBehaviour {
 export interface ApnsBehaviour extends CommonBehaviour {
   /** Tokens answered 400 DeviceTokenNotForTopic. */
   wrongTopic?: TokenList;
+  /** The `timestamp` (epoch ms) of 410 Unregistered answers: when APNs found the token dead. @defaultValue the answer's time */
+  unregisteredAt?: number;
   /** When set, any other `apns-topic` is answered 400 DeviceTokenNotForTopic. @defaultValue unset (all topics) */
   allowedTopics?: string[];
   /** SETTINGS_MAX_CONCURRENT_STREAMS sent to clients (Apple uses 1000). @defaultValue 1000 */
@@ -45,6 +50,11 @@ export interface ApnsBehaviour extends CommonBehaviour {
 export interface FcmBehaviour extends CommonBehaviour {
   /** Tokens answered 403 PERMISSION_DENIED / SENDER_ID_MISMATCH. */
   senderMismatch?: TokenList;
+  /**
+   * Tokens answered 429 QUOTA_EXCEEDED about the device ("device message rate exceeded", with a
+   * google.rpc.QuotaFailure naming the device and Retry-After `retryAfterSeconds`).
+   */
+  deviceThrottled?: TokenList;
   /** Per-project token bucket (messages per minute); over it, 429 QUOTA_EXCEEDED. @defaultValue 0 (off) */
   quotaPerMinute?: number;
 }

@@ -1,4 +1,3 @@
-/// <reference path="./http_ece.d.ts" />
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH, type KeyObject } from 'node:crypto';
 import { decrypt } from 'http_ece';
 import { SimulatorCore, listen, splitOptions } from './core';
@@ -31,7 +30,7 @@ type Claims = { aud: string; exp: number; sub: string; k: string };
 /** Starts a Web Push service stand-in: HTTPS (HTTP/1.1 and HTTP/2), VAPID checked, payloads decrypted and recorded. */
 export async function startWebPushSimulator(options: WebPushSimulatorOptions = {}): Promise<WebPushSimulator> {
   const { server, behaviour } = splitOptions(options, [] as const);
-  const core = new SimulatorCore<WebPushBehaviour>('webpush', { maxPayloadBytes: 4096 }, ['badRequest'], behaviour as Partial<WebPushBehaviour>);
+  const core = new SimulatorCore<WebPushBehaviour>('webpush', { maxPayloadBytes: 4096 }, ['badRequest'], behaviour);
   const subscriptions = new Map<string, Subscription>();
   const vapid = new VapidVerifier();
   let origin = '';
@@ -43,7 +42,12 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
     if (input.privateKey === undefined) ecdh.generateKeys();
     else ecdh.setPrivateKey(Buffer.from(input.privateKey, 'base64url'));
     const auth = input.auth ?? randomBytes(16).toString('base64url');
-    subscriptions.set(name, { ecdh, auth, gone: false, ...(input.applicationServerKey !== undefined && { applicationServerKey: input.applicationServerKey }) });
+    subscriptions.set(name, {
+      ecdh,
+      auth,
+      gone: false,
+      ...(input.applicationServerKey !== undefined && { applicationServerKey: input.applicationServerKey }),
+    });
     return { endpoint: `${origin}/push/${name}`, expirationTime: null, keys: { p256dh: ecdh.getPublicKey('base64url'), auth } };
   }
 
@@ -74,7 +78,8 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
     const b = core.behaviour;
     if (ex.method !== 'POST' || name === undefined) return { status: 404, reason: 'NotFound' };
     const outage = b.outageStatus(now);
-    if (outage) return { status: outage, reason: 'Outage', retryAfter: Math.max(1, Math.ceil(((b.current.outageUntil ?? now) - now) / 1000)) };
+    if (outage)
+      return { status: outage, reason: 'Outage', retryAfter: Math.max(1, Math.ceil(((b.current.outageUntil ?? now) - now) / 1000)) };
     if (b.randomError()) return { status: 503, reason: 'ServiceUnavailable' };
 
     // RFC 8292 §4: the token must be valid for this push service before anything else is looked at.
@@ -150,10 +155,12 @@ class VapidVerifier {
 function verifyVapid(header: string, audience: string, nowMs: number): Claims | string {
   const match = /^vapid\s+(.+)$/i.exec(header.trim());
   if (!match) return 'NotVapidScheme';
-  const params = new Map(match[1]!.split(',').map((part) => {
-    const at = part.indexOf('=');
-    return [part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim()] as const;
-  }));
+  const params = new Map(
+    match[1]!.split(',').map((part) => {
+      const at = part.indexOf('=');
+      return [part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim()] as const;
+    }),
+  );
   const jwt = params.get('t');
   const k = params.get('k');
   if (!jwt || !k) return 'MissingVapidParameter';
@@ -161,7 +168,10 @@ function verifyVapid(header: string, audience: string, nowMs: number): Claims | 
   try {
     const point = Buffer.from(k, 'base64url');
     if (point.length !== 65 || point[0] !== 4) return 'InvalidVapidKey';
-    key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }, format: 'jwk' });
+    key = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+      format: 'jwk',
+    });
   } catch {
     return 'InvalidVapidKey';
   }
@@ -173,7 +183,8 @@ function verifyVapid(header: string, audience: string, nowMs: number): Claims | 
   if (!head || !claims || head.alg !== 'ES256') return 'MalformedVapidToken';
   const signature = Buffer.from(s, 'base64url');
   // JWS ES256 signatures are r||s (64 bytes), not DER.
-  if (signature.length !== 64 || !verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, signature)) return 'BadVapidSignature';
+  if (signature.length !== 64 || !verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, signature))
+    return 'BadVapidSignature';
   if (claims.aud !== audience) return 'BadVapidAudience';
   const { exp, sub } = claims;
   if (typeof exp !== 'number' || exp * 1000 <= nowMs) return 'ExpiredVapidToken';

@@ -88,7 +88,7 @@ describe('APNs simulator through @parse/node-apn', () => {
     { what: 'to a throttled token', token: THROTTLED, fields: {}, status: 429, reason: 'TooManyRequests' },
   ])('refuses a notification $what: $status $reason', async ({ token, fields, status, reason }) => {
     const p = provider();
-    const result = await p.send(note(fields as Partial<apn.Notification>), token);
+    const result = await p.send(note(fields), token);
     await p.shutdown();
     expect(result.sent).toEqual([]);
     expect(result.failed).toEqual([expect.objectContaining({ device: token, status, response: { reason } })]);
@@ -150,6 +150,15 @@ describe('APNs simulator over raw HTTP/2', () => {
     expect(Math.abs(res.json.timestamp - Date.now())).toBeLessThan(5000);
   });
 
+  it('answers 410 with the timestamp set by unregisteredAt', async () => {
+    sim.setBehaviour({ unregisteredAt: 1_700_000_000_000 });
+    try {
+      expect((await post(DEAD)).json).toEqual({ reason: 'Unregistered', timestamp: 1_700_000_000_000 });
+    } finally {
+      sim.setBehaviour({ unregisteredAt: undefined });
+    }
+  });
+
   it.each([
     ['GET on a device path', 'GET', `/3/device/${hexToken(12)}`, 405, 'MethodNotAllowed'],
     ['an unknown path', 'POST', '/2/device/abc', 404, 'BadPath'],
@@ -184,9 +193,21 @@ describe('APNs token authentication', () => {
     ['empty bearer', () => 'bearer ', 'MissingProviderToken'],
     ['malformed', () => 'bearer not.a.jwt', 'InvalidProviderToken'],
     ['signed by another key', () => `bearer ${providerToken(otherKeyPem(), { kid: sim.keyId, iss: sim.teamId })}`, 'InvalidProviderToken'],
-    ['with the wrong kid', () => `bearer ${providerToken(sim.signingKeyPem, { kid: 'WRONGKEY01', iss: sim.teamId })}`, 'InvalidProviderToken'],
-    ['with the wrong iss', () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: 'WRONGTEAM1' })}`, 'InvalidProviderToken'],
-    ['with alg HS256', () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, alg: 'HS256' })}`, 'InvalidProviderToken'],
+    [
+      'with the wrong kid',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: 'WRONGKEY01', iss: sim.teamId })}`,
+      'InvalidProviderToken',
+    ],
+    [
+      'with the wrong iss',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: 'WRONGTEAM1' })}`,
+      'InvalidProviderToken',
+    ],
+    [
+      'with alg HS256',
+      () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, alg: 'HS256' })}`,
+      'InvalidProviderToken',
+    ],
     [
       'issued two hours ago',
       () => `bearer ${providerToken(sim.signingKeyPem, { kid: sim.keyId, iss: sim.teamId, iat: Math.floor(Date.now() / 1000) - 7200 })}`,
@@ -209,7 +230,8 @@ describe('APNs token authentication', () => {
     const client = new H2Client(own.url, own.caPem);
     try {
       const token = `bearer ${providerToken(own.signingKeyPem, { kid: own.keyId, iss: own.teamId, iat: Math.floor(Date.now() / 1000) - 120 })}`;
-      const send = () => client.request({ path: `/3/device/${hexToken(21)}`, headers: { authorization: token, 'apns-topic': TOPIC }, body: { aps: {} } });
+      const send = () =>
+        client.request({ path: `/3/device/${hexToken(21)}`, headers: { authorization: token, 'apns-topic': TOPIC }, body: { aps: {} } });
       expect((await send()).status).toBe(200);
       own.setBehaviour({ maxTokenAgeSeconds: 60 });
       expect((await send()).json).toEqual({ reason: 'ExpiredProviderToken' });

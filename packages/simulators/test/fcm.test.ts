@@ -16,11 +16,24 @@ function send(message: object, extra: object = {}, headers: Record<string, strin
 }
 
 function message(token: string, more: object = {}) {
-  return { token, notification: { title: 'Hi', body: 'There' }, android: { ttl: '3600s', collapse_key: 'k' }, data: { type: 'news' }, ...more };
+  return {
+    token,
+    notification: { title: 'Hi', body: 'There' },
+    android: { ttl: '3600s', collapse_key: 'k' },
+    data: { type: 'news' },
+    ...more,
+  };
 }
 
 beforeAll(async () => {
-  sim = await startFcmSimulator({ dead: ['dead-*'], bad: ['bad-1'], senderMismatch: ['other-sender'], throttled: ['hot'], retryAfterSeconds: 7 });
+  sim = await startFcmSimulator({
+    dead: ['dead-*'],
+    bad: ['bad-1'],
+    senderMismatch: ['other-sender'],
+    throttled: ['hot'],
+    deviceThrottled: ['busy-device'],
+    retryAfterSeconds: 7,
+  });
   client = new H2Client(sim.url, sim.caPem);
   await client.ready();
 });
@@ -74,7 +87,11 @@ describe('FCM simulator: Google error answers', () => {
   });
 
   it('403 PERMISSION_DENIED for another project', async () => {
-    const res = await client.request({ path: '/v1/projects/someone-else/messages:send', headers: authHeaders(), body: { message: message('tok') } });
+    const res = await client.request({
+      path: '/v1/projects/someone-else/messages:send',
+      headers: authHeaders(),
+      body: { message: message('tok') },
+    });
     expect(res.status).toBe(403);
     expect(res.json.error).toMatchObject({ code: 403, status: 'PERMISSION_DENIED' });
     expect(res.json.error.message).toContain('someone-else');
@@ -84,7 +101,12 @@ describe('FCM simulator: Google error answers', () => {
     const res = await send(message('dead-42'));
     expect(res.status).toBe(404);
     expect(res.json).toEqual({
-      error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND', details: [{ '@type': FCM_ERROR, errorCode: 'UNREGISTERED' }] },
+      error: {
+        code: 404,
+        message: 'Requested entity was not found.',
+        status: 'NOT_FOUND',
+        details: [{ '@type': FCM_ERROR, errorCode: 'UNREGISTERED' }],
+      },
     });
     expect(sim.stats().rejected).toEqual({ UNREGISTERED: 1 });
   });
@@ -107,15 +129,17 @@ describe('FCM simulator: Google error answers', () => {
     ['a notification title that is not a string', { notification: { title: 5 } }, 'message.notification.title'],
     ['an unknown message field', { colour: 'red' }, 'message'],
     ['an unknown android field', { android: { speed: 'fast' } }, 'message.android'],
-    ['an android.notification icon that is not a string', { android: { notification: { icon: false } } }, 'message.android.notification.icon'],
+    [
+      'an android.notification icon that is not a string',
+      { android: { notification: { icon: false } } },
+      'message.android.notification.icon',
+    ],
     ['an android priority that does not exist', { android: { priority: 'urgent' } }, 'message.android.priority'],
   ])('400 INVALID_ARGUMENT naming the field for %s', async (_what, more, field) => {
     const res = await send(message('tok-ok', more));
     expect(res.status).toBe(400);
     expect(res.json.error.status).toBe('INVALID_ARGUMENT');
-    expect(res.json.error.details).toEqual([
-      { '@type': BAD_REQUEST, fieldViolations: [{ field, description: expect.any(String) }] },
-    ]);
+    expect(res.json.error.details).toEqual([{ '@type': BAD_REQUEST, fieldViolations: [{ field, description: expect.any(String) }] }]);
   });
 
   it('400 for a body that is not JSON and for a message without a token', async () => {
@@ -144,6 +168,23 @@ describe('FCM simulator: Google error answers', () => {
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('7');
     expect(res.json.error).toMatchObject({ status: 'RESOURCE_EXHAUSTED', details: [{ '@type': FCM_ERROR, errorCode: 'QUOTA_EXCEEDED' }] });
+  });
+
+  it('429 QUOTA_EXCEEDED about the device, with a QuotaFailure naming it, for a deviceThrottled token', async () => {
+    const res = await send(message('busy-device'));
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.json.error).toMatchObject({
+      status: 'RESOURCE_EXHAUSTED',
+      message: 'Sending limit exceeded for this device.',
+      details: [
+        { '@type': FCM_ERROR, errorCode: 'QUOTA_EXCEEDED' },
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [{ subject: 'device', description: 'Device message rate exceeded.' }],
+        },
+      ],
+    });
   });
 
   it('enforces the per-project quota as a token bucket when quotaPerMinute is set', async () => {

@@ -7,7 +7,7 @@ export interface Reply {
   status: number;
   headers: http2.IncomingHttpHeaders;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary shapes
+  json: any;
   ms: number;
 }
 
@@ -63,14 +63,12 @@ export function http1(url: string, caPem: string, spec: RequestSpec): Promise<Re
     const body = spec.body === undefined ? undefined : typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
     const req = https.request(
       new URL(spec.path, url),
-      { method: spec.method ?? 'POST', headers: spec.headers as Record<string, string>, ca: caPem, agent: false },
+      { method: spec.method ?? 'POST', headers: spec.headers, ca: caPem, agent: false },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          resolve({ ...reply(res.statusCode ?? 0, res.headers as http2.IncomingHttpHeaders, text, started), httpVersion: res.httpVersion }),
-        );
+        res.on('end', () => resolve({ ...reply(res.statusCode ?? 0, res.headers, text, started), httpVersion: res.httpVersion }));
       },
     );
     req.on('error', reject);

@@ -45,7 +45,11 @@ describe('startSimulators', () => {
     try {
       expect(second.apns.caPem).toBe(first.apns.caPem);
       expect(second.apns.signingKeyPem).toBe(first.apns.signingKeyPem);
-      expect([second.apns.keyId, second.apns.teamId, second.fcm.accessToken]).toEqual([info.apns.keyId, info.apns.teamId, info.fcm.accessToken]);
+      expect([second.apns.keyId, second.apns.teamId, second.fcm.accessToken]).toEqual([
+        info.apns.keyId,
+        info.apns.teamId,
+        info.fcm.accessToken,
+      ]);
     } finally {
       await second.close();
     }
@@ -70,7 +74,8 @@ describe('certificate hosts', () => {
   it('names the extra hosts in the certificate, and replaces a kept one that does not name them', async () => {
     const { X509Certificate } = await import('node:crypto');
     const plain = await startSimulators({ dir });
-    const certOf = async () => new X509Certificate((JSON.parse(await fs.readFile(path.join(dir, 'certs.json'), 'utf8')) as { certPem: string }).certPem);
+    const certOf = async () =>
+      new X509Certificate((JSON.parse(await fs.readFile(path.join(dir, 'certs.json'), 'utf8')) as { certPem: string }).certPem);
     const plainCert = await certOf();
     await plain.close();
     expect(plainCert.checkHost('simulators')).toBeUndefined();

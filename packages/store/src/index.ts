@@ -5,3 +5,4 @@ export * from './job-store';
 export * from './rate-limiter';
 export * from './provider-pause';
 export * from './queues';
+export * from './scripts';

@@ -1,6 +1,7 @@
 import { platforms, tokenStatuses, type Payload, type Platform, type TokenStatus } from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
+import { storeScripts, type StoreScripts } from './scripts';
 
 export type JobState = 'queued' | 'processing' | 'completed';
 
@@ -47,54 +48,8 @@ export interface NewJob {
 
 const countNames = ['tokens', ...tokenStatuses] as const;
 
-// Every script first checks the job still exists, so a late write after retention never resurrects
-// counters without an expiry. All keys of one job share its {hash tag}.
-const TRACK = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local new, final = 0, {}
-for i = 4, #ARGV do
-  if redis.call('HSETNX', KEYS[2], ARGV[i], 'p') == 1 then new = new + 1
-  elseif redis.call('HGET', KEYS[2], ARGV[i]) ~= 'p' then final[#final + 1] = i - 4 end
-end
-if new > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':tokens', new) end
-redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[3])
-redis.call('EXPIREAT', KEYS[2], ARGV[2])
-return final`;
-
-const RECORD = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local stream = { sent = KEYS[3], failed = KEYS[4], invalid = KEYS[5], expired = KEYS[6] }
-local counts, recorded = {}, 0
-for i = 3, #ARGV, 4 do
-  local token, client, status, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local current = redis.call('HGET', KEYS[2], token)
-  if current == false or current == 'p' then
-    if current == false then counts.tokens = (counts.tokens or 0) + 1 end
-    redis.call('HSET', KEYS[2], token, status)
-    counts[status] = (counts[status] or 0) + 1
-    redis.call('XADD', stream[status], '*', 'c', client, 'p', ARGV[1], 't', token, 'r', reason)
-    recorded = recorded + 1
-  end
-end
-for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. name, n) end
-for k = 2, 6 do redis.call('EXPIREAT', KEYS[k], ARGV[2]) end
-return recorded`;
-
-const CHUNK_DONE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[4])
-if redis.call('SADD', KEYS[2], ARGV[1] .. ':' .. ARGV[2]) == 0 then return 0 end
-redis.call('EXPIREAT', KEYS[2], ARGV[5])
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':clients', ARGV[3])
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':chunksDone', 1)
-local chunks = tonumber(redis.call('HGET', KEYS[1], 'chunks'))
-local complete = true
--- The platforms the job was queued on (a job created before Web Push existed names none: iOS and Android).
-for p in string.gmatch(redis.call('HGET', KEYS[1], 'platforms') or 'ios,android', '[^,]+') do
-  if tonumber(redis.call('HGET', KEYS[1], p .. ':chunksDone') or '0') < chunks then complete = false end
-end
-if complete then redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[4]) end
-return 1`;
+/** The platforms of a job created before jobs listed their own (before Web Push): it was queued on these. */
+const LEGACY_PLATFORMS: readonly string[] = ['ios', 'android'];
 
 /** A results cursor: which status stream, and the last stream id returned. */
 function parseCursor(cursor: string | undefined): { status: number; after: string } | null {
@@ -113,10 +68,14 @@ export class InvalidCursorError extends Error {
 
 /**
  * Push jobs and their per-token results. Workers write through `track` / `record` / `chunkDone`,
- * which are idempotent Lua scripts: a chunk that runs again never counts a token twice.
+ * which are idempotent Lua scripts (`commands/trackTokens-2.lua`, `recordResults-6.lua`,
+ * `chunkDone-2.lua`): a chunk that runs again never counts a token twice. Every script first checks that
+ * the job still exists, so a late write after retention never resurrects counters without an expiry; all
+ * keys of one job share its {hash tag}.
  */
 export class JobStore {
   private readonly keys: StoreKeys;
+  private readonly scripts: StoreScripts;
 
   constructor(
     private readonly redis: RedisClient,
@@ -125,6 +84,7 @@ export class JobStore {
     private readonly retentionSeconds: number,
   ) {
     this.keys = storeKeys(prefix);
+    this.scripts = storeScripts(redis);
   }
 
   async create(job: NewJob, now = Date.now()): Promise<void> {
@@ -132,7 +92,14 @@ export class JobStore {
     const expiresAt = Math.floor(now / 1000) + this.retentionSeconds;
     await this.redis
       .multi()
-      .hset(key, { createdAt: now, clients: job.clients, chunks: job.chunks, platforms: job.platforms.join(','), payload: JSON.stringify(job.payload), expiresAt })
+      .hset(key, {
+        createdAt: now,
+        clients: job.clients,
+        chunks: job.chunks,
+        platforms: job.platforms.join(','),
+        payload: JSON.stringify(job.payload),
+        expiresAt,
+      })
       .expireat(key, expiresAt)
       .exec();
     await this.redis
@@ -164,17 +131,21 @@ export class JobStore {
    */
   async track(jobId: string, platform: Platform, tokens: readonly string[], now = Date.now()): Promise<Set<number> | undefined> {
     if (tokens.length === 0) return new Set();
-    const result = (await this.redis.eval(
-      TRACK, 2, this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
-      platform, await this.expiresAt(jobId), now, ...tokens,
-    )) as number[] | number;
+    const result = await this.scripts.trackTokens(
+      this.keys.job(jobId),
+      this.keys.jobTokens(jobId, platform),
+      platform,
+      await this.expiresAt(jobId),
+      now,
+      ...tokens,
+    );
     return typeof result === 'number' ? undefined : new Set(result);
   }
 
   /** Records final results; a token that already has one keeps it. Returns how many were new. */
   async record(jobId: string, platform: Platform, results: readonly TokenResult[]): Promise<number> {
     if (results.length === 0) return 0;
-    const args: string[] = new Array(results.length * 4);
+    const args = new Array<string>(results.length * 4);
     for (let i = 0, j = 0; i < results.length; i++, j += 4) {
       const r = results[i]!;
       args[j] = r.token;
@@ -182,19 +153,29 @@ export class JobStore {
       args[j + 2] = r.status;
       args[j + 3] = r.reason ?? '';
     }
-    const recorded = (await this.redis.eval(
-      RECORD, 6, this.keys.job(jobId), this.keys.jobTokens(jobId, platform),
+    const recorded = await this.scripts.recordResults(
+      this.keys.job(jobId),
+      this.keys.jobTokens(jobId, platform),
       ...tokenStatuses.map((status) => this.keys.jobResults(jobId, status)),
-      platform, await this.expiresAt(jobId), ...args,
-    )) as number;
+      platform,
+      await this.expiresAt(jobId),
+      ...tokenStatuses,
+      ...args,
+    );
     return Math.max(recorded, 0);
   }
 
   /** Marks one chunk of one platform finished; the job completes when every chunk of every platform has. */
   async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
-    await this.redis.eval(
-      CHUNK_DONE, 2, this.keys.job(jobId), this.keys.jobChunks(jobId),
-      platform, chunk, clientsWithTokens, now, await this.expiresAt(jobId),
+    await this.scripts.chunkDone(
+      this.keys.job(jobId),
+      this.keys.jobChunks(jobId),
+      platform,
+      chunk,
+      clientsWithTokens,
+      now,
+      await this.expiresAt(jobId),
+      ...LEGACY_PLATFORMS,
     );
   }
 
@@ -202,14 +183,14 @@ export class JobStore {
     const hash = await this.redis.hgetall(this.keys.job(jobId));
     if (!hash.createdAt) return undefined;
     const num = (field: string) => Number(hash[field] ?? 0);
-    // A job created before Web Push existed names no platforms: it was queued on iOS and Android.
-    const queuedOn = (hash.platforms ?? 'ios,android').split(',');
-    const platformCounts = (p: Platform) => ({
-      clients: num(`${p}:clients`),
-      ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
-      chunks: queuedOn.includes(p) ? num('chunks') : 0,
-      chunksDone: num(`${p}:chunksDone`),
-    }) as Counts & { chunks: number; chunksDone: number };
+    const queuedOn = hash.platforms?.split(',') ?? LEGACY_PLATFORMS;
+    const platformCounts = (p: Platform) =>
+      ({
+        clients: num(`${p}:clients`),
+        ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
+        chunks: queuedOn.includes(p) ? num('chunks') : 0,
+        chunksDone: num(`${p}:chunksDone`),
+      }) as Counts & { chunks: number; chunksDone: number };
     const perPlatform = Object.fromEntries(platforms.map((p) => [p, platformCounts(p)])) as JobStatus['platforms'];
     const totals = {
       clients: num('clients'),

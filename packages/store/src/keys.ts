@@ -1,15 +1,15 @@
 import type { Platform } from '@push/contract';
 
 /**
- * Every Redis key the stores use. Keys that one script touches together share a `{hash tag}`
- * so they live in one Redis Cluster slot.
+ * Every Redis key the stores use (BullMQ's queue keys live under `queuePrefix`, queues.ts). Keys that one
+ * script touches together share a `{hash tag}` so they live in one Redis Cluster slot.
  */
 export function storeKeys(prefix: string) {
   return {
-    /** Hash token -> "<platform>|<createdAt ms>" of one client's devices. */
-    clientTokens: (client: string) => `${prefix}:reg:c:{${client}}`,
-    /** String token -> client: the reverse index used to move and remove tokens. */
-    tokenOwner: (token: string) => `${prefix}:reg:t:{${token}}`,
+    /** String of one client's devices, a `<code><createdAt ms>:<token>` line each (token-registry.ts). */
+    clientDevices: (client: string) => `${prefix}:reg:d:{${client}}`,
+    /** Hash of one of 65,536 reverse-index buckets: 10 bytes of a token's SHA-256 -> its client. */
+    tokenOwners: (bucket: string) => `${prefix}:reg:o:{${bucket}}`,
     /** Hash of one push job: createdAt, payload, chunk counts and per-platform counters. */
     job: (jobId: string) => `${prefix}:job:{${jobId}}`,
     /** Hash token -> "p" (pending) or a final status, per platform: what makes results exactly-once. */

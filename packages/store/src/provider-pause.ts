@@ -1,9 +1,6 @@
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
-
-// Extends the pause only: a shorter Retry-After never cuts a longer pause short.
-const PAUSE = `
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end`;
+import { storeScripts } from './scripts';
 
 /**
  * A pause of all sending to one provider, shared by every worker through one Redis key: when FCM
@@ -22,8 +19,9 @@ export class ProviderPause {
     this.key = storeKeys(prefix).providerPause(name);
   }
 
+  /** Pauses for at least `ms` (`commands/extendPause-1.lua`: a shorter pause never cuts a longer one short). */
   async pause(ms: number): Promise<void> {
-    await this.redis.eval(PAUSE, 1, this.key, Math.max(1, Math.ceil(ms)));
+    await storeScripts(this.redis).extendPause(this.key, Math.max(1, Math.ceil(ms)));
   }
 
   /** Milliseconds until sending may resume (0: not paused). */

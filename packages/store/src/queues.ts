@@ -7,7 +7,7 @@ export interface ChunkJobData {
   chunk: number;
   clients: string[];
   /** Set when a chunk is retried: the tokens still without a final result, so retries finish exactly those. */
-  resolved?: { client: string; token: string }[];
+  resolved?: { client: string; token: string; at?: number }[];
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
 }

@@ -20,9 +20,7 @@ export interface CreateRedisOptions extends RedisOptions {
 const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2000);
 
 function roleOptions(role: RedisRole): RedisOptions {
-  return role === 'worker'
-    ? { maxRetriesPerRequest: null }
-    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 };
+  return role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 };
 }
 
 /** A connection for `role`: a single server's, or with `cluster: true` a Redis Cluster's. */

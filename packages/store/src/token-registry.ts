@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '@push/contract';
+import { storeKeys, type StoreKeys } from './keys';
 import type { RedisClient } from './redis';
+import { storeScripts, type StoreScripts } from './scripts';
 
 export interface RegisteredToken {
   token: string;
@@ -11,6 +13,8 @@ export interface RegisteredToken {
 export interface ResolvedToken {
   client: string;
   token: string;
+  /** When the token was registered (epoch ms): a provider's "dead since" older than this does not count. */
+  at?: number;
   /**
    * What a platform needs besides the token to send to it, stored with it: a Web Push subscription's
    * packed keys (`packSubscriptionKeys`). Never written into job data: a retried chunk reads it again.
@@ -24,48 +28,24 @@ const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android', w: 'web
 const keyedPlatforms: ReadonlySet<Platform> = new Set(['web']);
 
 /**
- * Redis layout (the figures are `npm run bench` measurements, README "Performance"):
+ * Redis layout (the figures are `npm run bench` measurements, docs/performance.md):
  *
- * - `<prefix>:reg:d:{client}`: a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
+ * - `clientDevices(client)` (keys.ts): a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
  *   (code `i`, `a` or `w`); a web line is `w<createdAt ms>.<keys>:<endpoint>`, the subscription's p256dh and
- *   auth packed into 108 base64url characters (no `:`, so the first `:` still ends the prefix). A hash with the token as field would be the obvious layout, but Redis keeps a hash
+ *   auth packed into 108 base64url characters (no `:`, so the first `:` still ends the prefix). A hash with
+ *   the token as field would be the obvious layout, but Redis keeps a hash
  *   compact (listpack) only while every field is at most 64 bytes (`hash-max-listpack-value`) and FCM
  *   tokens are ~150: such a client hash costs ~370 bytes for one token, the string ~230.
- * - `<prefix>:reg:o:{<4 hex>}`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
+ * - `tokenOwners(<4 hex>)`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
  *   10 more bytes of the token's SHA-256 (96 bits with the bucket: collisions are not a practical concern).
  *   Small hashes stay listpacks, so a token costs ~30 bytes here instead of a key of its own holding the
  *   whole token again. Buckets stay listpacks up to `hash-max-listpack-entries` entries (128 by default),
  *   i.e. ~8 million tokens; beyond, Redis turns full buckets into hash tables (~50 bytes more per token)
  *   unless that setting is raised.
  *
- * Every command touches one key (scripts included), so the registry works unchanged on Redis Cluster.
+ * Every command touches one key (scripts included: `commands/setOwner-1.lua`, `takeOwner-1.lua`,
+ * `putDevice-1.lua`), so the registry works unchanged on Redis Cluster.
  */
-const deviceKey = (prefix: string, client: string) => `${prefix}:reg:d:{${client}}`;
-const ownerBucket = (prefix: string, digest: Buffer) => `${prefix}:reg:o:{${digest.toString('hex', 0, 2)}}`;
-
-// The owner of one token in its bucket: set (returning the previous one) or taken away.
-const SET_OWNER = `
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return previous`;
-
-const TAKE_OWNER = `
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-if previous then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return previous`;
-
-// One client's device lines without ARGV[1]'s, plus ARGV[2] when given; the key is deleted when empty.
-const PUT_DEVICE = `
-local kept = {}
-local current = redis.call('GET', KEYS[1])
-if current then
-  for line in string.gmatch(current, '[^\\n]+') do
-    if string.sub(line, (string.find(line, ':', 1, true) or 0) + 1) ~= ARGV[1] then kept[#kept + 1] = line end
-  end
-end
-if ARGV[2] then kept[#kept + 1] = ARGV[2] end
-if #kept == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], table.concat(kept, '\\n')) end
-return #kept`;
 
 /** Clients per MGET on a single Redis: a thousand keys hold it well under a millisecond. */
 const RESOLVE_BATCH = 1000;
@@ -77,10 +57,16 @@ const RESOLVE_BATCH = 1000;
  * clients, which is harmless because a job sends to a token once.
  */
 export class TokenRegistry {
+  private readonly keys: StoreKeys;
+  private readonly scripts: StoreScripts;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = storeKeys(prefix);
+    this.scripts = storeScripts(redis);
+  }
 
   /**
    * Registers `token` for `client`, taking it away from any client that had it. `keys` is required for a
@@ -88,26 +74,27 @@ export class TokenRegistry {
    */
   async register(client: string, platform: Platform, token: string, now = Date.now(), keys?: string): Promise<void> {
     if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
-    if (keyedPlatforms.has(platform) !== (keys !== undefined)) throw new RangeError(`${platform} tokens ${keys === undefined ? 'need' : 'take no'} keys`);
+    if (keyedPlatforms.has(platform) !== (keys !== undefined))
+      throw new RangeError(`${platform} tokens ${keys === undefined ? 'need' : 'take no'} keys`);
     if (keys !== undefined && !/^[A-Za-z0-9_-]+$/.test(keys)) throw new RangeError('keys must be base64url');
     const digest = digestOf(token);
-    const previous = (await this.redis.eval(SET_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12), client)) as string | null;
-    if (previous !== null && previous !== client) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, previous), token);
+    const previous = await this.scripts.setOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12), client);
+    if (previous !== null && previous !== client) await this.scripts.putDevice(this.keys.clientDevices(previous), token);
     const line = `${platformCode[platform]}${now}${keys === undefined ? '' : `.${keys}`}:${token}`;
-    await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, client), token, line);
+    await this.scripts.putDevice(this.keys.clientDevices(client), token, line);
   }
 
   /** Removes a token wherever it is registered; returns the client that had it, if any. */
   async remove(token: string): Promise<string | null> {
     const digest = digestOf(token);
-    const owner = (await this.redis.eval(TAKE_OWNER, 1, ownerBucket(this.prefix, digest), digest.subarray(2, 12))) as string | null;
-    if (owner !== null) await this.redis.eval(PUT_DEVICE, 1, deviceKey(this.prefix, owner), token);
+    const owner = await this.scripts.takeOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12));
+    if (owner !== null) await this.scripts.putDevice(this.keys.clientDevices(owner), token);
     return owner;
   }
 
   async list(client: string): Promise<RegisteredToken[]> {
     const devices: RegisteredToken[] = [];
-    forEachDevice(await this.redis.get(deviceKey(this.prefix, client)), (code, createdAt, _keys, token) => {
+    forEachDevice(await this.redis.get(this.keys.clientDevices(client)), (code, createdAt, _keys, token) => {
       const platform = codePlatform[code];
       if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString() });
     });
@@ -121,7 +108,7 @@ export class TokenRegistry {
    * a thousand GETs cost a chunk 8 ms of CPU, one MGET well under one.)
    */
   async resolve(clients: readonly string[], platform: Platform): Promise<ResolvedToken[]> {
-    const keys = clients.map((client) => deviceKey(this.prefix, client));
+    const keys = clients.map((client) => this.keys.clientDevices(client));
     let values: (string | null)[];
     if (this.redis.isCluster) {
       values = await Promise.all(keys.map((key) => this.redis.get(key)));
@@ -133,8 +120,11 @@ export class TokenRegistry {
     const code = platformCode[platform];
     const resolved: ResolvedToken[] = [];
     values.forEach((value, i) => {
-      forEachDevice(value, (c, _createdAt, keys, token) => {
-        if (c === code) resolved.push(keys === undefined ? { client: clients[i]!, token } : { client: clients[i]!, token, keys });
+      forEachDevice(value, (c, createdAt, keys, token) => {
+        if (c === code)
+          resolved.push(
+            keys === undefined ? { client: clients[i]!, token, at: createdAt } : { client: clients[i]!, token, at: createdAt, keys },
+          );
       });
     });
     return resolved;
@@ -148,9 +138,9 @@ export class TokenRegistry {
     if (!keyedPlatforms.has(platform)) return [...tokens];
     const current = await this.resolve([...new Set(tokens.map((t) => t.client))], platform);
     const keysOf = new Map(current.map((t) => [`${t.client}\n${t.token}`, t.keys]));
-    return tokens.map(({ client, token }) => {
-      const keys = keysOf.get(`${client}\n${token}`);
-      return keys === undefined ? { client, token } : { client, token, keys };
+    return tokens.map((t) => {
+      const keys = keysOf.get(`${t.client}\n${t.token}`);
+      return keys === undefined ? t : { ...t, keys };
     });
   }
 }
@@ -160,7 +150,10 @@ function digestOf(token: string): Buffer {
 }
 
 /** Calls `each` for every `<code><createdAt ms>[.<keys>]:<token>` line of a client's device string. */
-function forEachDevice(value: string | null, each: (code: string, createdAt: number, keys: string | undefined, token: string) => void): void {
+function forEachDevice(
+  value: string | null,
+  each: (code: string, createdAt: number, keys: string | undefined, token: string) => void,
+): void {
   if (!value) return;
   for (let start = 0; start < value.length;) {
     let end = value.indexOf('\n', start);
@@ -169,7 +162,12 @@ function forEachDevice(value: string | null, each: (code: string, createdAt: num
     if (colon > start && colon < end) {
       const dot = value.indexOf('.', start);
       const keyed = dot > start && dot < colon;
-      each(value[start]!, Number(value.slice(start + 1, keyed ? dot : colon)), keyed ? value.slice(dot + 1, colon) : undefined, value.slice(colon + 1, end));
+      each(
+        value[start]!,
+        Number(value.slice(start + 1, keyed ? dot : colon)),
+        keyed ? value.slice(dot + 1, colon) : undefined,
+        value.slice(colon + 1, end),
+      );
     }
     start = end + 1;
   }

@@ -21,10 +21,12 @@ describe('job store, written as a worker writes it and read through the API', ()
     expect(await jobs.track(jobId, 'ios', ios)).toEqual(new Set());
     expect((await api.request('GET', `/push/jobs/${jobId}`)).body.result.state).toBe('processing');
 
-    expect(await jobs.record(jobId, 'ios', [
-      { client: 'c1', token: 't1', status: 'sent' },
-      { client: 'c2', token: 't2', status: 'invalid', reason: 'Unregistered' },
-    ])).toBe(2);
+    expect(
+      await jobs.record(jobId, 'ios', [
+        { client: 'c1', token: 't1', status: 'sent' },
+        { client: 'c2', token: 't2', status: 'invalid', reason: 'Unregistered' },
+      ]),
+    ).toBe(2);
     // A rerun of the chunk: t1 and t2 are final and must not be sent again or counted twice.
     expect(await jobs.track(jobId, 'ios', ios)).toEqual(new Set([0, 1]));
     expect(await jobs.record(jobId, 'ios', [{ client: 'c1', token: 't1', status: 'failed', reason: 'late duplicate' }])).toBe(0);
@@ -57,7 +59,14 @@ describe('job store, written as a worker writes it and read through the API', ()
     expect(all.body.result.nextCursor).toBeNull();
     expect(all.body.result.items).toEqual([
       { client: 'c1', platform: 'ios', token: 't1', status: 'sent', reason: '', at: expect.any(String) },
-      { client: 'c3', platform: 'android', token: 'a3', status: 'failed', reason: 'retries exhausted: UNAVAILABLE', at: expect.any(String) },
+      {
+        client: 'c3',
+        platform: 'android',
+        token: 'a3',
+        status: 'failed',
+        reason: 'retries exhausted: UNAVAILABLE',
+        at: expect.any(String),
+      },
       { client: 'c2', platform: 'ios', token: 't2', status: 'invalid', reason: 'Unregistered', at: expect.any(String) },
       { client: 'c3', platform: 'ios', token: 't3', status: 'expired', reason: 'expired', at: expect.any(String) },
     ]);
@@ -68,7 +77,10 @@ describe('job store, written as a worker writes it and read through the API', ()
   it('pages through results with a cursor, each item exactly once', async () => {
     const jobId = await newJob(['p1']);
     const results = Array.from({ length: 25 }, (_, i) => ({
-      client: `p${i}`, token: `tok${i}`, status: (['sent', 'failed', 'invalid'] as const)[i % 3]!, reason: i % 3 ? 'why' : '',
+      client: `p${i}`,
+      token: `tok${i}`,
+      status: (['sent', 'failed', 'invalid'] as const)[i % 3]!,
+      reason: i % 3 ? 'why' : '',
     }));
     await jobs.record(jobId, 'android', results);
     const seen: string[] = [];
@@ -122,7 +134,7 @@ describe('token registry', () => {
     const android = await registry.resolve(clients, 'android');
     expect(ios).toHaveLength(2000);
     expect(android).toHaveLength(500);
-    expect(ios[7]).toEqual({ client: 'r7', token: `00000007${'a'.repeat(56)}` });
+    expect(ios[7]).toEqual({ client: 'r7', token: `00000007${'a'.repeat(56)}`, at: expect.any(Number) });
     expect(android.every((t) => Number(t.client.slice(1)) < 500)).toBe(true);
   });
 });

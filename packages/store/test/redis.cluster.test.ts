@@ -13,10 +13,22 @@ import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createWebPushProvider } from '@push/providers';
 import {
-  startApnsSimulator, startFcmSimulator, startWebPushSimulator, type ApnsSimulator, type FcmSimulator, type WebPushSimulator,
+  startApnsSimulator,
+  startFcmSimulator,
+  startWebPushSimulator,
+  type ApnsSimulator,
+  type FcmSimulator,
+  type WebPushSimulator,
 } from '@push/simulators';
 import {
-  createQueue, createRedis, queuePrefix, storeKeys, waitForReady, type ChunkJobData, type JobStatus, type RedisClient,
+  createQueue,
+  createRedis,
+  queuePrefix,
+  storeKeys,
+  waitForReady,
+  type ChunkJobData,
+  type JobStatus,
+  type RedisClient,
 } from '@push/store';
 import { freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 import type { Queue } from 'bullmq';
@@ -41,11 +53,16 @@ async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   const stop = async () => {
-    await Promise.all(children.map((child) => new Promise((r) => {
-      if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
-      child.once('exit', r);
-      child.kill('SIGKILL');
-    })));
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((r) => {
+            if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
+            child.once('exit', r);
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -54,20 +71,52 @@ async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
       const dir = mkdtempSync(join(tmpdir(), 'push-cluster-'));
       dirs.push(dir);
       ports.push(port);
-      children.push(spawn('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
-      ], { stdio: 'ignore' }));
+      children.push(
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, 'nodes.conf'),
+            '--cluster-node-timeout',
+            '5000',
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
     }
     for (const port of ports) {
-      await waitFor(() => run('redis-cli', ['-p', String(port), 'ping']).then((r) => (r.stdout.trim() === 'PONG' ? true : undefined), () => undefined), 10_000, `redis-server on ${port}`);
+      await waitFor(
+        () =>
+          run('redis-cli', ['-p', String(port), 'ping']).then(
+            (r) => (r.stdout.trim() === 'PONG' ? true : undefined),
+            () => undefined,
+          ),
+        10_000,
+        `redis-server on ${port}`,
+      );
     }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const port of ports) {
-      await waitFor(async () => {
-        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
-        return stdout.includes('cluster_state:ok') ? true : undefined;
-      }, 20_000, `cluster_state:ok on ${port}`);
+      await waitFor(
+        async () => {
+          const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
+          return stdout.includes('cluster_state:ok') ? true : undefined;
+        },
+        20_000,
+        `cluster_state:ok on ${port}`,
+      );
     }
     return { ports, stop };
   } catch (error) {
@@ -85,7 +134,7 @@ function startFcmWorkerProcess(env: Record<string, string>): Promise<ChildProces
   return new Promise((resolveChild, reject) => {
     const timer = setTimeout(() => reject(new Error('the FCM worker process did not get ready')), 30_000);
     child.once('exit', (code) => reject(new Error(`the FCM worker process exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.includes('"msg":"worker ready"')) {
         clearTimeout(timer);
         resolveChild(child);
@@ -153,7 +202,9 @@ describe('Redis Cluster', () => {
 
     beforeAll(async () => {
       [apns, fcm, webpush] = await Promise.all([
-        startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] }), startWebPushSimulator(),
+        startApnsSimulator({ dead: [iosToken(1)] }),
+        startFcmSimulator({ flakyOnce: [fcmToken(2)] }),
+        startWebPushSimulator(),
       ]);
       env = {
         REDIS_URL: seedUrl,
@@ -174,20 +225,33 @@ describe('Redis Cluster', () => {
 
       redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });
       await waitForReady(redis);
-      queues = Object.fromEntries(platforms.map((p) => [
-        p,
-        createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster: true, enableAutoPipelining: false }), config.REDIS_PREFIX),
-      ])) as typeof queues;
+      queues = Object.fromEntries(
+        platforms.map((p) => [
+          p,
+          createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster: true, enableAutoPipelining: false }), config.REDIS_PREFIX),
+        ]),
+      ) as typeof queues;
       const app = createServer({ config, logger, redis, queues });
       server = await new Promise((r) => {
         const s = app.listen(0, '127.0.0.1', () => r(s));
       });
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-      const provider = createApnsProvider({ credentials: apnsCredentials(config), connections: 1, timeoutMs: 5000, logger, ca: apns.caPem });
+      const provider = createApnsProvider({
+        credentials: apnsCredentials(config),
+        connections: 1,
+        timeoutMs: 5000,
+        logger,
+        ca: apns.caPem,
+      });
       apnsWorker = createDeliveryWorker({ platform: 'ios', provider, config, logger });
       const web = createWebPushProvider({
-        vapid: webPushCredentials(config), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS, connectionsPerOrigin: 2, timeoutMs: 5000, logger, ca: webpush.caPem,
+        vapid: webPushCredentials(config),
+        allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS,
+        connectionsPerOrigin: 2,
+        timeoutMs: 5000,
+        logger,
+        ca: webpush.caPem,
       });
       webWorker = createDeliveryWorker({ platform: 'web', provider: web, config, logger });
       fcmWorker = await startFcmWorkerProcess(env);
@@ -203,11 +267,13 @@ describe('Redis Cluster', () => {
       await webWorker?.close();
       server?.closeAllConnections();
       await new Promise((r) => server?.close(r));
-      await Promise.all(Object.values(queues ?? {}).map(async (q) => {
-        const client = await q.client;
-        await q.close();
-        client.disconnect();
-      }));
+      await Promise.all(
+        Object.values(queues ?? {}).map(async (q) => {
+          const client = await q.client;
+          await q.close();
+          client.disconnect();
+        }),
+      );
       redis?.disconnect();
       await Promise.all([apns?.close(), fcm?.close(), webpush?.close()]);
       rmSync(keyFile, { force: true });
@@ -218,7 +284,11 @@ describe('Redis Cluster', () => {
       // Straight into the registry for most (faster than one request each)...
       const { TokenRegistry } = await import('@push/store');
       const registry = new TokenRegistry(redis, config.REDIS_PREFIX);
-      await Promise.all(clients.slice(1).flatMap((c, i) => [registry.register(c, 'ios', iosToken(i + 1)), registry.register(c, 'android', fcmToken(i + 1))]));
+      await Promise.all(
+        clients
+          .slice(1)
+          .flatMap((c, i) => [registry.register(c, 'ios', iosToken(i + 1)), registry.register(c, 'android', fcmToken(i + 1))]),
+      );
       // ...and through the API for one client (register, list).
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'ios', token: iosToken(0) })).status).toBe(200);
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'android', token: fcmToken(0) })).status).toBe(200);
@@ -233,10 +303,14 @@ describe('Redis Cluster', () => {
       expect(pushed.status).toBe(200);
       const { jobId } = ((await pushed.json()) as { result: { jobId: string } }).result;
 
-      const job = await waitFor(async () => {
-        const res = await request('GET', `/push/jobs/${jobId}`);
-        return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
-      }, 60_000, 'the job to complete on the cluster');
+      const job = await waitFor(
+        async () => {
+          const res = await request('GET', `/push/jobs/${jobId}`);
+          return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
+        },
+        60_000,
+        'the job to complete on the cluster',
+      );
       expect(job.totals).toEqual({ clients: 21, tokens: 41, sent: 40, failed: 0, invalid: 1, expired: 0 });
       expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
       expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
@@ -257,9 +331,11 @@ describe('Redis Cluster', () => {
       const masters = c.nodes('master');
       const counts = await Promise.all(masters.map((node) => node.dbsize()));
       expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
-      const slotOf = (key: string) => c.cluster('KEYSLOT', key) as Promise<number>;
+      const slotOf = (key: string) => c.cluster('KEYSLOT', key);
       const keys = storeKeys(config.REDIS_PREFIX);
-      const jobSlots = await Promise.all([keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf));
+      const jobSlots = await Promise.all(
+        [keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf),
+      );
       expect(new Set(jobSlots).size).toBe(1);
       const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));
       expect(queueSlots[0]).not.toBe(queueSlots[1]);

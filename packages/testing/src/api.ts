@@ -19,7 +19,12 @@ export interface TestApi {
   redis: RedisClient;
   queues: Record<Platform, Queue<ChunkJobData>>;
   /** fetch() against the API with the API key and JSON content type already set. */
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -39,13 +44,15 @@ export async function startTestApi(name: string, env: Record<string, string> = {
   // Connection errors while a test stops Redis are expected: the API answers 503 for them.
   redis.on('error', () => undefined);
   await waitForReady(redis);
-  const queues = Object.fromEntries(platforms.map((p) => {
-    const connection = createRedis(config.REDIS_URL, 'producer');
-    connection.on('error', () => undefined);
-    const queue = createQueue(p, connection, prefix);
-    queue.on('error', () => undefined);
-    return [p, queue];
-  })) as TestApi['queues'];
+  const queues = Object.fromEntries(
+    platforms.map((p) => {
+      const connection = createRedis(config.REDIS_URL, 'producer');
+      connection.on('error', () => undefined);
+      const queue = createQueue(p, connection, prefix);
+      queue.on('error', () => undefined);
+      return [p, queue];
+    }),
+  ) as TestApi['queues'];
   const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -77,11 +84,13 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      await Promise.all(Object.values(queues).map(async (q) => {
-        const client = await q.client;
-        await q.close();
-        client.disconnect();
-      }));
+      await Promise.all(
+        Object.values(queues).map(async (q) => {
+          const client = await q.client;
+          await q.close();
+          client.disconnect();
+        }),
+      );
       await deleteKeys(redis, prefix);
       redis.disconnect();
     },

@@ -36,8 +36,8 @@ export function spawnNode(script: string, env: Record<string, string>): ManagedP
   const append = (chunk: Buffer) => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolveExit) => {
     child.once('exit', (code, signal) => {
@@ -97,18 +97,26 @@ export async function spawnApiProcess(env: Record<string, string>): Promise<ApiP
   const proc = spawnNode(appEntry('api'), { LOG_LEVEL: 'info', ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   const apiKey = (env.IM_API_KEY ?? '').split(',')[0]!.trim();
-  await waitFor(async () => {
-    if (!proc.running) throw new Error(`the API process exited at start-up:\n${proc.output()}`);
-    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
-    return ok ? true : undefined;
-  }, 20_000, 'the API process to listen');
+  await waitFor(
+    async () => {
+      if (!proc.running) throw new Error(`the API process exited at start-up:\n${proc.output()}`);
+      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      return ok ? true : undefined;
+    },
+    20_000,
+    'the API process to listen',
+  );
   return {
     ...proc,
     get running() {
       return proc.running;
     },
     url,
-    request: (method, path, body, headers = {}, timeoutMs = 15_000) => fetchJson(url + path, method, body, { 'IM-API-KEY': apiKey, ...headers }, timeoutMs),
+    request: (method, path, body, headers = {}, timeoutMs = 15_000) =>
+      fetchJson(url + path, method, body, { 'IM-API-KEY': apiKey, ...headers }, timeoutMs),
   };
 }
 

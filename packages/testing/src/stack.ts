@@ -7,8 +7,16 @@ import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createFcmProvider, createWebPushProvider, generateVapidKeys, type PushProvider } from '@push/providers';
 import {
-  startApnsSimulator, startFcmSimulator, startWebPushSimulator, type ApnsBehaviour, type ApnsSimulator, type FcmBehaviour, type FcmSimulator,
-  type SimulatedSubscription, type WebPushBehaviour, type WebPushSimulator,
+  startApnsSimulator,
+  startFcmSimulator,
+  startWebPushSimulator,
+  type ApnsBehaviour,
+  type ApnsSimulator,
+  type FcmBehaviour,
+  type FcmSimulator,
+  type SimulatedSubscription,
+  type WebPushBehaviour,
+  type WebPushSimulator,
 } from '@push/simulators';
 import type { JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
@@ -84,7 +92,9 @@ export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator, webpush: We
 /** API + simulators + workers on the test Redis, each test file with its own prefix. */
 export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
   const [apns, fcm, webpush] = await Promise.all([
-    startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {}), startWebPushSimulator(options.webpush ?? {}),
+    startApnsSimulator(options.apns ?? {}),
+    startFcmSimulator(options.fcm ?? {}),
+    startWebPushSimulator(options.webpush ?? {}),
   ]);
   const baseEnv = {
     API_RATE_LIMIT_PER_MINUTE: '0',
@@ -105,12 +115,23 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     const timeoutMs = config.PROVIDER_TIMEOUT_MS;
     switch (platform) {
       case 'ios':
-        return createApnsProvider({ credentials: apnsCredentials(config), connections: config.APNS_CONNECTIONS, timeoutMs, logger, ca: apns.caPem });
+        return createApnsProvider({
+          credentials: apnsCredentials(config),
+          connections: config.APNS_CONNECTIONS,
+          timeoutMs,
+          logger,
+          ca: apns.caPem,
+        });
       case 'android':
         return createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs, logger, ca: fcm.caPem });
       case 'web':
         return createWebPushProvider({
-          vapid: webPushCredentials(config), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS, connectionsPerOrigin: config.WEBPUSH_CONNECTIONS, timeoutMs, logger, ca: webpush.caPem,
+          vapid: webPushCredentials(config),
+          allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS,
+          connectionsPerOrigin: config.WEBPUSH_CONNECTIONS,
+          timeoutMs,
+          logger,
+          ca: webpush.caPem,
         });
     }
   };
@@ -143,7 +164,10 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     addWorker,
     spawnWorker(platform, env = {}) {
       const file = appEntry(workerApp[platform]);
-      const child = spawn(process.execPath, [file], { env: { ...process.env, ...workerEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [file], {
+        env: { ...process.env, ...workerEnv, ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       children.push(child);
       return child;
     },
@@ -173,10 +197,14 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       return res.body.result.jobId as string;
     },
     async waitForCompletion(jobId, timeoutMs = 30_000) {
-      return waitFor(async () => {
-        const res = await api.request('GET', `/push/jobs/${jobId}`);
-        return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
-      }, timeoutMs, `job ${jobId} to complete`);
+      return waitFor(
+        async () => {
+          const res = await api.request('GET', `/push/jobs/${jobId}`);
+          return res.body.result?.state === 'completed' ? (res.body.result as JobStatus) : undefined;
+        },
+        timeoutMs,
+        `job ${jobId} to complete`,
+      );
     },
     async allResults(jobId) {
       const items: ResultItem[] = [];

@@ -238,13 +238,16 @@ const script = `'use strict';
 export function jobsPage(): Router {
   const router = Router();
   const send = (type: string, body: string) => (_req: unknown, res: import('express').Response) => {
-    res.set({
-      'Content-Type': `${type}; charset=utf-8`,
-      'Cache-Control': 'no-cache',
-      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    }).send(body);
+    res
+      .set({
+        'Content-Type': `${type}; charset=utf-8`,
+        'Cache-Control': 'no-cache',
+        'Content-Security-Policy':
+          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'",
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+      })
+      .send(body);
   };
   router.get('/jobs', send('text/html', html));
   router.get('/jobs.js', send('text/javascript', script));

@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import {
-  ApiError, clientIdSchema, describeIssues, encodedSizes, MAX_PAYLOAD_BYTES, ok, payloadSchema, push2clientsSchema,
+  ApiError,
+  clientIdSchema,
+  describeIssues,
+  encodedSizes,
+  MAX_PAYLOAD_BYTES,
+  ok,
+  payloadSchema,
+  push2clientsSchema,
   type Push2ClientsRequest,
 } from '@push/contract';
 import { methodNotAllowed } from '../errors';
@@ -23,8 +30,11 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const sizes = encodedSizes(parsed.data.payload, Date.now());
     if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES || sizes.web > MAX_PAYLOAD_BYTES) {
-      throw new ApiError(400, 'PAYLOAD_TOO_LARGE',
-        `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`);
+      throw new ApiError(
+        400,
+        'PAYLOAD_TOO_LARGE',
+        `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`,
+      );
     }
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {

@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import {
-  ApiError, clientIdSchema, deleteTokenSchema, describeIssues, endpointRefusal, ok, packSubscriptionKeys, registerTokenSchema, type HostPattern,
+  ApiError,
+  clientIdSchema,
+  deleteTokenSchema,
+  describeIssues,
+  endpointRefusal,
+  ok,
+  packSubscriptionKeys,
+  registerTokenSchema,
+  type HostPattern,
 } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
 import { methodNotAllowed } from '../errors';
@@ -22,7 +30,8 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const request = parsed.data;
     if (request.platform === 'web') {
-      if (!webPush.web) throw new ApiError(400, 'INVALID_PARAMETER', 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)');
+      if (!webPush.web)
+        throw new ApiError(400, 'INVALID_PARAMETER', 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)');
       const { endpoint, keys } = request.subscription;
       const refusal = endpointRefusal(endpoint, webPush.allowedEndpoints);
       if (refusal !== undefined) throw new ApiError(400, 'INVALID_PARAMETER', `subscription.endpoint: ${refusal}`);
@@ -40,7 +49,8 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
     // is case-sensitive, and its lower-case form may be another browser's subscription.
     const { token } = parsed.data;
     // Deleting is idempotent: a token no client has is already gone.
-    if ((await registry.remove(token)) === null && !token.includes('://') && token !== token.toLowerCase()) await registry.remove(token.toLowerCase());
+    if ((await registry.remove(token)) === null && !token.includes('://') && token !== token.toLowerCase())
+      await registry.remove(token.toLowerCase());
     res.json(ok({}));
   });
 

@@ -1,0 +1,144 @@
+import { Redis } from 'ioredis';
+import { platforms, tokenStatuses } from '@push/contract';
+import { storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '@push/testing';
+
+// Each Lua script called directly, as the stores call it: the atomic guarantees live here.
+const prefix = uniquePrefix('scripts');
+const keys = storeKeys(prefix);
+let redis: Redis;
+let scripts: StoreScripts;
+beforeAll(() => {
+  redis = new Redis(testRedisUrl());
+  scripts = storeScripts(redis);
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const expiresAt = () => Math.floor(Date.now() / 1000) + 3600;
+const streams = (jobId: string) => tokenStatuses.map((status) => keys.jobResults(jobId, status));
+
+async function newJob(jobId: string, chunks: number): Promise<void> {
+  await redis.hset(keys.job(jobId), { createdAt: 1, chunks });
+}
+
+describe('store scripts, called directly', () => {
+  it('are all defined, each with a header naming its KEYS, ARGV and what it returns', () => {
+    expect(storeCommands.map((c) => c.name).sort()).toEqual([
+      'chunkDone',
+      'extendPause',
+      'putDevice',
+      'recordResults',
+      'setOwner',
+      'takeOwner',
+      'takePermits',
+      'trackTokens',
+    ]);
+    for (const { lua, numberOfKeys } of storeCommands) {
+      expect(lua).toMatch(/^--\[\[[\s\S]*KEYS\[1\][\s\S]*ARGV\[1\][\s\S]*Returns [\s\S]*\]\]/);
+      expect(lua).toContain(numberOfKeys > 2 ? `KEYS[3..${numberOfKeys}]` : `KEYS[${numberOfKeys}]`);
+    }
+  });
+
+  it('trackTokens counts each token once and returns the indexes of tokens that already have a final result', async () => {
+    const job = keys.job('j1');
+    const tokens = keys.jobTokens('j1', 'ios');
+    expect(await scripts.trackTokens(job, tokens, 'ios', expiresAt(), 5, 'a', 'b')).toBe(-1); // no job: nothing written
+    expect(await redis.exists(tokens)).toBe(0);
+
+    await newJob('j1', 1);
+    expect(await scripts.trackTokens(job, tokens, 'ios', expiresAt(), 5, 'a', 'b', 'c')).toEqual([]);
+    await redis.hset(tokens, 'b', 'sent');
+    expect(await scripts.trackTokens(job, tokens, 'ios', expiresAt(), 9, 'a', 'b', 'c', 'd')).toEqual([1]);
+    expect(await redis.hmget(job, 'ios:tokens', 'startedAt')).toEqual(['4', '5']);
+    expect(await redis.ttl(tokens)).toBeGreaterThan(3500);
+  });
+
+  it('recordResults records each token once, streams it by status and counts it', async () => {
+    const job = keys.job('j2');
+    const tokens = keys.jobTokens('j2', 'android');
+    const record = (...results: string[]) =>
+      scripts.recordResults(job, tokens, ...streams('j2'), 'android', expiresAt(), ...tokenStatuses, ...results);
+    expect(await record('t1', 'c1', 'sent', '')).toBe(-1);
+
+    await newJob('j2', 1);
+    await redis.hset(tokens, 't1', 'p');
+    expect(await record('t1', 'c1', 'sent', '', 't2', 'c2', 'invalid', 'UNREGISTERED')).toBe(2);
+    expect(await record('t1', 'c1', 'failed', 'late', 't3', 'c3', 'expired', 'expiry passed')).toBe(1);
+    expect(await redis.hgetall(tokens)).toEqual({ t1: 'sent', t2: 'invalid', t3: 'expired' });
+    // t1 was tracked (counted in tokens then); t2 and t3 were not, so recording counts them.
+    expect(await redis.hmget(job, 'android:tokens', 'android:sent', 'android:invalid', 'android:expired', 'android:failed')).toEqual([
+      '2',
+      '1',
+      '1',
+      '1',
+      null,
+    ]);
+    const invalid = await redis.xrange(keys.jobResults('j2', 'invalid'), '-', '+');
+    expect(invalid.map(([, fields]) => fields)).toEqual([['c', 'c2', 'p', 'android', 't', 't2', 'r', 'UNREGISTERED']]);
+    expect(await redis.xlen(keys.jobResults('j2', 'failed'))).toBe(0);
+  });
+
+  it('chunkDone counts a chunk once and finishes the job when every chunk of every platform is done', async () => {
+    const job = keys.job('j3');
+    const chunks = keys.jobChunks('j3');
+    const done = (platform: string, chunk: number, now: number) =>
+      scripts.chunkDone(job, chunks, platform, chunk, 3, now, expiresAt(), ...platforms);
+    expect(await done('ios', 0, 1)).toBe(-1);
+
+    await newJob('j3', 2);
+    expect(await done('ios', 0, 10)).toBe(1);
+    expect(await done('ios', 0, 11)).toBe(0);
+    expect(await done('ios', 1, 12)).toBe(1);
+    expect(await done('android', 0, 13)).toBe(1);
+    expect(await redis.hget(job, 'finishedAt')).toBeNull();
+    expect(await done('android', 1, 14)).toBe(1);
+    expect(await redis.hmget(job, 'ios:chunksDone', 'ios:clients', 'android:chunksDone', 'startedAt', 'finishedAt')).toEqual([
+      '2',
+      '6',
+      '2',
+      '10',
+      '14',
+    ]);
+  });
+
+  it('extendPause only ever lengthens a pause', async () => {
+    const key = keys.providerPause('p');
+    await scripts.extendPause(key, 60_000);
+    await scripts.extendPause(key, 1000);
+    expect(await redis.pttl(key)).toBeGreaterThan(59_000);
+    await scripts.extendPause(key, 120_000);
+    expect(await redis.pttl(key)).toBeGreaterThan(119_000);
+  });
+
+  it('takePermits hands out the capacity, then says how long until the permits exist', async () => {
+    const key = keys.rateLimit('bucket');
+    expect(await scripts.takePermits(key, 10, 60_000, 6)).toBe(0);
+    expect(await scripts.takePermits(key, 10, 60_000, 4)).toBe(0);
+    // Empty: 5 permits refill in 5/10 of the window (less the few ms since the bucket was last written).
+    const wait = await scripts.takePermits(key, 10, 60_000, 5);
+    expect(wait).toBeGreaterThan(29_000);
+    expect(wait).toBeLessThanOrEqual(30_000);
+    expect(Number(await redis.hget(key, 'tokens'))).toBeLessThan(1); // nothing taken by the refusal
+  });
+
+  it("setOwner / takeOwner keep one owner per token field; putDevice rewrites a client's lines", async () => {
+    const bucket = keys.tokenOwners('abcd');
+    const field = Buffer.from('0123456789');
+    expect(await scripts.setOwner(bucket, field, 'alice')).toBeNull();
+    expect(await scripts.setOwner(bucket, field, 'bob')).toBe('alice');
+    expect(await scripts.takeOwner(bucket, field)).toBe('bob');
+    expect(await scripts.takeOwner(bucket, field)).toBeNull();
+
+    const devices = keys.clientDevices('carol');
+    expect(await scripts.putDevice(devices, 'tok:1', 'a1:tok:1')).toBe(1);
+    expect(await scripts.putDevice(devices, 'tok2', 'i2:tok2')).toBe(2);
+    expect(await scripts.putDevice(devices, 'tok:1', 'a3:tok:1')).toBe(2);
+    expect(await redis.get(devices)).toBe('i2:tok2\na3:tok:1');
+    expect(await scripts.putDevice(devices, 'tok2')).toBe(1);
+    expect(await scripts.putDevice(devices, 'tok:1')).toBe(0);
+    expect(await redis.exists(devices)).toBe(0);
+  });
+});

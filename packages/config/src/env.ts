@@ -137,6 +137,28 @@ export const envSchema = z.object({
   WEBPUSH_RATE_LIMIT_PER_MINUTE: int(0).default(0),
   /** Timeout of one provider request. @defaultValue 15000 */
   PROVIDER_TIMEOUT_MS: int(100).default(15_000),
+
+  /**
+   * How long a token may wait for a provider that is down (its breaker open) before it is `failed`,
+   * counted from the request; a payload's `expiry` ends it sooner (`expired`). @defaultValue 86400 (24 h)
+   */
+  DELIVERY_WINDOW_SECONDS: int(1).default(24 * 3600),
+  /** Provider failures in a row (5xx, timeouts, connection errors), across tokens and workers, that open the breaker. @defaultValue 10 */
+  BREAKER_FAILURES: int(1).default(10),
+  /** How long the breaker stays open the first time; doubled after each failed probe. @defaultValue 1000 */
+  BREAKER_BASE_DELAY_MS: int(1).default(1000),
+  /** The longest the breaker stays open between probes (a longer Retry-After is honoured). @defaultValue 300000 (5 min) */
+  BREAKER_MAX_DELAY_MS: int(1).default(300_000),
+  /** Answers the dead-token guard judges together. @defaultValue 200 */
+  DEAD_TOKEN_GUARD_WINDOW: int(1).default(200),
+  /** A cause of "dead token" answers above this share of a window is a suspected misconfiguration. @defaultValue 0.5 */
+  DEAD_TOKEN_GUARD_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** Fewer answers in a judged window keep the tokens but raise no alarm and pause nothing. @defaultValue 20 */
+  DEAD_TOKEN_GUARD_MIN_ANSWERS: int(1).default(20),
+  /** A window older than this is judged on the answers it has: the longest a dead token waits for its verdict. @defaultValue 10000 */
+  DEAD_TOKEN_GUARD_WAIT_MS: int(1).default(10_000),
+  /** How long a platform pauses after a suspected misconfiguration. @defaultValue 300 */
+  DEAD_TOKEN_GUARD_PAUSE_SECONDS: int(0).default(300),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,13 +1,18 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Platform } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
+  CHUNK_BACKOFF,
+  DeadTokenGuard,
   JobStore,
+  ProviderBreaker,
   ProviderPause,
   RateLimiter,
   TokenRegistry,
   createRedis,
+  deliveryScope,
   queueName,
   queuePrefix,
   type ChunkJobData,
@@ -46,10 +51,26 @@ function platformSettings(platform: Platform, config: Config): { limit: number; 
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
 export class ChunkRetryError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The provider's Retry-After for these tokens (0: none): the backoff is at least this long. */
+    readonly retryAfterMs = 0,
+  ) {
     super(message);
     this.name = this.constructor.name;
   }
+}
+
+/**
+ * The backoff of CHUNK_BACKOFF jobs: BullMQ's own exponential backoff with jitter, lengthened to the
+ * provider's Retry-After when it asked for more.
+ */
+export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, job?: MinimalJob): number {
+  if (type !== CHUNK_BACKOFF) throw new Error(`unknown backoff type ${type}`);
+  const { delay = 0, jitter = 0 } = typeof job?.opts.backoff === 'object' ? job.opts.backoff : {};
+  // BullMQ's exponential strategy is synchronous (classes/backoffs.ts).
+  const exponential = Backoffs.builtinStrategies.exponential!(delay, jitter)(attemptsMade, type, err, job) as number;
+  return Math.max(exponential, err instanceof ChunkRetryError ? err.retryAfterMs : 0);
 }
 
 /**
@@ -63,6 +84,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
   const prefix = config.REDIS_PREFIX;
   const { limit, batchSize } = platformSettings(platform, config);
   const stopping = new AbortController();
+  const scope = deliveryScope(platform);
   const ctx: DeliveryContext = {
     platform,
     provider,
@@ -70,6 +92,28 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
     limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
     pause: new ProviderPause(redis, prefix, queueName[platform]),
+    breaker: new ProviderBreaker(redis, prefix, scope, {
+      failures: config.BREAKER_FAILURES,
+      baseDelayMs: config.BREAKER_BASE_DELAY_MS,
+      maxDelayMs: config.BREAKER_MAX_DELAY_MS,
+      // A probe is one request: it has its answer within the provider timeout.
+      probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
+    }),
+    guard: new DeadTokenGuard(redis, prefix, scope, {
+      window: config.DEAD_TOKEN_GUARD_WINDOW,
+      share: config.DEAD_TOKEN_GUARD_SHARE,
+      waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
+    }),
+    guardPolicy: {
+      share: config.DEAD_TOKEN_GUARD_SHARE,
+      minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
+      pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+    },
+    fingerprint: provider.describe().then(
+      (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
+      () => 'unknown',
+    ),
+    deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
     batchSize,
     logger,
     stopping: stopping.signal,
@@ -96,7 +140,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
         await job.moveToDelayed(run.resumeAt, token);
         throw new DelayedError();
       }
-      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`);
+      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
     },
     {
       connection: queueConnection,
@@ -106,6 +150,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       stalledInterval: config.STALLED_INTERVAL_MS,
       lockDuration: config.STALLED_INTERVAL_MS * 2,
       maxStalledCount: 5,
+      settings: { backoffStrategy: chunkBackoff },
     },
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));

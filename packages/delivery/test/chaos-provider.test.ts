@@ -55,7 +55,16 @@ describe('a provider outage', () => {
   beforeAll(async () => {
     stack = await startTestStack('chaos-outage', {
       workers: { ios: 0, android: 0 },
-      env: { PUSH_CHUNK_CLIENTS: '20', RETRY_BASE_DELAY_MS: String(BASE), DELIVERY_ATTEMPTS: String(ATTEMPTS) },
+      // No Retry-After: it would be honoured, and this test measures the exponential backoff itself.
+      fcm: { outageRetryAfter: false },
+      // Token-level retries are what this test measures: the provider breaker, which would hold every
+      // token during the outage instead (provider-safety.test.ts), never opens here.
+      env: {
+        PUSH_CHUNK_CLIENTS: '20',
+        RETRY_BASE_DELAY_MS: String(BASE),
+        DELIVERY_ATTEMPTS: String(ATTEMPTS),
+        BREAKER_FAILURES: '1000000',
+      },
     });
     const env = { WORKER_CONCURRENCY: '4', APNS_BATCH_SIZE: '10', FCM_BATCH_SIZE: '10', LOG_LEVEL: 'info' };
     workers = [stack.startWorkerProcess('ios', env), stack.startWorkerProcess('android', env)];

@@ -41,7 +41,9 @@ describe('delivery, end to end through the API, workers and simulators', () => {
     stack = await startTestStack('delivery', {
       apns: { dead: ['dead*'], bad: ['bad0*'], wrongTopic: ['0bad*'], flakyOnce: ['f1a*'] },
       fcm: { dead: ['dead*'], bad: ['bad*'], flakyOnce: ['flaky*'] },
-      env: { PUSH_CHUNK_CLIENTS: '2' },
+      // Mostly dead tokens here, to check each answer's classification: the guard, which would call
+      // that a misconfiguration, never suspects anything with a share of 1 (provider-safety.test.ts tests it).
+      env: { PUSH_CHUNK_CLIENTS: '2', DEAD_TOKEN_GUARD_SHARE: '1' },
     });
   });
   afterAll(() => stack.close());
@@ -198,7 +200,8 @@ describe('retries used up, permanent errors and throttling', () => {
     await stack.register('c-out', 'ios', iosToken('0e', 1));
     await stack.register('c-out', 'android', fcmToken('out', 1));
     stack.apns.outage(60_000);
-    stack.fcm.outage(60_000);
+    // Every FCM request fails without a Retry-After (an outage's Retry-After would be honoured: 60 s).
+    stack.fcm.setBehaviour({ errorRate: 1 });
     const jobId = await stack.push(['c-out'], { alert: 'down' });
     const job = await stack.waitForCompletion(jobId);
     expect(job.totals).toMatchObject({ tokens: 2, failed: 2, sent: 0 });
@@ -211,7 +214,7 @@ describe('retries used up, permanent errors and throttling', () => {
     expect(stack.apns.stats().requests).toBe(3);
     expect(stack.fcm.stats().requests).toBe(3);
     stack.apns.outage(0);
-    stack.fcm.outage(0);
+    stack.fcm.setBehaviour({ errorRate: 0 });
     await android.close();
   });
 

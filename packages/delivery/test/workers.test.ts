@@ -78,14 +78,27 @@ describe('a worker process killed in the middle of a job', () => {
 
     // The other platform's job also waits on this queue: count only this job's tokens.
     const mine = new Set(results.map((r) => r.token));
-    const delivered = sim
-      .received()
-      .map((n) => n.token)
-      .filter((t) => mine.has(t));
+    const records = sim.received().filter((n) => mine.has(n.token));
+    const delivered = records.map((n) => n.token);
     const duplicates = delivered.length - new Set(delivered).size;
     expect(new Set(delivered).size).toBe(3000);
     // Only what was in flight at the kill can go out twice: at most concurrency x batch size.
     expect(duplicates).toBeLessThanOrEqual(2 * 50);
-    process.stdout.write(`${platform}: killed after ${atKill} deliveries; ${duplicates} sent twice\n`);
+
+    // What the device shows: a notification sent twice replaces the first when both carry the same
+    // collapse id (APNs apns-collapse-id, FCM android.notification.tag), the job id. Shown twice = a
+    // token whose records carry more than one collapse id, or none.
+    const collapseId = (n: (typeof records)[number]) =>
+      platform === 'ios'
+        ? n.headers['apns-collapse-id']
+        : (n.body as { message: { android?: { notification?: { tag?: string } } } }).message.android?.notification?.tag;
+    const idsByToken = new Map<string, Set<string | undefined>>();
+    for (const n of records) idsByToken.set(n.token, (idsByToken.get(n.token) ?? new Set()).add(collapseId(n)));
+    const shownTwice = [...idsByToken.values()].filter((ids) => ids.size > 1 || ids.has(undefined)).length;
+    expect(new Set(records.map(collapseId))).toEqual(new Set([jobId]));
+    expect(shownTwice).toBe(0);
+    process.stdout.write(
+      `${platform}: killed after ${atKill} deliveries; ${duplicates} sent twice, ${shownTwice} shown twice (one collapse id per job)\n`,
+    );
   });
 });

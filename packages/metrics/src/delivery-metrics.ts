@@ -14,6 +14,9 @@ export interface DeliveryMetrics {
   retried(platform: string, tokens: number): void;
   paused(platform: string, ms: number): void;
   deadRemoved(platform: string, tokens: number): void;
+  deadKept(platform: string, tokens: number): void;
+  misconfiguration(platform: string, causes: readonly string[], answers: number): void;
+  breakerOpened(platform: string, ms: number): void;
 }
 
 export function deliveryMetrics(registry: Registry): DeliveryMetrics {
@@ -61,10 +64,29 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
     labelNames: ['platform'] as const,
     registers,
   });
+  const kept = new Counter({
+    name: 'push_dead_tokens_kept_total',
+    help: 'Tokens the provider called dead, kept registered because the dead-token guard suspects a misconfiguration.',
+    labelNames: ['platform'] as const,
+    registers,
+  });
+  const misconfigurations = new Counter({
+    name: 'push_suspected_misconfiguration_total',
+    help: 'Windows of answers the dead-token guard judged a misconfiguration (each pauses the platform): alert on any increase.',
+    labelNames: ['platform'] as const,
+    registers,
+  });
+  const breakerOpens = new Counter({
+    name: 'push_provider_breaker_opens_total',
+    help: 'Times the provider breaker opened (provider failing: sending held), probes that failed included.',
+    labelNames: ['platform'] as const,
+    registers,
+  });
   // Zero series from the start, so rate() and alerts see them before the first event.
   for (const platform of platforms) {
     for (const status of tokenStatuses) notifications.inc({ platform, status }, 0);
-    for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead]) counter.inc({ platform }, 0);
+    for (const counter of [providerTokens, retries, pauses, pauseSeconds, dead, kept, misconfigurations, breakerOpens])
+      counter.inc({ platform }, 0);
   }
 
   return {
@@ -86,6 +108,15 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
     },
     deadRemoved(platform, tokens) {
       dead.inc({ platform }, tokens);
+    },
+    deadKept(platform, tokens) {
+      kept.inc({ platform }, tokens);
+    },
+    misconfiguration(platform) {
+      misconfigurations.inc({ platform });
+    },
+    breakerOpened(platform) {
+      breakerOpens.inc({ platform });
     },
   };
 }

@@ -144,6 +144,7 @@ function decide(ex: Exchange, ctx: Context, now: number): Outcome {
 
   const outage = b.outageStatus(now);
   if (outage) {
+    if (b.current.outageRetryAfter === false) return outageAnswer(outage);
     return { ...outageAnswer(outage), retryAfter: Math.max(1, Math.ceil(((b.current.outageUntil ?? now) - now) / 1000)) };
   }
   if (b.randomError()) return ANSWERS.unavailable;

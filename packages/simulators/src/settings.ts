@@ -10,7 +10,7 @@ export class BehaviourError extends Error {
   }
 }
 
-type Rule = { type: 'number'; min: number; max?: number; integer?: boolean } | { type: 'list' };
+type Rule = { type: 'number'; min: number; max?: number; integer?: boolean } | { type: 'list' } | { type: 'boolean' };
 
 const COMMON: Record<string, Rule> = {
   latencyMs: { type: 'number', min: 0 },
@@ -41,6 +41,7 @@ const RULES: Record<Kind, Record<string, Rule>> = {
     ...COMMON,
     senderMismatch: { type: 'list' },
     deviceThrottled: { type: 'list' },
+    outageRetryAfter: { type: 'boolean' },
     quotaPerMinute: { type: 'number', min: 0 },
   },
   webpush: {
@@ -75,6 +76,8 @@ export function parseBehaviour(kind: Kind, input: unknown): Partial<ApnsBehaviou
     if (!rule) throw new BehaviourError(`unknown ${kind} behaviour "${key}" (known: ${behaviourKeys(kind).join(', ')})`);
     if (value === undefined) {
       // Kept: undefined sets the key back to its default.
+    } else if (rule.type === 'boolean') {
+      if (typeof value !== 'boolean') throw new BehaviourError(`${key} must be true or false`);
     } else if (rule.type === 'list') {
       if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
         throw new BehaviourError(`${key} must be an array of strings`);

@@ -55,6 +55,8 @@ export interface FcmBehaviour extends CommonBehaviour {
    * google.rpc.QuotaFailure naming the device and Retry-After `retryAfterSeconds`).
    */
   deviceThrottled?: TokenList;
+  /** Whether answers during an outage carry Retry-After (the seconds left). @defaultValue true */
+  outageRetryAfter?: boolean;
   /** Per-project token bucket (messages per minute); over it, 429 QUOTA_EXCEEDED. @defaultValue 0 (off) */
   quotaPerMinute?: number;
 }

@@ -4,5 +4,7 @@ export * from './token-registry';
 export * from './job-store';
 export * from './rate-limiter';
 export * from './provider-pause';
+export * from './provider-breaker';
+export * from './dead-token-guard';
 export * from './queues';
 export * from './scripts';

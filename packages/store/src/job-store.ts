@@ -119,6 +119,14 @@ export class JobStore {
     return (await this.redis.hexists(this.keys.job(jobId), 'queuedAt')) === 1;
   }
 
+  /** A job's payload and creation time (epoch ms), or undefined once it has expired. */
+  async meta(jobId: string): Promise<{ payload: Payload; createdAt: number } | undefined> {
+    const [payload, createdAt] = await this.redis.hmget(this.keys.job(jobId), 'payload', 'createdAt');
+    return payload === null || payload === undefined
+      ? undefined
+      : { payload: JSON.parse(payload) as Payload, createdAt: Number(createdAt) };
+  }
+
   /** The payload of a job, or undefined once it has expired. */
   async payload(jobId: string): Promise<Payload | undefined> {
     const text = await this.redis.hget(this.keys.job(jobId), 'payload');

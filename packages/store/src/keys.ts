@@ -1,6 +1,14 @@
 import type { Platform } from '@push/contract';
 
 /**
+ * What the provider-wide state (dead-token guard, breaker) is kept per: today one platform (`ios`,
+ * `android`, later `web`). Tenancy adds the app here, `<app>:<platform>`, and nowhere else.
+ */
+export function deliveryScope(platform: string): string {
+  return platform;
+}
+
+/**
  * Every Redis key the stores use (BullMQ's queue keys live under `queuePrefix`, queues.ts). Keys that one
  * script touches together share a `{hash tag}` so they live in one Redis Cluster slot.
  */
@@ -24,6 +32,10 @@ export function storeKeys(prefix: string) {
     idempotency: (key: string) => `${prefix}:idem:{${key}}`,
     /** Set while a provider asked every worker to stop sending (FCM 429 Retry-After). */
     providerPause: (name: string) => `${prefix}:pause:{${name}}`,
+    /** Hash of the dead-token guard of one delivery scope: the open window's counts and recent verdicts. */
+    deadTokenGuard: (scope: string) => `${prefix}:guard:{${scope}}`,
+    /** Hash of the provider breaker of one delivery scope: failures, openings, open until, probe lease. */
+    providerBreaker: (scope: string) => `${prefix}:breaker:{${scope}}`,
     /** Token bucket of a rate limiter. */
     rateLimit: (name: string) => `${prefix}:rl:{${name}}`,
   };

@@ -23,11 +23,17 @@ export function createQueue(platform: Platform, connection: ConnectionOptions, p
   return new Queue<ChunkJobData>(queueName[platform], { connection, prefix: queuePrefix(prefix, platform) });
 }
 
-/** Retry policy of chunk jobs: BullMQ's exponential backoff with jitter is the only retry loop. */
+/**
+ * The backoff type of chunk jobs: BullMQ's exponential backoff with jitter, but never shorter than the
+ * provider's Retry-After (the worker registers it: packages/delivery worker.ts `backoffStrategy`).
+ */
+export const CHUNK_BACKOFF = 'exponential-retry-after';
+
+/** Retry policy of chunk jobs: BullMQ's retries are the only retry loop. */
 export function chunkJobOptions(attempts: number, baseDelayMs: number): JobsOptions {
   return {
     attempts,
-    backoff: { type: 'exponential', delay: baseDelayMs, jitter: 0.5 },
+    backoff: { type: CHUNK_BACKOFF, delay: baseDelayMs, jitter: 0.5 },
     // Results live in the job store; finished chunk jobs only need to linger for the dashboard.
     removeOnComplete: { age: 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },

@@ -25,6 +25,15 @@ export interface StoreScripts {
   setOwner(bucket: string, field: Buffer, client: string): Promise<string | null>;
   takeOwner(bucket: string, field: Buffer): Promise<string | null>;
   putDevice(key: string, token: string, line?: string): Promise<number>;
+  deadTokenGuard(
+    key: string,
+    mode: 'observe' | 'verdict',
+    share: number,
+    waitMs: number,
+    ...args: Arg[]
+  ): Promise<[number, ...Array<number | string>]>;
+  breakerAdmit(key: string, probeLeaseMs: number, pollMs: number): Promise<number[]>;
+  breakerObserve(key: string, ...args: number[]): Promise<number[]>;
 }
 
 const directory = join(__dirname, 'commands');

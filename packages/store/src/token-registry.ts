@@ -131,15 +131,17 @@ export class TokenRegistry {
   }
 
   /**
-   * `tokens` (a retried chunk's, which job data holds without keys) with their keys read again, for a
-   * platform whose tokens carry keys; a token no longer registered to its client comes back without.
+   * `tokens` with their keys, for a platform whose tokens carry keys: those without (job data holds none)
+   * read them again; a token no longer registered to its client comes back without. `tokens` itself when
+   * nothing is missing or the platform has no keys.
    */
-  async withKeys(tokens: readonly ResolvedToken[], platform: Platform): Promise<ResolvedToken[]> {
-    if (!keyedPlatforms.has(platform)) return [...tokens];
-    const current = await this.resolve([...new Set(tokens.map((t) => t.client))], platform);
+  async withKeys<T extends ResolvedToken>(tokens: T[], platform: Platform): Promise<T[]> {
+    if (!keyedPlatforms.has(platform) || tokens.every((t) => t.keys !== undefined)) return tokens;
+    const missing = tokens.filter((t) => t.keys === undefined);
+    const current = await this.resolve([...new Set(missing.map((t) => t.client))], platform);
     const keysOf = new Map(current.map((t) => [`${t.client}\n${t.token}`, t.keys]));
     return tokens.map((t) => {
-      const keys = keysOf.get(`${t.client}\n${t.token}`);
+      const keys = t.keys ?? keysOf.get(`${t.client}\n${t.token}`);
       return keys === undefined ? t : { ...t, keys };
     });
   }

@@ -27,7 +27,10 @@ async function newJob(jobId: string, chunks: number): Promise<void> {
 describe('store scripts, called directly', () => {
   it('are all defined, each with a header naming its KEYS, ARGV and what it returns', () => {
     expect(storeCommands.map((c) => c.name).sort()).toEqual([
+      'breakerAdmit',
+      'breakerObserve',
       'chunkDone',
+      'deadTokenGuard',
       'extendPause',
       'putDevice',
       'recordResults',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apnsCredentials, createLogger, fcmSettings, loadConfig, webPushCredentials, type Config, type Logger } from '@push/config';
 import { platforms, type Platform } from '@push/contract';
-import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
+import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createFcmProvider, createWebPushProvider, generateVapidKeys, type PushProvider } from '@push/providers';
 import {
   startApnsSimulator,
@@ -30,8 +30,8 @@ export interface TestStack {
   webpush: WebPushSimulator;
   /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
   workerEnv: Record<string, string>;
-  /** Starts one more in-process worker for a platform, optionally with other settings. */
-  addWorker(platform: Platform, env?: Record<string, string>): DeliveryWorker;
+  /** Starts one more in-process worker for a platform, optionally with other settings and observers. */
+  addWorker(platform: Platform, env?: Record<string, string>, events?: DeliveryEvents): DeliveryWorker;
   /** Starts a worker as a separate process (`node apps/<x>-worker/dist/index.js`). */
   spawnWorker(platform: Platform, env?: Record<string, string>): ChildProcess;
   /** Like spawnWorker, with the process' stdout and stderr captured (LOG_LEVEL as given in `env`). */
@@ -100,6 +100,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     API_RATE_LIMIT_PER_MINUTE: '0',
     RETRY_BASE_DELAY_MS: '50',
     STALLED_INTERVAL_MS: '1000',
+    // A dead token's verdict within a fifth of a second when the window does not fill (default 10 s).
+    DEAD_TOKEN_GUARD_WAIT_MS: '200',
     ...simulatorEnv(apns, fcm, webpush),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
@@ -135,10 +137,10 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
         });
     }
   };
-  const addWorker = (platform: Platform, env: Record<string, string> = {}) => {
+  const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
     const config = loadConfig({ ...api.env, ...env });
     const provider = providerFor(platform, config, logger);
-    const worker = createDeliveryWorker({ platform, provider, config, logger });
+    const worker = createDeliveryWorker({ platform, provider, config, logger, ...(events && { events }) });
     workers.push(worker);
     return worker;
   };

@@ -82,18 +82,18 @@ describe('token registry', () => {
       { token: endpoint, platform: 'web', createdAt: new Date(7000).toISOString() },
       { token: ios(70), platform: 'ios', createdAt: new Date(8000).toISOString() },
     ]);
-    expect(await registry.resolve(['erin'], 'web')).toEqual([{ client: 'erin', token: endpoint, keys }]);
-    expect(await registry.resolve(['erin'], 'ios')).toEqual([{ client: 'erin', token: ios(70) }]);
+    expect(await registry.resolve(['erin'], 'web')).toEqual([{ client: 'erin', token: endpoint, at: 7000, keys }]);
+    expect(await registry.resolve(['erin'], 'ios')).toEqual([{ client: 'erin', token: ios(70), at: 8000 }]);
     expect(
       await registry.withKeys(
         [
-          { client: 'erin', token: endpoint },
+          { client: 'erin', token: endpoint, at: 7000 },
           { client: 'erin', token: 'https://gone.example/x' },
         ],
         'web',
       ),
     ).toEqual([
-      { client: 'erin', token: endpoint, keys },
+      { client: 'erin', token: endpoint, at: 7000, keys },
       { client: 'erin', token: 'https://gone.example/x' },
     ]);
     expect(await registry.withKeys([{ client: 'erin', token: ios(70) }], 'ios')).toEqual([{ client: 'erin', token: ios(70) }]);

@@ -1,8 +1,8 @@
 import { STATUS_CODES, type Server } from 'node:http';
-import { failure, platforms } from '@push/contract';
+import { failure } from '@push/contract';
 import { ConfigError, createLogger, loadConfig, redactConfig, redactUrl } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
-import { createQueue, createRedis, waitForReady } from '@push/store';
+import { createLaneQueues, createRedis, listQueues, waitForReady } from '@push/store';
 import { createServer } from './server';
 
 /** The API process: read the environment, connect, listen, and stop cleanly on SIGTERM/SIGINT. */
@@ -21,17 +21,12 @@ async function main(): Promise<void> {
   await waitForReady(redis, 15_000).catch(() => {
     throw new ConfigError(`REDIS_URL: cannot reach Redis at ${redactUrl(config.REDIS_URL)}`);
   });
-  const queues = Object.fromEntries(
-    platforms.map((p) => {
-      const queue = createQueue(
-        p,
-        createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }),
-        config.REDIS_PREFIX,
-      );
-      queue.on('error', (err) => logger.warn({ err: err.message, queue: queue.name }, 'queue error'));
-      return [p, queue];
-    }),
-  ) as Parameters<typeof createServer>[0]['queues'];
+  const queues = createLaneQueues(
+    () => createRedis(config.REDIS_URL, 'producer', { cluster, enableAutoPipelining: false }),
+    config.REDIS_PREFIX,
+  );
+  for (const { queue } of listQueues(queues))
+    queue.on('error', (err) => logger.warn({ err: err.message, queue: queue.name }, 'queue error'));
 
   const app = createServer({ config, logger, redis, queues, metrics: createMetricsRegistry() });
   const server: Server = app.listen(config.PORT, () => {
@@ -53,7 +48,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     server.close();
-    await Promise.all(Object.values(queues).map((q) => q.close()));
+    await Promise.all(listQueues(queues).map(({ queue }) => queue.close()));
     redis.disconnect();
     process.exit(0);
   };

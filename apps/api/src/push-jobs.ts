@@ -1,16 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import type { Platform, Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, storeKeys, type ChunkJobData, type JobStore, type RedisClient } from '@push/store';
+import type { Platform, Priority, Push2ClientsRequest } from '@push/contract';
+import { chunkJobOptions, fairShareRound, storeKeys, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
   prefix: string;
   jobs: JobStore;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   /** The platforms this deployment delivers to (`enabledPlatforms`): chunks are queued on these. */
   platforms: readonly Platform[];
   chunkClients: number;
+  /** PRIORITY_HIGH_MAX_CLIENTS: a request without `priority` naming at most this many distinct clients is `high`. */
+  highMaxClients: number;
   attempts: number;
   retryBaseDelayMs: number;
 }
@@ -19,8 +20,8 @@ export interface PushJobsDeps {
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue. Clients are
- * resolved to tokens by the workers, so this costs the same whatever the registry holds.
+ * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue of its lane.
+ * Clients are resolved to tokens by the workers, so this costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
 export async function enqueuePush(
@@ -34,6 +35,7 @@ export async function enqueuePush(
       ? undefined
       : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
   let created = false;
+  let recorded: Priority | undefined;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
     const existing = claimed === null ? await deps.redis.get(idemKey) : null;
@@ -43,30 +45,35 @@ export async function enqueuePush(
       // job ids make the chunks it did queue no-ops, so no device gets the notification twice.
       jobId = existing;
       created = (await deps.jobs.payload(existing)) !== undefined;
+      // The lane it was given: its chunks already queued are there.
+      if (created) recorded = await deps.jobs.priority(existing);
     }
   }
   try {
     const clients = distinct(request.clients);
+    const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
     const chunks: string[][] = [];
     for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
-    if (!created)
+    if (!created) {
       await deps.jobs.create({
         jobId,
         clients: clients.length,
         chunks: chunks.length,
         platforms: deps.platforms,
         payload: request.payload,
+        priority,
       });
+    }
     created = true;
     const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
       deps.platforms.map((platform) =>
-        deps.queues[platform].addBulk(
+        deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
             data: { jobId, chunk, clients: chunkClients },
-            opts: { ...opts, jobId: `${jobId}-${chunk}` },
+            opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
           })),
         ),
       ),

@@ -1,9 +1,8 @@
 import express, { type Express } from 'express';
-import type { Queue } from 'bullmq';
-import { failure, ok, type Platform } from '@push/contract';
+import { failure, ok } from '@push/contract';
 import { enabledPlatforms, type Config, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
-import { JobStore, RateLimiter, TokenRegistry, type ChunkJobData, type RedisClient } from '@push/store';
+import { JobStore, RateLimiter, TokenRegistry, listQueues, queueDepth, type LaneQueues, type RedisClient } from '@push/store';
 import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
@@ -19,7 +18,7 @@ export interface ApiDeps {
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  queues: LaneQueues;
   /**
    * The process's metrics registry, served at `GET /metrics`; `index.ts` passes one with the default
    * process metrics. @defaultValue a new registry with the API's own metrics only
@@ -47,7 +46,10 @@ export function createServer(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
 
   // Before everything else: every answer is counted, `/metrics` and the dashboards included.
-  queueDepthMetric(metrics, Object.values(queues));
+  queueDepthMetric(
+    metrics,
+    listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
+  );
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
@@ -80,6 +82,7 @@ export function createServer(deps: ApiDeps): Express {
       platforms,
       maxClients: config.PUSH_MAX_CLIENTS,
       chunkClients: config.PUSH_CHUNK_CLIENTS,
+      highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
       attempts: config.DELIVERY_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
     }),
@@ -87,7 +90,7 @@ export function createServer(deps: ApiDeps): Express {
   push.use(tokenRoutes(registry, { web: platforms.includes('web'), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS }));
   push.use(jobRoutes(jobs));
   app.use('/push', push);
-  app.use('/admin', adminRoutes({ jobs, queues: Object.values(queues), passwords: config.adminPasswords }));
+  app.use('/admin', adminRoutes({ jobs, queues, passwords: config.adminPasswords }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import { createRedis } from '@push/store';
 import { startTestApi, startTestStack, type TestApi, type TestStack } from '@push/testing';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -30,7 +33,15 @@ describe('the dashboards under /admin', () => {
     ['a wrong password', basic('admin', 'test-key-0123456789abcdeX')],
     ['an API key header instead', undefined],
   ])('asks for Basic auth when given %s, on every admin path', async (_, authorization) => {
-    for (const path of ['/admin', '/admin/jobs', '/admin/jobs.js', '/admin/api/jobs', '/admin/queues', '/admin/queues/api/queues']) {
+    for (const path of [
+      '/admin',
+      '/admin/jobs',
+      '/admin/jobs.js',
+      '/admin/api/jobs',
+      '/admin/api/lanes',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+    ]) {
       const headers: Record<string, string> = authorization ? { Authorization: authorization } : { 'IM-API-KEY': stack.api.apiKey };
       const res = await fetch(stack.api.url + path, { headers });
       expect(res.status).toBe(401);
@@ -67,6 +78,7 @@ describe('the dashboards under /admin', () => {
     expect(body.result.jobs[0]).toMatchObject({
       jobId,
       state: 'completed',
+      priority: 'high',
       totals: { clients: 4, tokens: 3, sent: 2, invalid: 1, failed: 0, expired: 0 },
       platforms: { android: { chunks: 1, chunksDone: 1, tokens: 3 }, ios: { chunks: 1, chunksDone: 1, tokens: 0 } },
     });
@@ -103,14 +115,46 @@ describe('the dashboards under /admin', () => {
     expect((await json(res)).error.code).toBe('INVALID_CURSOR');
   });
 
-  it('mounts bull-board at /admin/queues over every platform queue', async () => {
+  it('mounts bull-board at /admin/queues over both lanes of every platform', async () => {
     const page = await admin('/admin/queues');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<base href="/admin/queues/" />');
     const api = await admin('/admin/queues/api/queues?activeQueue=apns&page=1&jobsPerPage=10');
     expect(api.status).toBe(200);
     const { queues } = (await json(api)) as { queues: { name: string }[] };
-    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'fcm', 'webpush']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'apns-high', 'fcm', 'fcm-high', 'webpush', 'webpush-high']);
+  });
+});
+
+describe('work per lane on the dashboards', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    // No workers: what is queued stays where the test puts it.
+    api = await startTestApi('admin-lanes', { PUSH_CHUNK_CLIENTS: '2' });
+  });
+  afterAll(() => api.close());
+
+  it("shows the chunks waiting and active in each platform's queue of each lane", async () => {
+    const post = (body: object) => api.request('POST', '/push/push2clients', { payload: { alert: 'lanes' }, ...body });
+    expect((await post({ clients: ['u1', 'u2', 'u3'] })).status).toBe(200);
+    expect((await post({ clients: ['u1', 'u2', 'u3', 'u4', 'u5'], priority: 'normal' })).status).toBe(200);
+    // One normal chunk of iOS taken by a worker: active.
+    const connection = createRedis(api.config.REDIS_URL, 'worker');
+    const taker = new Worker(api.queues.ios.normal.name, null, { connection, prefix: api.queues.ios.normal.opts.prefix! });
+    expect(await taker.getNextJob(randomUUID())).toBeDefined();
+
+    const res = await fetch(`${api.url}/admin/api/lanes`, { headers: { Authorization: basic('admin', api.apiKey) } });
+    expect(res.status).toBe(200);
+    const { lanes } = (await json(res)).result as { lanes: Array<Record<string, unknown>> };
+    await taker.close();
+    connection.disconnect();
+    const depth = { delayed: 0, failed: 0, paused: 0 };
+    expect(lanes).toEqual([
+      { platform: 'ios', lane: 'high', queue: 'apns-high', waiting: 2, active: 0, ...depth },
+      { platform: 'ios', lane: 'normal', queue: 'apns', waiting: 2, active: 1, ...depth },
+      { platform: 'android', lane: 'high', queue: 'fcm-high', waiting: 2, active: 0, ...depth },
+      { platform: 'android', lane: 'normal', queue: 'fcm', waiting: 3, active: 0, ...depth },
+    ]);
   });
 });
 

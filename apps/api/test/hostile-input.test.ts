@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import express from 'express';
 import { createLogger } from '@push/config';
-import { TokenRegistry } from '@push/store';
+import { listQueues, TokenRegistry } from '@push/store';
 import { startTestApi, type TestApi } from '@push/testing';
 import { errorHandler } from '@push/api/errors';
 import { verifyUtf8Body } from '@push/api/validation';
@@ -70,7 +70,9 @@ function expectError(res: Answer, status: number, code?: string | RegExp): void 
 }
 
 async function queuedChunks(): Promise<number> {
-  const counts = await Promise.all(Object.values(api.queues).map((q) => q.getJobCountByTypes('waiting', 'delayed', 'prioritized')));
+  const counts = await Promise.all(
+    listQueues(api.queues).map(({ queue }) => queue.getJobCountByTypes('waiting', 'delayed', 'prioritized')),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 

@@ -17,9 +17,12 @@ it('accepts 1,000,000 client ids in one request and queues every one of them', a
   const status = await api.request('GET', `/push/jobs/${jobId}`);
   expect(status.body.result.totals.clients).toBe(1_000_000);
   expect(status.body.result.platforms.ios.chunks).toBe(1000);
-  for (const queue of Object.values(api.queues)) {
-    expect(await queue.getWaitingCount()).toBe(1000);
-    const [last] = await queue.getJobs(['waiting'], 0, 0, false);
+  expect(status.body.result.priority).toBe('normal');
+  for (const { normal: queue } of Object.values(api.queues)) {
+    // Waiting with their fair-share round as BullMQ priority: chunk k has priority k + 1.
+    expect(await queue.getPrioritizedCount()).toBe(1000);
+    const [last] = await queue.getJobs(['prioritized'], 0, 0, false);
     expect(last!.data.clients).toHaveLength(1000);
+    expect(last!.opts.priority).toBe(1000);
   }
 });

@@ -112,11 +112,16 @@ describe('metrics of a whole job: the API and both worker processes', () => {
     expect(sample(text, 'push_http_request_duration_seconds_count{method="POST",route="/push/push2clients",status="200"}')).toBe(1);
   });
 
-  it('reports queue depth per queue and state, and the Redis connection as up', async () => {
+  it('reports queue depth per queue, lane and state, and the Redis connection as up', async () => {
     const text = await scrape(`${stack.api.url}/metrics`, stack.api.apiKey);
-    for (const queue of ['apns', 'fcm']) {
+    for (const [queue, lane] of [
+      ['apns', 'normal'],
+      ['apns-high', 'high'],
+      ['fcm', 'normal'],
+      ['fcm-high', 'high'],
+    ]) {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'paused']) {
-        expect(sample(text, `push_queue_jobs{queue="${queue}",state="${state}"}`)).toBe(0);
+        expect(sample(text, `push_queue_jobs{queue="${queue}",lane="${lane}",state="${state}"}`)).toBe(0);
       }
     }
     expect(sample(text, 'push_redis_up')).toBe(1);

@@ -30,17 +30,21 @@ describe('POST /push/push2clients', () => {
     expect(res.body).toEqual({ RC: 0, RM: 'OK', result: { jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
 
     const { jobId } = res.body.result;
-    // 3 clients in chunks of 2: two chunk jobs per platform queue, holding every client once; none for
-    // web, which this API (no VAPID key) does not deliver to.
-    for (const [platform, queue] of Object.entries(api.queues)) {
-      const jobs = await queue.getJobs(['waiting']);
+    // 3 clients in chunks of 2: two chunk jobs on each platform's high-lane queue (3 clients are at most
+    // PRIORITY_HIGH_MAX_CLIENTS), holding every client once; each waits with its fair-share round as priority.
+    // None for web, which this API (no VAPID key) does not deliver to.
+    for (const [platform, lanes] of Object.entries(api.queues)) {
+      const jobs = await lanes.high.getJobs(['prioritized']);
       const mine = jobs.filter((j) => j.data.jobId === jobId).sort((a, b) => a.data.chunk - b.data.chunk);
       expect(mine.map((j) => j.data.clients)).toEqual(platform === 'web' ? [] : [['user001', 'user002'], ['user003']]);
+      expect(mine.map((j) => j.opts.priority)).toEqual(platform === 'web' ? [] : [1, 2]);
+      expect(await lanes.normal.getJobCountByTypes('waiting', 'prioritized')).toBe(0);
     }
     const status = await api.request('GET', `/push/jobs/${jobId}`);
     expect(status.body.result).toMatchObject({
       jobId,
       state: 'queued',
+      priority: 'high',
       finishedAt: null,
       totals: { clients: 3, tokens: 0, sent: 0, failed: 0, invalid: 0, expired: 0 },
     });
@@ -106,6 +110,8 @@ describe('POST /push/push2clients', () => {
     ['an unknown payload field', { clients: ['a'], payload: { alert: 'x', colour: 'red' } }, /colour/],
     ['an unknown top-level field', { clients: ['a'], payload: { alert: 'x' }, extra: 1 }, /extra/],
     ['loc-args not strings', { clients: ['a'], payload: { alert: { 'loc-args': [1] } } }, /payload\.alert/],
+    ['an unknown priority', { clients: ['a'], payload: { alert: 'x' }, priority: 'urgent' }, /priority/],
+    ['a priority of the wrong type', { clients: ['a'], payload: { alert: 'x' }, priority: 1 }, /priority/],
     [
       'a VoIP topic',
       { clients: ['a'], payload: { alert: 'x', topic: 'io.app.voip' } },
@@ -117,6 +123,31 @@ describe('POST /push/push2clients', () => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ RC: 400, RM: 'Bad Request', error: { code: 'INVALID_PARAMETER' } });
     expect(res.body.error.message).toMatch(message);
+  });
+
+  it.each<[string, number, object, 'high' | 'normal']>([
+    ['at most PRIORITY_HIGH_MAX_CLIENTS (100) distinct clients', 100, {}, 'high'],
+    ['100 distinct clients, some named twice', 100, { repeat: true }, 'high'],
+    ['more than PRIORITY_HIGH_MAX_CLIENTS', 101, {}, 'normal'],
+    ['one client, priority normal', 1, { priority: 'normal' }, 'normal'],
+    ['many clients, priority high', 500, { priority: 'high' }, 'high'],
+  ])('puts a request of %s on the lane it names, else by its size', async (_name, count, fields, lane) => {
+    const { repeat, ...extra } = fields as { repeat?: boolean };
+    const clients = Array.from({ length: count }, (_, i) => `lane-${count}-${i}`);
+    const res = await api.request('POST', '/push/push2clients', {
+      clients: repeat ? [...clients, ...clients.slice(0, 5)] : clients,
+      payload: { alert: 'x' },
+      ...extra,
+    });
+    expect(res.status).toBe(200);
+    const { jobId } = res.body.result;
+    expect((await api.request('GET', `/push/jobs/${jobId}`)).body.result.priority).toBe(lane);
+    const other = lane === 'high' ? 'normal' : 'high';
+    for (const lanes of Object.values(api.queues)) {
+      const mine = (queued: { data: { jobId: string } }[]) => queued.filter((j) => j.data.jobId === jobId).length;
+      expect(mine(await lanes[lane].getJobs(['prioritized']))).toBe(Math.ceil(count / 2));
+      expect(mine(await lanes[other].getJobs(['prioritized']))).toBe(0);
+    }
   });
 
   it('refuses more clients than PUSH_MAX_CLIENTS', async () => {
@@ -180,7 +211,7 @@ describe('POST /push/push2clients', () => {
     const again = await api.request('POST', '/push/push2clients', body, headers);
     expect(again.status).toBe(200);
     expect(again.body.result.jobId).toBe(first.body.result.jobId);
-    const jobs = await api.queues.ios.getJobs(['waiting']);
+    const jobs = await api.queues.ios.high.getJobs(['prioritized']);
     expect(jobs.filter((j) => j.data.clients.includes('i1'))).toHaveLength(1);
 
     const other = await api.request('POST', '/push/push2clients', body, { 'Idempotency-Key': `${headers['Idempotency-Key']}-b` });
@@ -194,7 +225,7 @@ describe('POST /push/push2clients', () => {
 
 describe('a request cut short between the two queues', () => {
   it('is finished, not duplicated, by a retry with the same Idempotency-Key', async () => {
-    const android = api.queues.android;
+    const android = api.queues.android.high;
     const addBulk = android.addBulk.bind(android);
     android.addBulk = () => Promise.reject(new Error('connection lost'));
     const body = { clients: ['h1', 'h2', 'h3'], payload: { alert: 'half' } };
@@ -202,14 +233,14 @@ describe('a request cut short between the two queues', () => {
     const failed = await api.request('POST', '/push/push2clients', body, headers);
     android.addBulk = addBulk;
     expect(failed.status).toBe(500);
-    const [iosBefore, androidBefore] = await Promise.all([api.queues.ios.getJobs(['waiting']), android.getJobs(['waiting'])]);
+    const [iosBefore, androidBefore] = await Promise.all([api.queues.ios.high.getJobs(['prioritized']), android.getJobs(['prioritized'])]);
     expect(iosBefore.filter((j) => j.data.clients.includes('h1'))).toHaveLength(1);
     expect(androidBefore.filter((j) => j.data.clients.includes('h1'))).toHaveLength(0);
 
     const retried = await api.request('POST', '/push/push2clients', body, headers);
     expect(retried.status).toBe(200);
     const jobId = retried.body.result.jobId;
-    const [ios, androidJobs] = await Promise.all([api.queues.ios.getJobs(['waiting']), android.getJobs(['waiting'])]);
+    const [ios, androidJobs] = await Promise.all([api.queues.ios.high.getJobs(['prioritized']), android.getJobs(['prioritized'])]);
     expect(ios.filter((j) => j.data.clients.includes('h1')).map((j) => j.data.jobId)).toEqual([jobId]);
     expect(androidJobs.filter((j) => j.data.clients.includes('h1')).map((j) => j.data.jobId)).toEqual([jobId]);
     expect((await api.request('GET', `/push/jobs/${jobId}`)).body.result.totals.clients).toBe(3);

@@ -190,6 +190,7 @@ function webPushLib(request: DirectRunRequest, sim: SimHostInfo): Library {
   const options: webPush.RequestOptions = {
     vapidDetails: request.vapid,
     TTL: message.ttl,
+    urgency: message.urgency,
     contentEncoding: 'aes128gcm',
     agent,
     timeout: 15_000,

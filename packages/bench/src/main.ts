@@ -11,6 +11,7 @@ import type { DirectLibrary } from './direct';
 import { runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
 import { deleteKeys, keysMemory, usedMemory } from './measure';
+import { mixedRun, type MixedReport } from './mixed';
 import type { BenchOptions } from './options';
 import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
@@ -83,6 +84,8 @@ export interface BenchReport {
   cpuPerToken?: Record<string, number>;
   scaling?: ScalingPoint[];
   apiMillion?: ApiMillionReport;
+  /** `--mixed`: lanes and fair share under a blast. */
+  mixed?: MixedReport;
   targets: Target[];
   /** Anything that makes a figure doubtful (tokens not sent, failures). */
   warnings: string[];
@@ -220,9 +223,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
       await warmUp(ctx, clientIds(Math.min(2000, options.clients)));
     }
+    if (ctx && options.mixed) report.mixed = await mixedRun(ctx, options.mixed, quiet);
     // Service and direct scripts take turns, `repeat` times; the best run of each is kept, so that a
     // neighbour's burst of CPU (this machine is shared) does not decide a ratio.
-    for (let round = 1; round <= options.repeat; round++) {
+    for (let round = 1; round <= (options.mixed ? 0 : options.repeat); round++) {
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);

@@ -1,3 +1,5 @@
+import { mixedClients, type MixedOptions } from './mixed';
+
 /** What one `npm run bench` does; every field has a command-line option (see `usage`). */
 export interface BenchOptions {
   /** Registered clients. @defaultValue 100000 (1000 with --quick) */
@@ -49,6 +51,8 @@ export interface BenchOptions {
   waitQuietMs: number;
   /** Give up on a service run after this long, ms. @defaultValue 600000 */
   timeoutMs: number;
+  /** `--mixed`: only the lanes run (a blast, alerts, a campaign; see mixed.ts); registers the clients it needs. */
+  mixed?: MixedOptions;
 }
 
 export const usage = `npm run bench -- [options]
@@ -77,9 +81,17 @@ export const usage = `npm run bench -- [options]
   --repeat N            measured runs of the service and of each direct script, taking turns; the best of each counts (default 2; --quick: 1)
   --wait-quiet MS       before each measured run, wait up to MS for other processes to go quiet (default 60000; --quick: 0)
   --quick               small and fast (under a minute): 1000 clients, no scaling, no million run
+  --mixed               only the lanes run: a blast, a high-priority alert to one user every 500 ms while it drains,
+                        a normal campaign a few seconds in; each alone first (mixedAlertP50Ms ... mixedBlastThroughputRatio)
+  --mixed-blast N       clients of the blast (default 200000)
+  --mixed-campaign N    clients of the campaign (default 2000)
+  --mixed-alert-every MS  interval between alerts (default 500)
+  --mixed-campaign-at MS  when the campaign starts, after the blast (default 3000)
   --timeout MS          give up on a run after this long (default 600000)
   --json                one JSON document on stdout instead of tables
   --help`;
+
+const mixedDefaults = (): MixedOptions => ({ blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 });
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -232,9 +244,28 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--quick':
         break;
+      case '--mixed':
+        o.mixed ??= mixedDefaults();
+        break;
+      case '--mixed-blast':
+        (o.mixed ??= mixedDefaults()).blastClients = int(arg, 1);
+        break;
+      case '--mixed-campaign':
+        (o.mixed ??= mixedDefaults()).campaignClients = int(arg, 1);
+        break;
+      case '--mixed-alert-every':
+        (o.mixed ??= mixedDefaults()).alertEveryMs = int(arg, 10);
+        break;
+      case '--mixed-campaign-at':
+        (o.mixed ??= mixedDefaults()).campaignAtMs = int(arg, 0);
+        break;
       default:
         throw new UsageError(`unknown option ${arg}`);
     }
+  }
+  if (o.mixed) {
+    // The mixed run alone, on the clients it names.
+    Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1 });
   }
   if (o.scalingClients === 0) o.scalingClients = o.clients;
   if (o.iosShare === 0 && o.androidShare === 0) throw new UsageError('--ios-share and --android-share are both 0: nothing to send');

@@ -189,6 +189,43 @@ export function formatReport(r: BenchReport): string {
       ),
     );
   }
+  if (r.mixed) {
+    const m = r.mixed;
+    out.push(
+      table(
+        `Lanes: a ${n(m.options.blastClients)}-client blast, an alert every ${m.options.alertEveryMs} ms, a ${n(m.options.campaignClients)}-client campaign after ${m.options.campaignAtMs} ms`,
+        ['measure', 'alone', 'together'],
+        [
+          ['blast: completion', `${n(m.alone.blastMs)} ms`, `${n(m.mixed.blastMs)} ms`],
+          [
+            'blast: throughput',
+            `${n(m.alone.blastTokensPerSecond)} tokens/s`,
+            `${n(m.mixed.blastTokensPerSecond)} tokens/s (ratio ${m.mixedBlastThroughputRatio})`,
+          ],
+          [
+            'campaign: request -> completed',
+            `${n(m.alone.campaignMs)} ms`,
+            `${n(m.mixed.campaignMs)} ms (slowdown ${m.mixedCampaignSlowdown})`,
+          ],
+          [
+            'alert: request -> completed p50 / p99 / max',
+            `${m.alone.alertP50Ms} / - / ${m.alone.alertMaxMs} ms`,
+            `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms (${m.mixed.alerts} alerts)`,
+          ],
+          [
+            '  alert chunks: taken after / run, p50 and p99',
+            '',
+            `${m.alertChunks.takenAfterMs.join(' / ')} ms / ${m.alertChunks.runMs.join(' / ')} ms`,
+          ],
+          [
+            "load average (1 min) before; others' cores during",
+            String(m.load.beforeAlone),
+            `${m.load.beforeMixed}; ${m.load.othersCoresDuringMixed}`,
+          ],
+        ],
+      ),
+    );
+  }
   out.push(
     table(
       'Targets',

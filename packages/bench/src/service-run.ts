@@ -93,7 +93,8 @@ export interface RunContext {
   log(line: string): void;
 }
 
-async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: number; totals: Record<string, number> }> {
+/** Polls a job until `completed`: its `finishedAt` (epoch ms) and totals. */
+export async function follow(ctx: RunContext, jobId: string): Promise<{ finishedAt: number; totals: Record<string, number> }> {
   const deadline = Date.now() + ctx.timeoutMs;
   for (;;) {
     const res = await ctx.service.request('GET', `/push/jobs/${jobId}`);

@@ -121,7 +121,8 @@ export class Service {
     const redis = createRedis(this.options.redisUrl, 'worker');
     try {
       for (const platform of platforms) {
-        const queue = createQueue(platform, redis, this.options.prefix);
+        // The normal lane's workers: every worker process runs one per lane.
+        const queue = createQueue(platform, 'normal', redis, this.options.prefix);
         const deadline = Date.now() + 20_000;
         while ((await queue.getWorkersCount()) < count) {
           if (this.workers[platform].some((w) => w.child.exitCode !== null))

@@ -107,7 +107,8 @@ export function ratios(service: ServiceRunReport, direct: DirectComparison[]): R
 
 export function method(options: BenchOptions, population: Population): string[] {
   const d = directRequest(options, population, [], options.workers);
-  return [
+  const m = options.mixed;
+  const lines = [
     `Redis: a private redis-server (no persistence, noeviction); simulators: one separate node process for both (HTTP/2 + TLS, latency ${options.latencyMs} ± ${options.jitterMs} ms, counters only), shared by every run.`,
     'Tokens registered straight into Redis with TokenRegistry.register, pipelined (not through the API). APNs tokens 64 hex characters, FCM tokens 152, client ids 12.',
     `Service: node apps/api/dist/index.js and ${options.workers} node apps/{apns,fcm}-worker/dist/index.js per platform, NODE_ENV=production, LOG_LEVEL=warn, service defaults otherwise; FCM_RATE_LIMIT_PER_MINUTE=${options.fcmRateLimitPerMinute} (its token bucket starts full with a minute of quota, so a run under that many Android tokens is not held back)${Object.keys(options.env).length > 0 ? `; --env ${JSON.stringify(options.env)}` : ''}.`,
@@ -119,6 +120,11 @@ export function method(options: BenchOptions, population: Population): string[] 
         ]
       : []),
     `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; the best run of each is reported. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
+  ];
+  if (!m) return lines;
+  return [
+    ...lines.slice(0, 3),
+    `Mixed (lanes and fair share): one warm-up push; then alone, one after the other: the blast (${m.blastClients} clients, normal by its size), the campaign (${m.campaignClients} other clients, normal), 10 alerts (one more client, high by its size) ${m.alertEveryMs} ms apart; then together: the blast, an alert every ${m.alertEveryMs} ms until the blast completes, the campaign ${m.campaignAtMs} ms after the blast. Each time = the request to the job's finishedAt; blast throughput = its tokens / that time. Each phase starts after waiting for the machine to be quiet.`,
   ];
 }
 
@@ -140,6 +146,27 @@ export function targets(report: BenchReport): Target[] {
     // Web Push: the service signs one VAPID JWT per push service where web-push signs one per message.
     const goal = name === 'ratioWebVsWebPushLib' ? 1 : 0.8;
     out.push({ name, target: `>= ${goal}`, value: String(value), met: value >= goal });
+  }
+  if (report.mixed) {
+    const m = report.mixed;
+    out.push({
+      name: 'mixed: alert p99 (request -> completed) during a blast',
+      target: '<= 500 ms',
+      value: `${m.mixedAlertP99Ms} ms`,
+      met: m.mixedAlertP99Ms <= 500,
+    });
+    out.push({
+      name: 'mixed: campaign slowdown (during the blast / alone)',
+      target: '<= 3',
+      value: String(m.mixedCampaignSlowdown),
+      met: m.mixedCampaignSlowdown <= 3,
+    });
+    out.push({
+      name: 'mixed: blast throughput ratio (with the others / alone)',
+      target: '>= 0.9',
+      value: String(m.mixedBlastThroughputRatio),
+      met: m.mixedBlastThroughputRatio >= 0.9,
+    });
   }
   if (report.redis) {
     out.push({

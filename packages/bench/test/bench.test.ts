@@ -42,6 +42,40 @@ describe('npm run bench -- --quick --json', () => {
   }, 60_000);
 });
 
+describe('npm run bench -- --mixed --json', () => {
+  it('runs the blast, the alerts and the campaign alone and together, and reports the mixed figures', async () => {
+    // Tiny: the figures mean nothing at this size; the fields and the counts are what is checked.
+    const args = [
+      cli,
+      '--mixed',
+      '--json',
+      '--mixed-blast',
+      '200',
+      '--mixed-campaign',
+      '20',
+      '--mixed-alert-every',
+      '50',
+      '--mixed-campaign-at',
+      '50',
+      '--wait-quiet',
+      '0',
+      '--redis-url',
+      testRedisUrl(),
+    ];
+    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
+    const report = JSON.parse(stdout);
+    expect(report.population).toMatchObject({ clients: 221, iosTokens: 221, androidTokens: 221 });
+    expect(report.mixed.alone.blastTokens).toBe(400);
+    expect(report.mixed.mixed.alerts).toBeGreaterThanOrEqual(1);
+    for (const field of ['mixedAlertP50Ms', 'mixedAlertP99Ms', 'mixedAlertMaxMs', 'mixedCampaignSlowdown', 'mixedBlastThroughputRatio']) {
+      expect(report.mixed[field]).toBeGreaterThan(0);
+    }
+    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^mixed: alert p99/)]),
+    );
+  }, 60_000);
+});
+
 describe('options', () => {
   it('has defaults for the full run and for --quick', () => {
     expect(parseOptions([])).toMatchObject({
@@ -77,6 +111,21 @@ describe('options', () => {
     [
       ['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'],
       { env: { APNS_BATCH_SIZE: '250', A: 'b=c' }, nodeArgs: ['--trace-gc'] },
+    ],
+    [
+      ['--mixed'],
+      {
+        mixed: { blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 },
+        clients: 202_001,
+        baselines: false,
+        scaling: [],
+        apiMillion: 0,
+        repeat: 1,
+      },
+    ],
+    [
+      ['--mixed-blast', '50000', '--mixed-campaign-at', '1500'],
+      { mixed: { blastClients: 50_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 1500 }, clients: 52_001 },
     ],
   ])('%j', (argv, expected) => {
     expect(parseOptions(argv)).toMatchObject(expected);

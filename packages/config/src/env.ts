@@ -91,6 +91,11 @@ export const envSchema = z.object({
   PUSH_MAX_CLIENTS: int(1).default(1_000_000),
   /** Clients per chunk job the API queues for each platform. @defaultValue 1000 */
   PUSH_CHUNK_CLIENTS: int(1, 100_000).default(1000),
+  /**
+   * A push2clients request without `priority` naming at most this many distinct clients goes to the `high`
+   * lane, a larger one to `normal`. @defaultValue 100
+   */
+  PRIORITY_HIGH_MAX_CLIENTS: int(0).default(100),
   /** How long job records and per-token results are kept. @defaultValue 604800 (7 days) */
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
   /** Requests per minute one API key may make under /push/ (0: no limit). @defaultValue 60000 */
@@ -98,6 +103,11 @@ export const envSchema = z.object({
 
   /** Chunk jobs one worker process handles at once. @defaultValue 4 */
   WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /**
+   * Chunk jobs of the `high` lane one worker process handles at once, on top of WORKER_CONCURRENCY (which
+   * only `normal` chunks use): the capacity normal work can never take. @defaultValue 2
+   */
+  HIGH_WORKER_CONCURRENCY: int(1, 1000).default(2),
   /** Delivery attempts per token before it is recorded `failed`. @defaultValue 5 */
   DELIVERY_ATTEMPTS: int(1, 100).default(5),
   /** Base of the exponential retry backoff (with jitter). @defaultValue 1000 */

@@ -6,6 +6,14 @@ export const platforms = ['ios', 'android', 'web'] as const;
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;
 
+/**
+ * The lanes of `POST /push/push2clients` (contract Part 2, "Lanes and fair share"): `high` never waits
+ * behind `normal` work. Without the field the request's size decides (PRIORITY_HIGH_MAX_CLIENTS).
+ */
+export const priorities = ['high', 'normal'] as const;
+export const prioritySchema = z.enum(priorities);
+export type Priority = z.infer<typeof prioritySchema>;
+
 /** A client id as the caller names its users: any non-empty string up to 256 characters. */
 export const clientIdSchema = z.string().min(1, 'must be a non-empty string').max(256, 'must be at most 256 characters');
 
@@ -63,6 +71,7 @@ export function push2clientsSchema(maxClients: number) {
   return z.strictObject({
     clients: z.array(clientIdSchema).min(1, 'must list at least one client').max(maxClients, `must list at most ${maxClients} clients`),
     payload: payloadSchema,
+    priority: prioritySchema.optional(),
   });
 }
 export type Push2ClientsRequest = z.infer<ReturnType<typeof push2clientsSchema>>;

@@ -1,7 +1,7 @@
 import { createHash, ECDH } from 'node:crypto';
 import { z } from 'zod';
 import { secondsLeft } from './mapping';
-import type { Payload } from './schemas';
+import type { Payload, Priority } from './schemas';
 
 /**
  * Web Push (contract Part 2, "Web Push"): the subscription a browser hands over, the endpoint allowlist
@@ -129,6 +129,8 @@ export interface WebPushMessage {
   ttl: number;
   /** RFC 8030 §5.4 `Topic`: at most 32 characters of the URL-safe base64 alphabet. */
   topic?: string;
+  /** RFC 8030 §5.3 `Urgency`: `high` for `high` jobs (a security alert wakes the device), else `normal`. */
+  urgency: 'high' | 'normal';
 }
 
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
@@ -141,13 +143,14 @@ export function webPushTopic(collapseKey: string): string {
   return TOPIC.test(collapseKey) ? collapseKey : createHash('sha256').update(collapseKey).digest('base64url').slice(0, 32);
 }
 
-/** The contract's payload mapping for Web Push; `nowMs` fixes the TTL. */
-export function toWebPush(payload: Payload, nowMs: number): WebPushMessage {
+/** The contract's payload mapping for Web Push; `nowMs` fixes the TTL, `priority` (the job's) the urgency. */
+export function toWebPush(payload: Payload, nowMs: number, priority: Priority = 'normal'): WebPushMessage {
   const { title, body, icon, type, alert } = payload;
   const left = secondsLeft(payload, nowMs);
   return {
     body: JSON.stringify({ title, body, icon, type, alert }),
     ttl: left === undefined ? WEBPUSH_DEFAULT_TTL_SECONDS : Math.max(left, 0),
+    urgency: priority === 'high' ? 'high' : 'normal',
     ...(payload.collapseKey !== undefined && { topic: webPushTopic(payload.collapseKey) }),
   };
 }

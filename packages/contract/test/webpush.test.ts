@@ -30,22 +30,27 @@ describe('toWebPush (contract: Web Push mapping)', () => {
     [
       'the five fields present, nothing else',
       { title: 'T', body: 'B', icon: 'i', type: 'chat', alert: 'A', badge: 1, sound: 's', topic: 'io.app' },
-      { body: '{"title":"T","body":"B","icon":"i","type":"chat","alert":"A"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS },
+      { body: '{"title":"T","body":"B","icon":"i","type":"chat","alert":"A"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, urgency: 'normal' },
     ],
     [
       'an alert object as given',
       { alert: { 'loc-key': 'K', 'loc-args': ['x'] } },
-      { body: '{"alert":{"loc-key":"K","loc-args":["x"]}}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS },
+      { body: '{"alert":{"loc-key":"K","loc-args":["x"]}}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, urgency: 'normal' },
     ],
-    ['TTL = seconds left to expiry', { body: 'b', expiry: nowS + 90 }, { body: '{"body":"b"}', ttl: 90 }],
-    ['never a negative TTL', { body: 'b', expiry: nowS - 5 }, { body: '{"body":"b"}', ttl: 0 }],
+    ['TTL = seconds left to expiry', { body: 'b', expiry: nowS + 90 }, { body: '{"body":"b"}', ttl: 90, urgency: 'normal' }],
+    ['never a negative TTL', { body: 'b', expiry: nowS - 5 }, { body: '{"body":"b"}', ttl: 0, urgency: 'normal' }],
     [
       'a header-safe collapseKey is the Topic',
       { type: 'sync', collapseKey: 'inbox-7_a' },
-      { body: '{"type":"sync"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, topic: 'inbox-7_a' },
+      { body: '{"type":"sync"}', ttl: WEBPUSH_DEFAULT_TTL_SECONDS, urgency: 'normal', topic: 'inbox-7_a' },
     ],
   ])('%s', (_name, payload, expected) => {
     expect(toWebPush(payload, now)).toEqual(expected);
+  });
+
+  it('asks for Urgency: high for high jobs only', () => {
+    expect(toWebPush({ body: 'b' }, now, 'high').urgency).toBe('high');
+    expect(toWebPush({ body: 'b' }, now, 'normal').urgency).toBe('normal');
   });
 
   it('makes any collapseKey an RFC 8030 Topic: 32 URL-safe characters, the same for the same key, different for another', () => {

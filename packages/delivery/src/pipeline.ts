@@ -1,4 +1,4 @@
-import { isExpired, type Payload, type Platform } from '@push/contract';
+import { isExpired, type Payload, type Platform, type Priority } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type {
@@ -59,6 +59,8 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /** The lane whose chunks this context delivers: the jobs' priority (Web Push `Urgency: high` for `high`). */
+  lane?: Priority;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   logger: Logger;
@@ -219,7 +221,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     const outcomes = await ctx.provider.send(
       group.map((t) => t.token),
       payload,
-      { jobId: data.jobId, keys: group.map((t) => t.keys) },
+      { jobId: data.jobId, keys: group.map((t) => t.keys), ...(ctx.lane && { priority: ctx.lane }) },
     );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);

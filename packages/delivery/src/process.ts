@@ -25,12 +25,11 @@ export async function runWorkerProcess(
     const registry = createMetricsRegistry();
     const delivery = createDeliveryWorker({ platform, provider, config, logger, events: deliveryMetrics(registry) });
     redisUpMetric(registry, () => delivery.redisReady());
-    await delivery.worker.waitUntilReady();
+    const lanes = Object.values(delivery.workers);
+    await Promise.all(lanes.map((w) => w.waitUntilReady()));
     const metrics = await startMetricsServer({ registry, tokens: config.metricsTokens, port: config.WORKER_METRICS_PORT });
-    logger.info(
-      { queue: delivery.worker.name, concurrency: config.WORKER_CONCURRENCY, metricsPort: metrics.port, ...target },
-      'worker ready',
-    );
+    const queues = Object.fromEntries(lanes.map((w) => [w.name, w.concurrency]));
+    logger.info({ queues, metricsPort: metrics.port, ...target }, 'worker ready');
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
-import type { Platform } from '@push/contract';
+import { priorities, type Platform, type Priority } from '@push/contract';
 import type { Config, Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -13,6 +13,8 @@ import {
   TokenRegistry,
   createRedis,
   deliveryScope,
+  highLaneReserve,
+  laneQueueName,
   queueName,
   queuePrefix,
   type ChunkJobData,
@@ -30,8 +32,9 @@ export interface DeliveryWorkerDeps {
 }
 
 export interface DeliveryWorker {
-  worker: Worker<ChunkJobData>;
-  /** Whether both Redis connections (stores and queue) are ready, for `push_redis_up`. */
+  /** One BullMQ worker per lane, each on its own queue with its own concurrency. */
+  workers: Record<Priority, Worker<ChunkJobData>>;
+  /** Whether every Redis connection (stores and queues) is ready, for `push_redis_up`. */
   redisReady(): boolean;
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
@@ -74,106 +77,127 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
 }
 
 /**
- * A BullMQ worker on one platform queue running the delivery pipeline. BullMQ's retries (exponential
- * backoff with jitter) are the only retry loop; a provider's quota pause is shared through Redis
- * (ProviderPause), which every worker of the platform honours before each send.
+ * The BullMQ workers of one platform, one per lane, running the delivery pipeline: `normal` chunks use
+ * WORKER_CONCURRENCY slots and `high` chunks HIGH_WORKER_CONCURRENCY slots of their own, so a high chunk
+ * starts at once however busy the normal lane is. At the provider's limits the high lane goes first:
+ * normal takes leave a reserve in the shared token bucket, and a quota pause ends for high sooner.
+ * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
+ * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
  */
 export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REDIS_PREFIX;
   const { limit, batchSize } = platformSettings(platform, config);
   const stopping = new AbortController();
   const scope = deliveryScope(platform);
-  const ctx: DeliveryContext = {
-    platform,
-    provider,
-    registry: new TokenRegistry(redis, prefix),
-    jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
-    limiter: new RateLimiter(redis, prefix, `provider-${queueName[platform]}`, limit),
-    pause: new ProviderPause(redis, prefix, queueName[platform]),
-    breaker: new ProviderBreaker(redis, prefix, scope, {
-      failures: config.BREAKER_FAILURES,
-      baseDelayMs: config.BREAKER_BASE_DELAY_MS,
-      maxDelayMs: config.BREAKER_MAX_DELAY_MS,
-      // A probe is one request: it has its answer within the provider timeout.
-      probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
-    }),
-    guard: new DeadTokenGuard(redis, prefix, scope, {
-      window: config.DEAD_TOKEN_GUARD_WINDOW,
-      share: config.DEAD_TOKEN_GUARD_SHARE,
-      waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
-    }),
-    guardPolicy: {
-      share: config.DEAD_TOKEN_GUARD_SHARE,
-      minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
-      pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
-    },
-    fingerprint: provider.describe().then(
-      (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
-      () => 'unknown',
-    ),
-    deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
-    batchSize,
-    logger,
-    stopping: stopping.signal,
-    ...(events && { events }),
-  };
-
-  const queueConnection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
-  const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
-    queueName[platform],
-    async (job: Job<ChunkJobData>, token?: string) => {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      let run;
-      try {
-        run = await deliverChunk(ctx, job.data, lastAttempt);
-      } catch (error) {
-        if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
-        throw error;
-      }
-      if (run.kind === 'done') return run.counts;
-      const resolved = run.remaining.map(resolvedOnly);
-      await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-      if (run.kind === 'interrupted') {
-        // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
-        await job.moveToDelayed(run.resumeAt, token);
-        throw new DelayedError();
-      }
-      throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
-    },
-    {
-      connection: queueConnection,
-      prefix: queuePrefix(prefix, platform),
-      concurrency: config.WORKER_CONCURRENCY,
-      // A crashed worker's chunk is picked up by another within about two stalled intervals.
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      lockDuration: config.STALLED_INTERVAL_MS * 2,
-      maxStalledCount: 5,
-      settings: { backoffStrategy: chunkBackoff },
-    },
+  const fingerprint = provider.describe().then(
+    (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
+    () => 'unknown',
   );
-  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => {
-    // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-    if (job && /stalled more than allowable limit/.test(err.message)) {
-      void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
-        logger.error({ err: e.message }, 'abandon failed'),
-      );
-    }
-    if (job && !(err instanceof ChunkRetryError))
-      logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, err: err.message }, 'chunk run failed');
-  });
+  const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
+  const connections: RedisClient[] = [];
+
+  const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
+    // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
+    // lane's pipelined results of thousands of tokens.
+    const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+    redis.on('error', (err: Error) => logger.warn({ err: err.message, lane }, 'redis connection error'));
+    connections.push(redis);
+    const ctx: DeliveryContext = {
+      platform,
+      provider,
+      registry: new TokenRegistry(redis, prefix),
+      jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
+      limiter: new RateLimiter(
+        redis,
+        prefix,
+        `provider-${queueName[platform]}`,
+        limit,
+        60_000,
+        lane === 'normal' ? highLaneReserve(limit) : 0,
+      ),
+      pause: new ProviderPause(redis, prefix, queueName[platform], lane),
+      breaker: new ProviderBreaker(redis, prefix, scope, {
+        failures: config.BREAKER_FAILURES,
+        baseDelayMs: config.BREAKER_BASE_DELAY_MS,
+        maxDelayMs: config.BREAKER_MAX_DELAY_MS,
+        // A probe is one request: it has its answer within the provider timeout.
+        probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
+      }),
+      guard: new DeadTokenGuard(redis, prefix, scope, {
+        window: config.DEAD_TOKEN_GUARD_WINDOW,
+        share: config.DEAD_TOKEN_GUARD_SHARE,
+        waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
+      }),
+      guardPolicy: {
+        share: config.DEAD_TOKEN_GUARD_SHARE,
+        minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
+        pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+      },
+      fingerprint,
+      deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
+      batchSize,
+      lane,
+      logger,
+      stopping: stopping.signal,
+      ...(events && { events }),
+    };
+    const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+    connections.push(connection);
+    const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
+      laneQueueName(platform, lane),
+      async (job: Job<ChunkJobData>, token?: string) => {
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        let run;
+        try {
+          run = await deliverChunk(ctx, job.data, lastAttempt);
+        } catch (error) {
+          if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
+          throw error;
+        }
+        if (run.kind === 'done') return run.counts;
+        const resolved = run.remaining.map(resolvedOnly);
+        await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
+        if (run.kind === 'interrupted') {
+          // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+          await job.moveToDelayed(run.resumeAt, token);
+          throw new DelayedError();
+        }
+        throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
+      },
+      {
+        connection,
+        prefix: queuePrefix(prefix, platform),
+        concurrency: concurrency[lane],
+        // A crashed worker's chunk is picked up by another within about two stalled intervals.
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        lockDuration: config.STALLED_INTERVAL_MS * 2,
+        maxStalledCount: 5,
+        settings: { backoffStrategy: chunkBackoff },
+      },
+    );
+    worker.on('error', (err) => logger.error({ err: err.message, lane }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
+      if (job && /stalled more than allowable limit/.test(err.message)) {
+        void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
+          logger.error({ err: e.message }, 'abandon failed'),
+        );
+      }
+      if (job && !(err instanceof ChunkRetryError))
+        logger.error({ jobId: job.data.jobId, chunk: job.data.chunk, lane, err: err.message }, 'chunk run failed');
+    });
+    return worker;
+  };
+  const workers = Object.fromEntries(priorities.map((lane) => [lane, laneWorker(lane)])) as Record<Priority, Worker<ChunkJobData>>;
 
   return {
-    worker,
-    redisReady: () => redis.status === 'ready' && queueConnection.status === 'ready',
+    workers,
+    redisReady: () => connections.every((c) => c.status === 'ready'),
     async close() {
       stopping.abort();
-      await worker.close();
+      await Promise.all(Object.values(workers).map((w) => w.close()));
       await provider.close();
-      queueConnection.disconnect();
-      redis.disconnect();
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

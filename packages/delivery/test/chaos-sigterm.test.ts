@@ -1,4 +1,4 @@
-import { TokenRegistry } from '@push/store';
+import { listQueues, TokenRegistry } from '@push/store';
 import { startTestStack, waitFor, type TestStack } from '@push/testing';
 
 /**
@@ -50,7 +50,7 @@ describe('SIGTERM during a job', () => {
     for (const w of first) expect(w.output()).toMatch(/"msg":"stopped"/);
 
     // Nothing left active: no chunk waits for stall recovery.
-    for (const queue of Object.values(stack.api.queues)) expect(await queue.getActiveCount()).toBe(0);
+    for (const { queue } of listQueues(stack.api.queues)) expect(await queue.getActiveCount()).toBe(0);
     // Every token that reached a provider before the exit has its final result recorded.
     const results = await stack.allResults(jobId);
     const recorded = new Set(results.map((r) => `${r.platform}/${r.token}`));
@@ -121,7 +121,7 @@ describe('SIGTERM during an FCM quota pause', () => {
     const exit = await first.stop('SIGTERM', STOP_GRACE_MS);
     process.stdout.write(`SIGTERM during a ${RETRY_AFTER_S} s quota pause: ${JSON.stringify(exit)} after ${Date.now() - signalledAt} ms\n`);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(await stack.api.queues.android.getActiveCount()).toBe(0);
+    for (const queue of Object.values(stack.api.queues.android)) expect(await queue.getActiveCount()).toBe(0);
 
     const second = stack.startWorkerProcess('android', env);
     const done = await waitFor(

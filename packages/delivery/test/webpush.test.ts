@@ -39,7 +39,13 @@ describe('Web Push, end to end', () => {
     for (const sub of [laptop, phone]) {
       const got = stack.webpush.receivedFor(sub.endpoint);
       expect(got.map((n) => n.body)).toEqual([{ title: '新訊息', body: '張小明:您好', icon: 'https://example.com/i.png', type: 'chat' }]);
-      expect(got[0]!.headers).toMatchObject({ topic: 'room-7', ttl: String(28 * 24 * 3600), 'content-encoding': 'aes128gcm' });
+      // One client: a `high` job, so the push service is asked to deliver at once.
+      expect(got[0]!.headers).toMatchObject({
+        topic: 'room-7',
+        ttl: String(28 * 24 * 3600),
+        'content-encoding': 'aes128gcm',
+        urgency: 'high',
+      });
       expect(got[0]!.vapid).toMatchObject({
         aud: stack.webpush.url,
         sub: 'mailto:tests@example.com',
@@ -65,12 +71,16 @@ describe('Web Push, end to end', () => {
     const gone = await stack.subscribe('leaver');
     const unknown = await stack.subscribe('leaver');
     const kept = await stack.subscribe('leaver');
+    // Enough live subscriptions in the dead-token guard's window (DEAD_TOKEN_GUARD_MIN_ANSWERS) that two
+    // dead ones are judged dead, not a misconfiguration.
+    const others = Array.from({ length: 20 }, (_, i) => `leaver-friend-${i}`);
+    for (const friend of others) await stack.subscribe(friend);
     stack.webpush.unsubscribe(gone.endpoint);
     stack.webpush.setBehaviour({ bad: [unknown.endpoint] });
-    const job = await stack.waitForCompletion(await stack.push(['leaver'], { body: 'bye' }));
+    const job = await stack.waitForCompletion(await stack.push(['leaver', ...others], { body: 'bye' }, { priority: 'normal' }));
     stack.webpush.setBehaviour({ bad: undefined });
 
-    expect(job.platforms.web).toMatchObject({ tokens: 3, sent: 1, invalid: 2 });
+    expect(job.platforms.web).toMatchObject({ tokens: 23, sent: 21, invalid: 2 });
     const results = await stack.allResults(job.jobId);
     expect(
       results
@@ -120,9 +130,10 @@ describe('Web Push, end to end', () => {
     const sub = await stack.subscribe('patient');
     const until = Date.now() + 1000;
     stack.webpush.outage(1000, 429);
-    const job = await stack.waitForCompletion(await stack.push(['patient'], { body: 'later' }));
+    const job = await stack.waitForCompletion(await stack.push(['patient'], { body: 'later' }, { priority: 'normal' }));
     expect(job.platforms.web).toMatchObject({ sent: 1 });
     expect(stack.webpush.stats().rejected.Outage).toBe(1);
+    expect(stack.webpush.receivedFor(sub.endpoint)[0]).toMatchObject({ at: expect.any(Number), headers: { urgency: 'normal' } });
     expect(stack.webpush.receivedFor(sub.endpoint)[0]!.at).toBeGreaterThanOrEqual(until);
   });
 

@@ -30,31 +30,29 @@ export function httpMetrics(registry: Registry): HttpMetrics {
   };
 }
 
-/** What the queue-depth gauge needs of a BullMQ Queue. */
-export interface CountableQueue {
-  readonly name: string;
-  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+/** One queue whose depth `push_queue_jobs` reports: its name, its lane, and its chunks by state. */
+export interface QueueDepthSource {
+  readonly queue: string;
+  readonly lane: string;
+  depth(): Promise<Readonly<Record<string, number>>>;
 }
 
-/** The queue states reported by `push_queue_jobs`. */
-export const queueStates = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
-
 /**
- * `push_queue_jobs{queue,state}`, read from Redis at each scrape. A scrape while Redis is away reports
- * no queue series (rather than stale ones) and does not fail the other metrics.
+ * `push_queue_jobs{queue,lane,state}`, read from Redis at each scrape. A scrape while Redis is away
+ * reports no queue series (rather than stale ones) and does not fail the other metrics.
  */
-export function queueDepthMetric(registry: Registry, queues: readonly CountableQueue[]): void {
+export function queueDepthMetric(registry: Registry, sources: readonly QueueDepthSource[]): void {
   new Gauge({
     name: 'push_queue_jobs',
-    help: 'Chunk jobs in each platform queue by state (waiting, active, delayed, failed, paused), read at scrape.',
-    labelNames: ['queue', 'state'] as const,
+    help: 'Chunk jobs in each queue (a lane of a platform) by state (waiting, active, delayed, failed, paused), read at scrape.',
+    labelNames: ['queue', 'lane', 'state'] as const,
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await Promise.all(queues.map((q) => q.getJobCounts(...queueStates).catch(() => undefined)));
-      counts.forEach((count, i) => {
-        if (!count) return;
-        for (const state of queueStates) this.set({ queue: queues[i]!.name, state }, count[state] ?? 0);
+      const depths = await Promise.all(sources.map((source) => source.depth().catch(() => undefined)));
+      depths.forEach((depth, i) => {
+        const { queue, lane } = sources[i]!;
+        for (const [state, n] of Object.entries(depth ?? {})) this.set({ queue, lane, state }, n);
       });
     },
   });

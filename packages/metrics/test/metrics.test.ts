@@ -74,17 +74,20 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_dead_tokens_removed_total{platform="android"}')).toBe(0);
   });
 
-  it('reads queue depth and Redis state at scrape, and leaves out a queue that cannot be read', async () => {
+  it('reads queue depth per lane and Redis state at scrape, and leaves out a queue that cannot be read', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     let ready = true;
     queueDepthMetric(registry, [
-      { name: 'apns', getJobCounts: () => Promise.resolve({ waiting: 3, active: 1, delayed: 2, failed: 0, paused: 0 }) },
-      { name: 'fcm', getJobCounts: () => Promise.reject(new Error('Redis is away')) },
+      { queue: 'apns', lane: 'normal', depth: () => Promise.resolve({ waiting: 7, active: 1, delayed: 2, failed: 0, paused: 0 }) },
+      { queue: 'apns-high', lane: 'high', depth: () => Promise.resolve({ waiting: 1, active: 2, delayed: 0, failed: 0, paused: 0 }) },
+      { queue: 'fcm', lane: 'normal', depth: () => Promise.reject(new Error('Redis is away')) },
     ]);
     redisUpMetric(registry, () => ready);
     let text = await registry.metrics();
-    expect(sample(text, 'push_queue_jobs{queue="apns",state="waiting"}')).toBe(3);
-    expect(sample(text, 'push_queue_jobs{queue="apns",state="delayed"}')).toBe(2);
+    expect(sample(text, 'push_queue_jobs{queue="apns",lane="normal",state="waiting"}')).toBe(7);
+    expect(sample(text, 'push_queue_jobs{queue="apns",lane="normal",state="delayed"}')).toBe(2);
+    expect(sample(text, 'push_queue_jobs{queue="apns-high",lane="high",state="waiting"}')).toBe(1);
+    expect(sample(text, 'push_queue_jobs{queue="apns-high",lane="high",state="active"}')).toBe(2);
     expect(text).not.toContain('queue="fcm"');
     expect(sample(text, 'push_redis_up')).toBe(1);
     ready = false;

@@ -1,4 +1,4 @@
-import type { Payload, Platform } from '@push/contract';
+import type { Payload, Platform, Priority } from '@push/contract';
 
 /**
  * What a provider said about one token. Dead tokens are data, not exceptions; errors come in two kinds
@@ -42,6 +42,8 @@ export interface SendContext {
    * subscription's packed keys). Platforms without keys ignore it.
    */
   keys?: readonly (string | undefined)[];
+  /** The job's priority (its lane): Web Push asks for `Urgency: high` for `high` jobs. */
+  priority?: Priority;
 }
 
 /** One push provider (APNs, FCM or Web Push). The delivery pipeline drives it without knowing which it is. */

@@ -153,6 +153,7 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
     try {
       details = webPush.generateRequestDetails({ endpoint, keys: unpackSubscriptionKeys(keys) }, message.body, {
         TTL: message.ttl,
+        urgency: message.urgency,
         contentEncoding: 'aes128gcm',
         ...(message.topic !== undefined && { topic: message.topic }),
         headers: { Authorization: authorizationFor(url, origin, Math.floor(Date.now() / 1000)) },
@@ -182,7 +183,7 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
     platform: 'web',
     send(tokens, payload: Payload, context?: SendContext) {
       if (closing) return Promise.reject(new ProviderClosedError('Web Push'));
-      const message = toWebPush(payload, Date.now());
+      const message = toWebPush(payload, Date.now(), context?.priority);
       return inFlight.track(Promise.all(tokens.map((endpoint, i) => sendOne(endpoint, context?.keys?.[i], message))));
     },
     describe() {

@@ -1,4 +1,4 @@
-import { platforms, tokenStatuses, type Payload, type Platform, type TokenStatus } from '@push/contract';
+import { platforms, prioritySchema, tokenStatuses, type Payload, type Platform, type Priority, type TokenStatus } from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
@@ -17,6 +17,8 @@ export interface Counts {
 export interface JobStatus {
   jobId: string;
   state: JobState;
+  /** The lane the job's chunks were queued on (absent for jobs queued before lanes existed). */
+  priority?: Priority;
   createdAt: string;
   finishedAt: string | null;
   totals: Counts;
@@ -44,6 +46,7 @@ export interface NewJob {
   /** The platforms the job is queued on; it completes when each has finished every chunk. */
   platforms: readonly Platform[];
   payload: Payload;
+  priority: Priority;
 }
 
 const countNames = ['tokens', ...tokenStatuses] as const;
@@ -98,6 +101,7 @@ export class JobStore {
         chunks: job.chunks,
         platforms: job.platforms.join(','),
         payload: JSON.stringify(job.payload),
+        priority: job.priority,
         expiresAt,
       })
       .expireat(key, expiresAt)
@@ -131,6 +135,12 @@ export class JobStore {
   async payload(jobId: string): Promise<Payload | undefined> {
     const text = await this.redis.hget(this.keys.job(jobId), 'payload');
     return text === null ? undefined : (JSON.parse(text) as Payload);
+  }
+
+  /** The lane a job was queued on, or undefined when unknown (expired, or queued before lanes existed). */
+  async priority(jobId: string): Promise<Priority | undefined> {
+    const parsed = prioritySchema.safeParse(await this.redis.hget(this.keys.job(jobId), 'priority'));
+    return parsed.success ? parsed.data : undefined;
   }
 
   /**
@@ -204,9 +214,11 @@ export class JobStore {
       clients: num('clients'),
       ...Object.fromEntries(countNames.map((name) => [name, platforms.reduce((sum, p) => sum + perPlatform[p][name], 0)])),
     } as Counts;
+    const priority = prioritySchema.safeParse(hash.priority);
     return {
       jobId,
       state: hash.finishedAt ? 'completed' : hash.startedAt ? 'processing' : 'queued',
+      ...(priority.success && { priority: priority.data }),
       createdAt: new Date(num('createdAt')).toISOString(),
       finishedAt: hash.finishedAt ? new Date(num('finishedAt')).toISOString() : null,
       totals,

@@ -1,10 +1,18 @@
+import type { Priority } from '@push/contract';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
 import { storeScripts } from './scripts';
 
 /**
+ * How much sooner the `high` lane resumes than `normal` when a pause ends: its chunks send first, so the
+ * quota that comes back serves them before the normal backlog takes it again.
+ */
+export const HIGH_LANE_HEAD_START_MS = 500;
+
+/**
  * A pause of all sending to one provider, shared by every worker through one Redis key: when FCM
- * answers 429 with Retry-After, no worker sends again until it has passed. (BullMQ's own
+ * answers 429 with Retry-After, no worker sends again until it has passed: the `high` lane at its end,
+ * `normal` HIGH_LANE_HEAD_START_MS later (the key lasts that much longer). (BullMQ's own
  * `worker.rateLimit` + `RateLimitError` hands the job straight back to another slot of the same worker
  * when concurrency > 1, so it cannot be relied on for this.)
  */
@@ -15,17 +23,23 @@ export class ProviderPause {
     private readonly redis: RedisClient,
     prefix: string,
     name: string,
+    /** The lane this instance waits for. */
+    private readonly lane: Priority,
   ) {
     this.key = storeKeys(prefix).providerPause(name);
   }
 
-  /** Pauses for at least `ms` (`commands/extendPause-1.lua`: a shorter pause never cuts a longer one short). */
+  /**
+   * Pauses every lane for at least `ms`, the provider's Retry-After (`commands/extendPause-1.lua`: a
+   * shorter pause never cuts a longer one short).
+   */
   async pause(ms: number): Promise<void> {
-    await storeScripts(this.redis).extendPause(this.key, Math.max(1, Math.ceil(ms)));
+    await storeScripts(this.redis).extendPause(this.key, Math.max(1, Math.ceil(ms)) + HIGH_LANE_HEAD_START_MS);
   }
 
-  /** Milliseconds until sending may resume (0: not paused). */
+  /** Milliseconds until this lane may send again (0: not paused). */
   async remainingMs(): Promise<number> {
-    return Math.max(0, await this.redis.pttl(this.key));
+    const ttl = await this.redis.pttl(this.key);
+    return Math.max(0, this.lane === 'high' ? ttl - HIGH_LANE_HEAD_START_MS : ttl);
   }
 }

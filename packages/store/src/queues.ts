@@ -1,5 +1,5 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Platform } from '@push/contract';
+import { PRIORITY_LIMIT, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { platforms, priorities, type Platform, type Priority } from '@push/contract';
 
 /** One chunk of a push job for one platform: up to PUSH_CHUNK_CLIENTS client ids. No secrets, no payload. */
 export interface ChunkJobData {
@@ -12,15 +12,78 @@ export interface ChunkJobData {
   clientsWithTokens?: number;
 }
 
+/**
+ * The BullMQ queue of each platform: the one home of the platform list's queue names. Every lane of a
+ * platform has its own queue under the platform's name (`laneQueueName`), so a new platform is one entry here.
+ */
 export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm', web: 'webpush' };
 
-/** BullMQ prefix with a {hash tag}: every key of one queue lands in one Redis Cluster slot. */
+/**
+ * The queue of one lane of a platform. The `normal` lane keeps the platform's own name (chunks queued
+ * before lanes existed are still delivered); the others add theirs: `apns-high`.
+ */
+export function laneQueueName(platform: Platform, lane: Priority): string {
+  return lane === 'normal' ? queueName[platform] : `${queueName[platform]}-${lane}`;
+}
+
+/**
+ * BullMQ prefix with a {hash tag}: every key of a platform's queues (both lanes) lands in one Redis
+ * Cluster slot.
+ */
 export function queuePrefix(prefix: string, platform: Platform): string {
   return `{${prefix}:${queueName[platform]}}`;
 }
 
-export function createQueue(platform: Platform, connection: ConnectionOptions, prefix: string): Queue<ChunkJobData> {
-  return new Queue<ChunkJobData>(queueName[platform], { connection, prefix: queuePrefix(prefix, platform) });
+export function createQueue(platform: Platform, lane: Priority, connection: ConnectionOptions, prefix: string): Queue<ChunkJobData> {
+  return new Queue<ChunkJobData>(laneQueueName(platform, lane), { connection, prefix: queuePrefix(prefix, platform) });
+}
+
+/** One queue per platform and lane. */
+export type LaneQueues = Record<Platform, Record<Priority, Queue<ChunkJobData>>>;
+
+/** Every platform's queue of every lane; `connect` gives each its connection (producers: one each). */
+export function createLaneQueues(connect: () => ConnectionOptions, prefix: string): LaneQueues {
+  return Object.fromEntries(
+    platforms.map((platform) => [
+      platform,
+      Object.fromEntries(priorities.map((lane) => [lane, createQueue(platform, lane, connect(), prefix)])),
+    ]),
+  ) as LaneQueues;
+}
+
+/** The queues as a list, each with its platform and lane (dashboards, metrics, shutdown). */
+export function listQueues(queues: LaneQueues): Array<{ platform: Platform; lane: Priority; queue: Queue<ChunkJobData> }> {
+  return platforms.flatMap((platform) => priorities.map((lane) => ({ platform, lane, queue: queues[platform][lane] })));
+}
+
+/** The states a queue's depth is reported in (metrics, dashboards). */
+export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
+export type QueueDepth = Record<(typeof queueDepthStates)[number], number>;
+
+/**
+ * Chunks in one queue by state. `waiting` counts BullMQ's `prioritized` too: every chunk carries its
+ * fair-share round as a BullMQ priority, so that is where waiting chunks are.
+ */
+export async function queueDepth(queue: Queue): Promise<QueueDepth> {
+  const counts = await queue.getJobCounts(...queueDepthStates, 'prioritized');
+  const depth = Object.fromEntries(queueDepthStates.map((state) => [state, counts[state] ?? 0])) as QueueDepth;
+  depth.waiting += counts.prioritized ?? 0;
+  return depth;
+}
+
+/**
+ * Fair share inside a lane: the BullMQ priority of a chunk is its round within its job (chunk k: k + 1;
+ * lower first, first come first served within one round). A worker then takes chunk k of every waiting job
+ * before chunk k + 1 of any: jobs queued together take turns, and a job queued while a big one drains has
+ * its first chunks taken next, so it progresses from its start ("least attained service"). BullMQ only
+ * reorders waiting chunks; chunks already taken keep their worker. Rounds past BullMQ's limit (2^21 - 1,
+ * reached only by a job of more than two million chunks) share its last round.
+ *
+ * The round is the fairness key: one number per chunk, computed here only. Apps as the first unit of
+ * fairness (docs/lanes.md) replace "round within its job" by "round within its app".
+ */
+export function fairShareRound(chunk: number): number {
+  return Math.min(chunk + 1, PRIORITY_LIMIT);
 }
 
 /**

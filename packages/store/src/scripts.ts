@@ -21,7 +21,7 @@ export interface StoreScripts {
   recordResults(...keysAndArgs: Arg[]): Promise<number>;
   chunkDone(job: string, chunks: string, ...args: Arg[]): Promise<number>;
   extendPause(key: string, ms: number): Promise<null>;
-  takePermits(key: string, capacity: number, windowMs: number, want: number): Promise<number>;
+  takePermits(key: string, capacity: number, windowMs: number, want: number, reserve: number): Promise<number>;
   setOwner(bucket: string, field: Buffer, client: string): Promise<string | null>;
   takeOwner(bucket: string, field: Buffer): Promise<string | null>;
   putDevice(key: string, token: string, line?: string): Promise<number>;

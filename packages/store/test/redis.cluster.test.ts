@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
 import { apnsCredentials, createLogger, loadConfig, webPushCredentials, type Config } from '@push/config';
-import { platforms, type Platform } from '@push/contract';
+import { platforms } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
 import { createApnsProvider, createWebPushProvider } from '@push/providers';
 import {
@@ -21,17 +21,18 @@ import {
   type WebPushSimulator,
 } from '@push/simulators';
 import {
-  createQueue,
+  createLaneQueues,
   createRedis,
+  laneQueueName,
+  listQueues,
   queuePrefix,
   storeKeys,
   waitForReady,
-  type ChunkJobData,
   type JobStatus,
+  type LaneQueues,
   type RedisClient,
 } from '@push/store';
 import { freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
-import type { Queue } from 'bullmq';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
 // (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
@@ -183,7 +184,7 @@ describe('Redis Cluster', () => {
     let fcm: FcmSimulator;
     let webpush: WebPushSimulator;
     let redis: RedisClient;
-    let queues: Record<Platform, Queue<ChunkJobData>>;
+    let queues: LaneQueues;
     let server: Server;
     let url: string;
     let apnsWorker: DeliveryWorker;
@@ -225,12 +226,10 @@ describe('Redis Cluster', () => {
 
       redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });
       await waitForReady(redis);
-      queues = Object.fromEntries(
-        platforms.map((p) => [
-          p,
-          createQueue(p, createRedis(config.REDIS_URL, 'producer', { cluster: true, enableAutoPipelining: false }), config.REDIS_PREFIX),
-        ]),
-      ) as typeof queues;
+      queues = createLaneQueues(
+        () => createRedis(config.REDIS_URL, 'producer', { cluster: true, enableAutoPipelining: false }),
+        config.REDIS_PREFIX,
+      );
       const app = createServer({ config, logger, redis, queues });
       server = await new Promise((r) => {
         const s = app.listen(0, '127.0.0.1', () => r(s));
@@ -268,7 +267,7 @@ describe('Redis Cluster', () => {
       server?.closeAllConnections();
       await new Promise((r) => server?.close(r));
       await Promise.all(
-        Object.values(queues ?? {}).map(async (q) => {
+        (queues ? listQueues(queues).map(({ queue }) => queue) : []).map(async (q) => {
           const client = await q.client;
           await q.close();
           client.disconnect();
@@ -339,6 +338,8 @@ describe('Redis Cluster', () => {
       expect(new Set(jobSlots).size).toBe(1);
       const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));
       expect(queueSlots[0]).not.toBe(queueSlots[1]);
+      // Both lanes of a platform share its slot.
+      expect(await slotOf(`${queuePrefix(config.REDIS_PREFIX, 'ios')}:${laneQueueName('ios', 'high')}:wait`)).toBe(queueSlots[0]);
     });
 
     it('serves metrics with queue depth read from the cluster', async () => {
@@ -346,8 +347,8 @@ describe('Redis Cluster', () => {
       expect(res.status).toBe(200);
       const text = await res.text();
       expect(text).toContain('push_redis_up 1');
-      expect(text).toMatch(/^push_queue_jobs\{queue="fcm",state="waiting"\} 0$/m);
-      expect(text).toMatch(/^push_queue_jobs\{queue="apns",state="failed"\} 0$/m);
+      expect(text).toMatch(/^push_queue_jobs\{queue="fcm",lane="normal",state="waiting"\} 0$/m);
+      expect(text).toMatch(/^push_queue_jobs\{queue="apns-high",lane="high",state="failed"\} 0$/m);
     });
   });
 });

@@ -131,13 +131,24 @@ describe('store scripts, called directly', () => {
 
   it('takePermits hands out the capacity, then says how long until the permits exist', async () => {
     const key = keys.rateLimit('bucket');
-    expect(await scripts.takePermits(key, 10, 60_000, 6)).toBe(0);
-    expect(await scripts.takePermits(key, 10, 60_000, 4)).toBe(0);
+    expect(await scripts.takePermits(key, 10, 60_000, 6, 0)).toBe(0);
+    expect(await scripts.takePermits(key, 10, 60_000, 4, 0)).toBe(0);
     // Empty: 5 permits refill in 5/10 of the window (less the few ms since the bucket was last written).
-    const wait = await scripts.takePermits(key, 10, 60_000, 5);
+    const wait = await scripts.takePermits(key, 10, 60_000, 5, 0);
     expect(wait).toBeGreaterThan(29_000);
     expect(wait).toBeLessThanOrEqual(30_000);
     expect(Number(await redis.hget(key, 'tokens'))).toBeLessThan(1); // nothing taken by the refusal
+  });
+
+  it('takePermits leaves the reserve it is given in the bucket', async () => {
+    const key = keys.rateLimit('reserved');
+    expect(await scripts.takePermits(key, 10, 60_000, 7, 3)).toBe(0);
+    // 3 left, all reserved: a take with that reserve waits for its permit on top of them (~6 s)...
+    const wait = await scripts.takePermits(key, 10, 60_000, 1, 3);
+    expect(wait).toBeGreaterThan(5_000);
+    expect(wait).toBeLessThanOrEqual(6_000);
+    // ...one without a reserve takes them.
+    expect(await scripts.takePermits(key, 10, 60_000, 3, 0)).toBe(0);
   });
 
   it("setOwner / takeOwner keep one owner per token field; putDevice rewrites a client's lines", async () => {

@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Queue } from 'bullmq';
-import { platforms, type Platform } from '@push/contract';
 import { createLogger, loadConfig, type Config } from '@push/config';
-import { createQueue, createRedis, waitForReady, type ChunkJobData, type RedisClient } from '@push/store';
+import { createLaneQueues, createRedis, listQueues, waitForReady, type LaneQueues, type RedisClient } from '@push/store';
 import { createServer } from '@push/api/server';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './redis';
 
@@ -17,7 +15,8 @@ export interface TestApi {
   env: Record<string, string>;
   config: Config;
   redis: RedisClient;
-  queues: Record<Platform, Queue<ChunkJobData>>;
+  /** Every platform's queue of every lane (`queues.ios.normal`). */
+  queues: LaneQueues;
   /** fetch() against the API with the API key and JSON content type already set. */
   request(
     method: string,
@@ -44,15 +43,12 @@ export async function startTestApi(name: string, env: Record<string, string> = {
   // Connection errors while a test stops Redis are expected: the API answers 503 for them.
   redis.on('error', () => undefined);
   await waitForReady(redis);
-  const queues = Object.fromEntries(
-    platforms.map((p) => {
-      const connection = createRedis(config.REDIS_URL, 'producer');
-      connection.on('error', () => undefined);
-      const queue = createQueue(p, connection, prefix);
-      queue.on('error', () => undefined);
-      return [p, queue];
-    }),
-  ) as TestApi['queues'];
+  const queues = createLaneQueues(() => {
+    const connection = createRedis(config.REDIS_URL, 'producer');
+    connection.on('error', () => undefined);
+    return connection;
+  }, prefix);
+  for (const { queue } of listQueues(queues)) queue.on('error', () => undefined);
   const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -85,9 +81,9 @@ export async function startTestApi(name: string, env: Record<string, string> = {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await Promise.all(
-        Object.values(queues).map(async (q) => {
-          const client = await q.client;
-          await q.close();
+        listQueues(queues).map(async ({ queue }) => {
+          const client = await queue.client;
+          await queue.close();
           client.disconnect();
         }),
       );

@@ -41,7 +41,8 @@ export interface TestStack {
   register(client: string, platform: Platform, token: string): Promise<void>;
   /** Mints a browser subscription on the Web Push simulator and registers it for `client` (POST /push/tokens). */
   subscribe(client: string): Promise<SimulatedSubscription>;
-  push(clients: string[], payload: Record<string, unknown>): Promise<string>;
+  /** POST /push/push2clients; `fields` adds top-level fields (`priority`). Resolves to the job id. */
+  push(clients: string[], payload: Record<string, unknown>, fields?: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
   allResults(jobId: string): Promise<ResultItem[]>;
   close(): Promise<void>;
@@ -193,8 +194,8 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       if (res.status !== 200) throw new Error(`subscribe failed: ${JSON.stringify(res.body)}`);
       return subscription;
     },
-    async push(clients, payload) {
-      const res = await api.request('POST', '/push/push2clients', { clients, payload });
+    async push(clients, payload, fields = {}) {
+      const res = await api.request('POST', '/push/push2clients', { clients, payload, ...fields });
       if (res.status !== 200) throw new Error(`push failed: ${JSON.stringify(res.body)}`);
       return res.body.result.jobId as string;
     },

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, type JobStatus, type JobStore } from '@push/store';
+import { InvalidCursorError, listQueues, queueDepth, type JobStatus, type JobStore, type LaneQueues } from '@push/store';
 
 const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -9,10 +9,23 @@ const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1)
 /**
  * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser):
  * `GET /api/jobs?limit=` recent jobs, newest first, with their status; `GET /api/jobs/:jobId` one of them;
- * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`).
+ * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`);
+ * `GET /api/lanes` the chunks in each platform's queue of each lane, by state.
  */
-export function adminJobsApi(jobs: JobStore): Router {
+export function adminJobsApi(jobs: JobStore, queues: LaneQueues): Router {
   const router = Router();
+
+  router.get('/api/lanes', async (_req, res) => {
+    const lanes = await Promise.all(
+      listQueues(queues).map(async ({ platform, lane, queue }) => ({
+        platform,
+        lane,
+        queue: queue.name,
+        ...(await queueDepth(queue)),
+      })),
+    );
+    res.set('Cache-Control', 'no-store').json(ok({ lanes }));
+  });
 
   router.get('/api/jobs', async (req, res) => {
     const query = recentQuerySchema.safeParse(req.query);

@@ -20,9 +20,16 @@ const html = `<!doctype html>
   <span id="status" role="status">loading…</span>
 </header>
 <main>
+  <table id="lanes">
+    <caption>Chunks per lane: a high chunk never waits behind normal ones</caption>
+    <thead><tr>
+      <th>Queue</th><th>Platform</th><th>Lane</th><th class="n">Waiting</th><th class="n">Active</th><th class="n">Delayed</th><th class="n">Failed</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
   <table id="jobs">
     <thead><tr>
-      <th>Job</th><th>Created</th><th>State</th><th class="n">Clients</th><th class="n">Tokens</th>
+      <th>Job</th><th>Created</th><th>Priority</th><th>State</th><th class="n">Clients</th><th class="n">Tokens</th>
       <th class="n">Sent</th><th class="n">Failed</th><th class="n">Invalid</th><th class="n">Expired</th>
       <th>iOS chunks</th><th>Android chunks</th><th>Web chunks</th>
     </tr></thead>
@@ -76,6 +83,9 @@ code, .mono { font-family: ui-monospace, monospace; font-size: .85rem; }
 .progress { display: inline-flex; align-items: center; gap: .4rem; }
 .progress meter { width: 5rem; }
 .status-sent { color: #1b5e20; } .status-failed { color: #b00020; } .status-invalid { color: #8a4b00; } .status-expired { color: #555; }
+#lanes { margin-bottom: 1.5rem; width: auto; }
+#lanes caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+.lane-high { color: #b00020; font-weight: 600; }
 #detail { margin-top: 1.5rem; }
 #detail h2 { font-size: 1.05rem; }
 .bar { display: flex; gap: 1rem; align-items: center; margin: .5rem 0; }
@@ -140,6 +150,7 @@ const script = `'use strict';
       var id = cell(tr, job.jobId.slice(0, 8), 'mono job-id');
       id.title = job.jobId;
       cell(tr, time(job.createdAt), 'created');
+      cell(tr, job.priority, 'priority lane-' + job.priority);
       stateBadge(cell(tr, '', 'state-cell'), job.state);
       ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired'].forEach(function (name) {
         cell(tr, job.totals[name], 'n total-' + name);
@@ -154,13 +165,27 @@ const script = `'use strict';
     $('empty').hidden = jobs.length > 0;
   }
 
+  function renderLanes(lanes) {
+    var rows = document.createDocumentFragment();
+    lanes.forEach(function (l) {
+      var tr = document.createElement('tr');
+      tr.dataset.queue = l.queue;
+      cell(tr, l.queue, 'mono');
+      cell(tr, l.platform);
+      cell(tr, l.lane, 'lane-' + l.lane);
+      ['waiting', 'active', 'delayed', 'failed'].forEach(function (name) { cell(tr, l[name], 'n lane-' + name); });
+      rows.appendChild(tr);
+    });
+    $('lanes').querySelector('tbody').replaceChildren(rows);
+  }
+
   function renderDetail(job) {
     $('detail').hidden = false;
     $('detail-id').textContent = job.jobId;
     var state = $('detail-state');
     state.className = 'state ' + job.state;
     state.textContent = job.state;
-    $('detail-times').textContent = 'created ' + time(job.createdAt) +
+    $('detail-times').textContent = (job.priority ? job.priority + ' priority · ' : '') + 'created ' + time(job.createdAt) +
       (job.finishedAt ? ' · finished ' + time(job.finishedAt) : '') +
       ' · ' + job.totals.tokens + ' tokens: ' + job.totals.sent + ' sent, ' + job.totals.failed + ' failed, ' +
       job.totals.invalid + ' invalid, ' + job.totals.expired + ' expired';
@@ -202,7 +227,9 @@ const script = `'use strict';
 
   async function refresh() {
     try {
-      var result = await getJson('api/jobs?limit=50');
+      var both = await Promise.all([getJson('api/jobs?limit=50'), getJson('api/lanes')]);
+      var result = both[0];
+      renderLanes(both[1].lanes);
       renderJobs(result.jobs);
       var job = result.jobs.find(function (j) { return j.jobId === selected; });
       // A job older than the list (a shared link): read it on its own.

@@ -1,18 +1,22 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
 import type { Router } from 'express';
+import { listQueues, type LaneQueues } from '@push/store';
 
 /**
- * bull-board over the platform queues, served at `basePath` (its pages and API). The queues keep their
- * BullMQ prefix (`{<REDIS_PREFIX>:apns}`), so the board reads the same keys the workers use.
+ * bull-board over every platform's queues, one per lane (`apns`, `apns-high`, ...), served at `basePath`
+ * (its pages and API). The queues keep their BullMQ prefix (`{<REDIS_PREFIX>:apns}`), so the board reads
+ * the same keys the workers use. Its "prioritized" tab is where waiting chunks are (their fair-share round
+ * is a BullMQ priority).
  */
-export function queueDashboard(queues: readonly Queue[], basePath: string): Router {
+export function queueDashboard(queues: LaneQueues, basePath: string): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue, { description: `chunk jobs of the ${queue.name} worker` })),
+    queues: listQueues(queues).map(
+      ({ platform, lane, queue }) => new BullMQAdapter(queue, { description: `${lane} lane: chunk jobs of the ${platform} workers` }),
+    ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Push queues' } },
   });

@@ -7,6 +7,7 @@ import {
   MAX_PAYLOAD_BYTES,
   ok,
   payloadSchema,
+  prioritySchema,
   push2clientsSchema,
   type Push2ClientsRequest,
 } from '@push/contract';
@@ -67,12 +68,15 @@ const clientIdBounds = (() => {
 function parseCommonCase(body: Record<string, unknown>, maxClients: number): { success: true; data: Push2ClientsRequest } | undefined {
   const { clients } = body;
   if (!clientIdBounds || !Array.isArray(clients) || clients.length < 1 || clients.length > maxClients) return undefined;
-  for (const key in body) if (key !== 'clients' && key !== 'payload') return undefined;
+  for (const key in body) if (key !== 'clients' && key !== 'payload' && key !== 'priority') return undefined;
+  const priority = body.priority === undefined ? undefined : prioritySchema.safeParse(body.priority);
+  if (priority && !priority.success) return undefined;
   const { min, max } = clientIdBounds;
   for (let i = 0; i < clients.length; i++) {
     const id: unknown = clients[i];
     if (typeof id !== 'string' || id.length < min || id.length > max) return undefined;
   }
   const payload = payloadSchema.safeParse(body.payload);
-  return payload.success ? { success: true, data: { clients: clients as string[], payload: payload.data } } : undefined;
+  if (!payload.success) return undefined;
+  return { success: true, data: { clients: clients as string[], payload: payload.data, ...(priority && { priority: priority.data }) } };
 }

@@ -3,33 +3,26 @@
 // (as in production), finds or starts Redis, and starts the provider simulators when no APNs / FCM /
 // VAPID credentials are configured. Production runs each process on its own (`npm run start:api` etc.).
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
 const path = require('node:path');
 const { loadConfig, hasApnsCredentials, hasFcmCredentials, hasWebPushCredentials, ConfigError } = require('../packages/config/dist');
 const { DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS } = require('../packages/contract/dist');
-const { Redis } = require('ioredis');
+const { hasRedisServer, startRedisServer, waitForRedis } = require('../packages/store/dist');
 
 const root = path.resolve(__dirname, '..');
 const say = (line) => process.stdout.write(`[start] ${line}\n`);
 
-async function redisAnswers(url) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** REDIS_URL if it answers; else a private redis-server with its data under .data/redis. */
+/** REDIS_URL if it answers; else a private redis-server with its data (append-only) under .data/redis. */
 async function ensureRedis(config, stack) {
-  if (await redisAnswers(config.REDIS_URL)) return config.REDIS_URL;
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  if (
+    await waitForRedis(config.REDIS_URL, 0).then(
+      () => true,
+      () => false,
+    )
+  )
+    return config.REDIS_URL;
+  if (!hasRedisServer()) {
     throw new ConfigError(
       `REDIS_URL: nothing answers at ${config.REDIS_URL} and redis-server is not installed. ` +
         'Start Redis (e.g. `apt-get install redis-server`) or set REDIS_URL to a running server.',
@@ -37,18 +30,10 @@ async function ensureRedis(config, stack) {
   }
   const dir = path.join(root, '.data', 'redis');
   mkdirSync(dir, { recursive: true });
-  const port = 6390;
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
-    { stdio: 'ignore' },
-  );
-  stack.push(() => child.kill('SIGTERM'));
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!(await redisAnswers(url))) throw new ConfigError(`could not start a private redis-server on port ${port}`);
-  say(`no Redis at ${config.REDIS_URL}: started a private redis-server at ${url} (data in .data/redis)`);
-  return url;
+  const server = await startRedisServer(['--appendonly', 'yes'], { port: 6390, dir });
+  stack.push(() => server.stop());
+  say(`no Redis at ${config.REDIS_URL}: started a private redis-server at ${server.url} (data in .data/redis)`);
+  return server.url;
 }
 
 /** Without APNs / FCM / VAPID credentials, the simulators stand in for the missing provider(s). */

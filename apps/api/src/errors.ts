@@ -1,7 +1,21 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ApiError, failure } from '@push/contract';
+import { failure } from '@push/contract';
 import type { Logger } from '@push/config';
+
+/** An error a route throws to answer with a given status and code; the API's error handler envelopes it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Seconds a client should wait before trying again (sent as `Retry-After`). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
 
 /** body-parser's error types, answered in the envelope with their own codes. */
 const bodyErrors: Record<string, [number, string, string]> = {

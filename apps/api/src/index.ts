@@ -1,14 +1,14 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import { failure } from '@push/contract';
-import { ConfigError, createLogger, loadConfig, redactConfig, redactUrl } from '@push/config';
+import { ConfigError, createLogger, loadApiConfig, redactConfig, redactUrl, runProcess, type RunningProcess } from '@push/config';
 import { createMetricsRegistry } from '@push/metrics';
 import { createLaneQueues, createRedis, listQueues, waitForReady } from '@push/store';
 import { createServer } from './server';
 
 /** The API process: read the environment, connect, listen, and stop cleanly on SIGTERM/SIGINT. */
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger('api', config.LOG_LEVEL);
+async function main(): Promise<RunningProcess> {
+  const config = loadApiConfig();
+  const logger = createLogger('api', config);
   logger.info({ config: redactConfig(config) }, 'starting');
   if (config.apiKeyGenerated) {
     // Printed on purpose, once: outside production with no IM_API_KEY this is the only way to learn it.
@@ -45,18 +45,12 @@ async function main(): Promise<void> {
     );
   });
 
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'stopping');
+  const stop = async () => {
     server.close();
     await Promise.all(listQueues(queues).map(({ queue }) => queue.close()));
     redis.disconnect();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  return { logger, stop };
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`api: ${error instanceof ConfigError ? error.message : error.stack}\n`);
-  process.exit(1);
-});
+runProcess('api', main);

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { failure } from '@push/contract';
-import { bearerToken, matchesSecret, type HttpMetrics, type Registry } from '@push/metrics';
+import { metricsAnswer, type HttpMetrics, type Registry } from '@push/metrics';
 
 /**
  * Remembers, on the request, the route pattern that matched (`/push/jobs/:jobId`) with the path it was
@@ -46,14 +45,10 @@ export function requestMetrics(http: HttpMetrics): RequestHandler {
   };
 }
 
-/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens`. */
+/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens` (metricsAnswer). */
 export function metricsRoute(registry: Registry, tokens: readonly string[]): RequestHandler {
   return async (req, res) => {
-    if (!matchesSecret(tokens, bearerToken(req.get('authorization')))) {
-      res.set('WWW-Authenticate', 'Bearer realm="metrics"');
-      res.status(401).json(failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'));
-      return;
-    }
-    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+    const answer = await metricsAnswer(registry, tokens, req.get('authorization'));
+    res.status(answer.status).set(answer.headers).send(answer.body);
   };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Platform, Priority, Push2ClientsRequest } from '@push/contract';
+import { chunk, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, fairShareRound, storeKeys, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
@@ -52,8 +52,7 @@ export async function enqueuePush(
   try {
     const clients = distinct(request.clients);
     const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
-    const chunks: string[][] = [];
-    for (let i = 0; i < clients.length; i += deps.chunkClients) chunks.push(clients.slice(i, i + deps.chunkClients));
+    const chunks = chunk(clients, deps.chunkClients);
     if (!created) {
       await deps.jobs.create({
         jobId,

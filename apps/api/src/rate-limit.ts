@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import { ApiError } from '@push/contract';
 import type { RateLimiter } from '@push/store';
+import { ApiError } from './errors';
 
 /** Per-API-key request limit (API_RATE_LIMIT_PER_MINUTE), shared by every API process through Redis. */
 export function rateLimitPerKey(limiterFor: (keyIndex: number) => RateLimiter): RequestHandler {

@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { failure, ok } from '@push/contract';
-import { enabledPlatforms, type Config, type Logger } from '@push/config';
+import { enabledPlatforms, type ApiConfig, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
 import { JobStore, RateLimiter, TokenRegistry, listQueues, queueDepth, type LaneQueues, type RedisClient } from '@push/store';
 import { adminRoutes } from './admin';
@@ -14,7 +14,7 @@ import { pushRoutes } from './routes/push';
 import { tokenRoutes } from './routes/tokens';
 
 export interface ApiDeps {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   /** The API's own connection (fail-fast). */
   redis: RedisClient;

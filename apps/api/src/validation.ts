@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
-import { ApiError } from '@push/contract';
+import { ApiError } from './errors';
 
 /** The parsed JSON object of a request that must carry one; enveloped 415 / 400 otherwise. */
 export function requireJsonBody(req: Request): Record<string, unknown> {

@@ -1,7 +1,6 @@
 import type { Request, Response } from 'express';
-import { ApiError } from '@push/contract';
 import type { Logger } from '@push/config';
-import { errorHandler, isRedisUnavailable } from '@push/api/errors';
+import { ApiError, errorHandler, isRedisUnavailable } from '@push/api/errors';
 
 /** The error handler's classification, table-driven: every error ends as one enveloped status. */
 

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import fc from 'fast-check';
-import { startTestApi, type TestApi } from '@push/testing';
+import { fetchJson, startTestApi, type HttpAnswer, type TestApi } from '@push/testing';
 
 /**
  * Property-based fuzzing of the public routes over real HTTP: random and mutated bodies, headers,
@@ -28,22 +28,11 @@ interface Req {
 
 const statusCounts: Record<string, number> = {};
 
-async function call(req: Req): Promise<{ status: number; json: any; contentType: string | null; text: string }> {
-  const response = await fetch(api.url + req.path, {
-    method: req.method,
-    headers: req.headers,
-    ...(req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD' && { body: req.body }),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
-  return { status: response.status, json, contentType: response.headers.get('content-type'), text };
+async function call(req: Req): Promise<HttpAnswer> {
+  const body = req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined;
+  const res = await fetchJson(api.url + req.path, req.method, body, req.headers, REQUEST_TIMEOUT_MS);
+  statusCounts[res.status] = (statusCounts[res.status] ?? 0) + 1;
+  return res;
 }
 
 /** The property every answer must have: a documented status, never 5xx, in the envelope. */
@@ -52,7 +41,7 @@ async function answersInEnvelope(req: Req): Promise<boolean> {
   const where = `${req.method} ${req.path} -> ${res.status} ${res.text.slice(0, 300)}`;
   if (!DOCUMENTED.has(res.status)) throw new Error(`undocumented status: ${where}`);
   if (req.method === 'HEAD') return true;
-  if (!res.contentType?.startsWith('application/json')) throw new Error(`not JSON: ${where}`);
+  if (!res.headers.get('content-type')?.startsWith('application/json')) throw new Error(`not JSON: ${where}`);
   const body = res.json;
   if (res.status === 200) {
     if (body?.RC !== 0 || body.RM !== 'OK' || typeof body.result !== 'object' || body.result === null)

@@ -4,7 +4,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import express from 'express';
 import { createLogger } from '@push/config';
 import { listQueues, TokenRegistry } from '@push/store';
-import { startTestApi, type TestApi } from '@push/testing';
+import { fetchJson, JSON_CONTENT_TYPE, startTestApi, type HttpAnswer, type TestApi } from '@push/testing';
 import { errorHandler } from '@push/api/errors';
 import { verifyUtf8Body } from '@push/api/validation';
 
@@ -23,37 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-interface Answer {
-  status: number;
-  text: string;
-  json: any;
-  headers: Headers;
-}
-
-async function send(
-  method: string,
-  path: string,
-  body?: string | Buffer | ReadableStream,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  const response = await fetch(api.url + path, {
-    method,
-    headers: { 'IM-API-KEY': api.apiKey, 'Content-Type': 'application/json; charset=utf-8', ...headers },
-    ...(body !== undefined && { body, duplex: 'half' }),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, headers: response.headers };
+function send(method: string, path: string, body?: string | Buffer | ReadableStream, headers: Record<string, string> = {}) {
+  return fetchJson(api.url + path, method, body, { 'IM-API-KEY': api.apiKey, 'Content-Type': JSON_CONTENT_TYPE, ...headers }, 20_000);
 }
 
 /** The documented error envelope with this status (and code, when given). */
-function expectError(res: Answer, status: number, code?: string | RegExp): void {
+function expectError(res: HttpAnswer, status: number, code?: string | RegExp): void {
   expect({ status: res.status, body: res.json ?? res.text }).toEqual({
     status,
     body: {

@@ -1,3 +1,4 @@
+import { examplePayloads } from '@push/contract';
 import { startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
@@ -6,17 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const examplePayload = {
-  type: 'marketing',
-  alert: '您有一則新的優惠活動,立即查看!',
-  badge: 1,
-  sound: 'default',
-  topic: 'io.imkit.app',
-  title: '限時優惠',
-  body: '您有一則新的優惠活動,立即查看!',
-  icon: 'https://example.com/icon.png',
-  collapseKey: 'promo_2026',
-};
+const examplePayload = examplePayloads.promotion;
 
 async function raw(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
   const response = await fetch(api.url + path, { method, headers: init.headers, ...(init.body !== undefined && { body: init.body }) });

@@ -1,13 +1,14 @@
-import { apnsCredentials } from '@push/config';
-import { runWorkerProcess } from '@push/delivery';
-import { createApnsProvider } from '@push/providers';
+import { createLogger, loadApnsWorkerConfig, redactConfig, runProcess } from '@push/config';
+import { startWorkerService } from '@push/delivery';
+import { apnsWorkerDeps } from './worker';
 
 /** The APNs worker process: consumes the `apns` queue and sends through Apple's HTTP/2 API. */
-void runWorkerProcess('ios', 'apns-worker', (config, logger) =>
-  createApnsProvider({
-    credentials: apnsCredentials(config),
-    connections: config.APNS_CONNECTIONS,
-    timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    logger,
-  }),
-);
+runProcess('apns-worker', async () => {
+  const config = loadApnsWorkerConfig();
+  const logger = createLogger('apns-worker', config);
+  logger.info({ config: redactConfig(config) }, 'starting');
+  const deps = apnsWorkerDeps(config, logger);
+  const service = await startWorkerService({ ...deps, metricsTokens: config.metricsTokens, metricsPort: config.WORKER_METRICS_PORT });
+  // On SIGTERM the chunks in flight are finished first (a stop grace period of ~30 s is plenty).
+  return { logger, stop: () => service.close() };
+});

@@ -1,13 +1,14 @@
-import { fcmSettings } from '@push/config';
-import { runWorkerProcess } from '@push/delivery';
-import { createFcmProvider } from '@push/providers';
+import { createLogger, loadFcmWorkerConfig, redactConfig, runProcess } from '@push/config';
+import { startWorkerService } from '@push/delivery';
+import { fcmWorkerDeps } from './worker';
 
 /** The FCM worker process: consumes the `fcm` queue and sends through FCM HTTP v1. */
-void runWorkerProcess('android', 'fcm-worker', (config, logger) =>
-  createFcmProvider({
-    ...fcmSettings(config),
-    connections: config.FCM_CONNECTIONS,
-    timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    logger,
-  }),
-);
+runProcess('fcm-worker', async () => {
+  const config = loadFcmWorkerConfig();
+  const logger = createLogger('fcm-worker', config);
+  logger.info({ config: redactConfig(config) }, 'starting');
+  const deps = fcmWorkerDeps(config, logger);
+  const service = await startWorkerService({ ...deps, metricsTokens: config.metricsTokens, metricsPort: config.WORKER_METRICS_PORT });
+  // On SIGTERM the chunks in flight are finished first (a stop grace period of ~30 s is plenty).
+  return { logger, stop: () => service.close() };
+});

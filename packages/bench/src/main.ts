@@ -5,17 +5,16 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { envSchema } from '@push/config';
 import { generateVapidKeys } from '@push/providers';
-import { createRedis, TokenRegistry } from '@push/store';
+import { createRedis, deleteKeys, hasRedisServer, startRedisServer, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
 import { runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
-import { deleteKeys, keysMemory, usedMemory } from './measure';
+import { keysMemory, usedMemory } from './measure';
 import { mixedRun, type MixedReport } from './mixed';
 import type { BenchOptions } from './options';
 import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
-import { startPrivateRedis } from './redis-server';
 import { Service } from './service';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
 import { webRatio, webRun, type WebReport } from './web-run';
@@ -114,14 +113,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     // A private redis-server, or (--redis-url) an existing Redis under prefixes of this run's own.
-    const redisServer = options.redisUrl === undefined ? await startPrivateRedis() : undefined;
+    if (options.redisUrl === undefined && !hasRedisServer()) {
+      throw new Error('redis-server is not on the PATH: the benchmark starts its own (apt-get install redis-server)');
+    }
+    const redisServer = options.redisUrl === undefined ? await startRedisServer() : undefined;
     if (redisServer) cleanup.push(() => redisServer.stop());
     const redisUrl = redisServer?.url ?? options.redisUrl!;
     const redis = createRedis(redisUrl, 'worker');
     const runId = redisServer ? '' : `-${randomBytes(4).toString('hex')}`;
     const prefix = `bench${runId}`;
     cleanup.push(async () => {
-      if (!redisServer) await deleteKeys(redis, [prefix, `bench-million${runId}`]);
+      if (!redisServer) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
       redis.disconnect();
     });
     log(redisServer ? `redis-server ${report.machine.redis} at ${redisUrl}` : `Redis at ${redisUrl} (key prefix ${prefix})`);
@@ -142,7 +144,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       WEBPUSH_SUBJECT: vapid.subject,
     };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
-    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.pid }) };
+    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.process.pid! }) };
 
     if (!options.skipService || options.baselines) {
       log(`registering ${options.clients} clients straight into the token registry (pipelined)`);
@@ -182,7 +184,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         simInfo,
         { ...directRequest(options, population, libraries, options.workers), vapid },
         sims,
-        redisServer ? { redis: redisServer.pid } : {},
+        redisServer ? { redis: redisServer.process.pid! } : {},
         options.cpuProfDir,
       );
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);

@@ -44,20 +44,6 @@ export async function keysMemory(redis: RedisClient, pattern: string): Promise<{
   return { keys, bytes };
 }
 
-/** Deletes every key of these prefixes: the stores' `<prefix>:*` and BullMQ's `{<prefix>:*`. */
-export async function deleteKeys(redis: RedisClient, prefixes: string[]): Promise<void> {
-  for (const prefix of prefixes) {
-    for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-  }
-}
-
 export interface ResultTimes {
   /** Epoch ms of every recorded result of the platform (the stream entry ids), unsorted. */
   at: Record<Platform, Float64Array>;

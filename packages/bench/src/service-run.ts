@@ -1,4 +1,4 @@
-import { platforms, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
+import { examplePayloads, platforms, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
 import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
@@ -12,15 +12,7 @@ export function perPlatform<T>(value: (platform: Platform) => T): Record<Platfor
 }
 
 /** The notification every run sends: the API document's example (push2clients.txt). */
-export const benchPayload: Payload = {
-  type: 'alert',
-  alert: '系統維護通知:今晚 23:00 將進行例行維護',
-  badge: 1,
-  sound: 'default',
-  title: '系統公告',
-  body: '系統維護通知:今晚 23:00 將進行例行維護',
-  icon: 'https://example.com/icon.png',
-};
+export const benchPayload: Payload = examplePayloads.maintenance;
 
 export interface PlatformFigures {
   tokens: number;

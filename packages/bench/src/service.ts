@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { platforms, type Platform } from '@push/contract';
 import { createQueue, createRedis, type RedisClient } from '@push/store';
-import { freePort } from './redis-server';
+import { freePort } from '@push/store';
 
 const root = resolve(__dirname, '../../..');
 

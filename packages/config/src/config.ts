@@ -1,7 +1,20 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { platforms, UNSUPPORTED_APNS_TOPIC, type Platform } from '@push/contract';
-import { envSchema, type Env } from './env';
+import type { z } from 'zod';
+import {
+  apiEnvSchema,
+  apnsWorkerEnvSchema,
+  envSchema,
+  fcmWorkerEnvSchema,
+  webpushWorkerEnvSchema,
+  type ApiEnv,
+  type ApnsWorkerEnv,
+  type BaseEnv,
+  type Env,
+  type FcmWorkerEnv,
+  type WebPushWorkerEnv,
+} from './env';
 
 /** Start-up refused: the message names the variable at fault. */
 export class ConfigError extends Error {
@@ -11,15 +24,25 @@ export class ConfigError extends Error {
   }
 }
 
-export interface Config extends Env {
+/** The secrets every process derives from the environment. */
+export interface Secrets {
   apiKeys: string[];
-  /** Tokens accepted on `GET /metrics`: METRICS_TOKEN's list, else the API keys. */
-  metricsTokens: string[];
-  /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
-  adminPasswords: string[];
   /** True when IM_API_KEY was unset outside production and a random key was made for this run. */
   apiKeyGenerated: boolean;
+  /** Tokens accepted on `GET /metrics`: METRICS_TOKEN's list, else the API keys. */
+  metricsTokens: string[];
 }
+
+export type ApiConfig = ApiEnv &
+  Secrets & {
+    /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
+    adminPasswords: string[];
+  };
+export type ApnsWorkerConfig = ApnsWorkerEnv & Secrets;
+export type FcmWorkerConfig = FcmWorkerEnv & Secrets;
+export type WebPushWorkerConfig = WebPushWorkerEnv & Secrets;
+/** Every role's settings at once (`npm start`, which checks them all before starting anything; tools). */
+export type Config = Env & ApiConfig;
 
 /** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
 function secretList(name: string, value: string | undefined): string[] {
@@ -32,48 +55,77 @@ function secretList(name: string, value: string | undefined): string[] {
 }
 
 /**
- * Parses the environment once; throws ConfigError naming the first invalid variable. A variable set to
- * the empty string counts as unset (what `VAR: ${VAR:-}` in docker-compose.yml gives).
+ * Parses the environment with one role's schema; throws ConfigError naming the first invalid variable. A
+ * variable set to the empty string counts as unset (what `VAR: ${VAR:-}` in docker-compose.yml gives).
  */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv): z.infer<S> {
   const given = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
-  const parsed = envSchema.safeParse(given);
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
     throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid'}`);
   }
-  const env = parsed.data;
-  const keys = (env.IM_API_KEY ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
+  return parsed.data;
+}
+
+function withSecrets<E extends BaseEnv>(env: E): E & Secrets {
+  const keys = secretList('IM_API_KEY', env.IM_API_KEY);
   if (keys.length === 0 && env.NODE_ENV === 'production') {
     throw new ConfigError('IM_API_KEY is required when NODE_ENV=production (comma-separated to allow rotation)');
   }
-  if (keys.some((k) => k.length < 16)) throw new ConfigError('IM_API_KEY: every key must be at least 16 characters');
   const apiKeyGenerated = keys.length === 0;
   const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
-  if (hasApnsCredentials(env)) {
-    // Without a topic every iOS send fails MissingTopic; started anyway, the worker would fail every job.
-    if (!env.APNS_TOPIC) throw new ConfigError('APNS_TOPIC is required with APNS_KEY_FILE / APNS_KEY (the bundle id of the app)');
-    if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC))
-      throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
-    // The sandbox answers BadDeviceToken to production tokens (and the reverse): a production deployment
-    // must say which environment it means.
-    if (env.NODE_ENV === 'production' && env.APNS_PRODUCTION === undefined) {
-      throw new ConfigError('APNS_PRODUCTION must be set explicitly (true: production APNs, false: sandbox) when NODE_ENV=production');
-    }
-  }
   const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
+  return { ...env, apiKeys, apiKeyGenerated, metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys };
+}
+
+function withAdminPasswords<E extends ApiEnv & Secrets>(env: E): E & { adminPasswords: string[] } {
   const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
-  return {
-    ...env,
-    apiKeys,
-    apiKeyGenerated,
-    metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys,
-    adminPasswords: adminPasswords.length > 0 ? adminPasswords : apiKeys,
-  };
+  return { ...env, adminPasswords: adminPasswords.length > 0 ? adminPasswords : env.apiKeys };
+}
+
+/** APNs settings that cannot work stop the worker at start-up rather than fail every job. */
+function checkApns(env: ApnsWorkerEnv): void {
+  if (!hasApnsCredentials(env)) return;
+  // Without a topic every iOS send fails MissingTopic; started anyway, the worker would fail every job.
+  if (!env.APNS_TOPIC) throw new ConfigError('APNS_TOPIC is required with APNS_KEY_FILE / APNS_KEY (the bundle id of the app)');
+  if (UNSUPPORTED_APNS_TOPIC.test(env.APNS_TOPIC))
+    throw new ConfigError('APNS_TOPIC: VoIP and complication topics are not supported: use the bundle id');
+  // The sandbox answers BadDeviceToken to production tokens (and the reverse): a production deployment
+  // must say which environment it means.
+  if (env.NODE_ENV === 'production' && env.APNS_PRODUCTION === undefined) {
+    throw new ConfigError('APNS_PRODUCTION must be set explicitly (true: production APNs, false: sandbox) when NODE_ENV=production');
+  }
+}
+
+/** The API's settings, read once at start-up. */
+export function loadApiConfig(source: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return withAdminPasswords(withSecrets(parseEnv(apiEnvSchema, source)));
+}
+
+/** The APNs worker's settings, read once at start-up. */
+export function loadApnsWorkerConfig(source: NodeJS.ProcessEnv = process.env): ApnsWorkerConfig {
+  const env = parseEnv(apnsWorkerEnvSchema, source);
+  checkApns(env);
+  return withSecrets(env);
+}
+
+/** The FCM worker's settings, read once at start-up. */
+export function loadFcmWorkerConfig(source: NodeJS.ProcessEnv = process.env): FcmWorkerConfig {
+  return withSecrets(parseEnv(fcmWorkerEnvSchema, source));
+}
+
+/** The Web Push worker's settings, read once at start-up (the VAPID identity is checked by webPushCredentials). */
+export function loadWebPushWorkerConfig(source: NodeJS.ProcessEnv = process.env): WebPushWorkerConfig {
+  return withSecrets(parseEnv(webpushWorkerEnvSchema, source));
+}
+
+/** Every role's settings, checked together (what `npm start` does before it starts the API and both workers). */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(envSchema, source);
+  checkApns(env);
+  return withAdminPasswords(withSecrets(env));
 }
 
 export interface ApnsCredentials {
@@ -87,12 +139,12 @@ export interface ApnsCredentials {
   port?: number;
 }
 
-export function hasApnsCredentials(config: Env): boolean {
+export function hasApnsCredentials(config: Pick<ApnsWorkerEnv, 'APNS_KEY_FILE' | 'APNS_KEY'>): boolean {
   return Boolean(config.APNS_KEY_FILE || config.APNS_KEY);
 }
 
 /** The APNs token-auth settings, checked before the first job; ConfigError names what is missing. */
-export function apnsCredentials(config: Env): ApnsCredentials {
+export function apnsCredentials(config: ApnsWorkerEnv): ApnsCredentials {
   if (!hasApnsCredentials(config)) throw new ConfigError('APNS_KEY_FILE or APNS_KEY is required by the APNs worker');
   if (!config.APNS_KEY_ID) throw new ConfigError('APNS_KEY_ID is required with APNS_KEY_FILE / APNS_KEY');
   if (!config.APNS_TEAM_ID) throw new ConfigError('APNS_TEAM_ID is required with APNS_KEY_FILE / APNS_KEY');
@@ -116,11 +168,22 @@ export function apnsCredentials(config: Env): ApnsCredentials {
   };
 }
 
-export function hasFcmCredentials(config: Env): boolean {
+export function hasFcmCredentials(
+  config: Pick<FcmWorkerEnv, 'FCM_SERVICE_ACCOUNT_FILE' | 'GOOGLE_APPLICATION_CREDENTIALS' | 'FCM_ACCESS_TOKEN'>,
+): boolean {
   return Boolean(config.FCM_SERVICE_ACCOUNT_FILE || config.GOOGLE_APPLICATION_CREDENTIALS || config.FCM_ACCESS_TOKEN);
 }
 
-export type FcmCredential = { accessToken: string } | { serviceAccountFile: string } | { applicationDefault: true };
+/** Where FCM's OAuth2 bearer token comes from. */
+export type FcmCredential =
+  /** A ready token minted elsewhere (FCM_ACCESS_TOKEN, simulators): used as is, never refreshed. */
+  | { accessToken: string }
+  /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
+  | { serviceAccountFile: string }
+  /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
+  | { applicationDefault: true }
+  /** Any firebase-admin `Credential` (tokens minted by the caller's code), cached and refreshed like the others. */
+  | { credential: { getAccessToken(): Promise<{ access_token: string; expires_in: number }> } };
 
 export interface FcmSettings {
   endpoint: string;
@@ -132,7 +195,7 @@ export interface FcmSettings {
  * The FCM sender's settings: a ready token (FCM_ACCESS_TOKEN), a service account file, or Google's
  * application default credentials, in that order. Project id from FCM_PROJECT_ID, else the service account.
  */
-export function fcmSettings(config: Env): FcmSettings {
+export function fcmSettings(config: FcmWorkerEnv): FcmSettings {
   const credential: FcmCredential | undefined = config.FCM_ACCESS_TOKEN
     ? { accessToken: config.FCM_ACCESS_TOKEN }
     : config.FCM_SERVICE_ACCOUNT_FILE
@@ -160,7 +223,7 @@ export interface WebPushCredentials {
   subject: string;
 }
 
-export function hasWebPushCredentials(config: Env): boolean {
+export function hasWebPushCredentials(config: Pick<WebPushWorkerEnv, 'WEBPUSH_VAPID_PUBLIC_KEY' | 'WEBPUSH_VAPID_PRIVATE_KEY'>): boolean {
   return Boolean(config.WEBPUSH_VAPID_PUBLIC_KEY || config.WEBPUSH_VAPID_PRIVATE_KEY);
 }
 
@@ -169,17 +232,18 @@ export function hasWebPushCredentials(config: Env): boolean {
  * configured. The API queues jobs only on these and refuses web subscriptions otherwise, so a deployment
  * that runs no Web Push worker never has jobs waiting for one.
  */
-export function enabledPlatforms(config: Env): Platform[] {
+export function enabledPlatforms(config: Pick<ApiEnv, 'WEBPUSH_VAPID_PUBLIC_KEY'>): Platform[] {
   return platforms.filter((p) => p !== 'web' || config.WEBPUSH_VAPID_PUBLIC_KEY !== undefined);
 }
 
 /** The VAPID settings, checked before the first job: all three present and the two keys one pair. */
-export function webPushCredentials(config: Env): WebPushCredentials {
+export function webPushCredentials(config: WebPushWorkerEnv): WebPushCredentials {
   const { WEBPUSH_VAPID_PUBLIC_KEY: publicKey, WEBPUSH_VAPID_PRIVATE_KEY: privateKey, WEBPUSH_SUBJECT: subject } = config;
-  if (!publicKey)
+  if (!publicKey) {
     throw new ConfigError(
       'WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)',
     );
+  }
   if (!privateKey) throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY is required with WEBPUSH_VAPID_PUBLIC_KEY');
   if (!subject) throw new ConfigError('WEBPUSH_SUBJECT is required with the VAPID keys (mailto: or https:, RFC 8292 §2.1)');
   const ecdh = createECDH('prime256v1');
@@ -209,7 +273,7 @@ export function redactUrl(url: string): string {
 }
 
 /** The configuration as it may be logged: secrets replaced, credentials in the Redis URL removed. */
-export function redactConfig(config: Config): Record<string, unknown> {
+export function redactConfig(config: BaseEnv): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config };
   for (const name of secretNames) if (copy[name] !== undefined) copy[name] = '[redacted]';
   copy.REDIS_URL = redactUrl(config.REDIS_URL);

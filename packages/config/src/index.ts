@@ -1,3 +1,6 @@
 export * from './env';
 export * from './config';
 export * from './logger';
+export * from './secrets';
+export * from './doc';
+export * from './process';

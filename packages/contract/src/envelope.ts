@@ -20,17 +20,3 @@ export function ok<T>(result: T): SuccessEnvelope<T> {
 export function failure(status: number, code: string, message: string): ErrorEnvelope {
   return { RC: status, RM: STATUS_CODES[status] ?? 'Error', error: { code, message } };
 }
-
-/** An error a route throws to answer with a given status and code; the API's error handler envelopes it. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** Seconds a client should wait before trying again (sent as `Retry-After`). */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = this.constructor.name;
-  }
-}

@@ -1,4 +1,6 @@
 export * from './envelope';
 export * from './schemas';
 export * from './mapping';
+export * from './chunk';
+export * from './examples';
 export * from './webpush';

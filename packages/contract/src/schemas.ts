@@ -76,13 +76,20 @@ export function push2clientsSchema(maxClients: number) {
 }
 export type Push2ClientsRequest = z.infer<ReturnType<typeof push2clientsSchema>>;
 
-/** APNs device tokens are hex (Apple does not promise a length, so none is fixed here beyond sanity). */
+/**
+ * APNs device tokens are hex (Apple, "Sending notification requests to APNs": the request path is
+ * `/3/device/<device token>`; Apple does not promise a length, so none is fixed here beyond sanity).
+ * Checked at registration and again by the APNs sender, where the token becomes part of the path.
+ */
+export const APNS_TOKEN_PATTERN = /^[0-9a-fA-F]{16,512}$/;
+/** FCM registration tokens are URL-safe base64 with `:`; anything else (`/`, `%`, `.`) is refused. */
+export const FCM_TOKEN_PATTERN = /^[A-Za-z0-9_:-]{16,4096}$/;
+
 const apnsTokenSchema = z
   .string()
-  .regex(/^[0-9a-fA-F]{16,512}$/, 'an iOS token must be 16 to 512 hexadecimal characters')
+  .regex(APNS_TOKEN_PATTERN, 'an iOS token must be 16 to 512 hexadecimal characters')
   .transform((token) => token.toLowerCase());
-/** FCM registration tokens are URL-safe base64 with `:`; anything else (`/`, `%`, `.`) is refused. */
-const fcmTokenSchema = z.string().regex(/^[A-Za-z0-9_:-]{16,4096}$/, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
+const fcmTokenSchema = z.string().regex(FCM_TOKEN_PATTERN, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
 
 /**
  * `POST /push/tokens`. A browser registers its `PushSubscription` instead of a token; its endpoint is its

@@ -1,4 +1,4 @@
 export * from './outcomes';
 export * from './pipeline';
 export * from './worker';
-export * from './process';
+export * from './service';

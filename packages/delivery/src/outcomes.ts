@@ -95,10 +95,3 @@ export function judge({ token, outcome }: Suspect, verdict: GuardVerdict, share:
 export function resolvedOnly({ client, token, at }: ResolvedToken): ResolvedToken {
   return at === undefined ? { client, token } : { client, token, at };
 }
-
-/** Splits `items` into groups of at most `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const groups: T[][] = [];
-  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
-  return groups;
-}

@@ -1,4 +1,4 @@
-import { isExpired, type Payload, type Platform, type Priority } from '@push/contract';
+import { chunk, isExpired, type Payload, type Platform, type Priority } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import type {
@@ -13,7 +13,13 @@ import type {
   TokenRegistry,
   TokenResult,
 } from '@push/store';
-import { chunk, judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
+import { judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
+
+/** What a worker keeps of a job: its payload and when it was created. */
+export interface JobMeta {
+  payload: Payload;
+  createdAt: number;
+}
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {
@@ -59,6 +65,8 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /** Payloads and creation times of the jobs this worker has seen, by job id (they never change). */
+  jobsSeen: Map<string, JobMeta>;
   /** The lane whose chunks this context delivers: the jobs' priority (Web Push `Urgency: high` for `high`). */
   lane?: Priority;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
@@ -143,7 +151,7 @@ async function waitForTurn(ctx: DeliveryContext, deadline: number): Promise<Turn
 export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, lastAttempt: boolean): Promise<ChunkRun> {
   const { platform, jobs } = ctx;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
-  const job = await jobOf(jobs, data.jobId);
+  const job = await jobOf(ctx, data.jobId);
   if (!job) {
     log.warn('job record expired or deleted; chunk dropped');
     return { kind: 'done', counts: {} };
@@ -363,14 +371,12 @@ export async function abandonChunk(ctx: DeliveryContext, data: ChunkJobData, rea
   ctx.logger.error({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, reason }, 'chunk abandoned');
 }
 
-const jobsSeen = new Map<string, { payload: Payload; createdAt: number }>();
-
-/** Job payloads and creation times are immutable: each worker reads one once. */
-async function jobOf(jobs: JobStore, jobId: string): Promise<{ payload: Payload; createdAt: number } | undefined> {
-  const cached = jobsSeen.get(jobId);
+/** Job payloads and creation times are immutable: each worker reads one once (the cache is the worker's, in its context). */
+async function jobOf(ctx: DeliveryContext, jobId: string): Promise<JobMeta | undefined> {
+  const cached = ctx.jobsSeen.get(jobId);
   if (cached) return cached;
-  const job = await jobs.meta(jobId);
-  if (jobsSeen.size >= 1000) jobsSeen.clear();
-  if (job) jobsSeen.set(jobId, job);
+  const job = await ctx.jobs.meta(jobId);
+  if (ctx.jobsSeen.size >= 1000) ctx.jobsSeen.clear();
+  if (job) ctx.jobsSeen.set(jobId, job);
   return job;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
 import { priorities, type Platform, type Priority } from '@push/contract';
-import type { Config, Logger } from '@push/config';
+import type { Logger, WorkerEnv } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
   CHUNK_BACKOFF,
@@ -21,15 +21,70 @@ import {
   type RedisClient,
 } from '@push/store';
 import { resolvedOnly } from './outcomes';
-import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
+import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents, type JobMeta } from './pipeline';
+
+/** What a delivery worker needs to know, as plain values (each worker app maps its configuration to them). */
+export interface DeliverySettings {
+  redisUrl: string;
+  /** `redisUrl` is one seed node of a Redis Cluster. */
+  redisCluster: boolean;
+  redisPrefix: string;
+  /** How long a job and its results are kept, in seconds. */
+  retentionSeconds: number;
+  /** Chunk jobs of each lane handled at once (`high` on top of `normal`). */
+  concurrency: Record<Priority, number>;
+  /** How often to look for chunks of a crashed worker; a chunk's lock lasts twice this. */
+  stalledIntervalMs: number;
+  /** Timeout of one provider request (a breaker probe's lease is twice this). */
+  providerTimeoutMs: number;
+  /** How long a token may wait for an unavailable provider, from the job's creation. */
+  deliveryWindowMs: number;
+  /** The provider-wide breaker: failures in a row that open it, and how long it stays open. */
+  breaker: { failures: number; baseDelayMs: number; maxDelayMs: number };
+  /** The guard against mass invalidation (DEAD_TOKEN_GUARD_*). */
+  deadTokenGuard: { window: number; share: number; minAnswers: number; waitMs: number; pauseMs: number };
+  /** Tokens handed to the provider at once. */
+  batchSize: number;
+  /** Proactive provider limit shared by every worker of the platform, per minute (0: none). */
+  rateLimitPerMinute: number;
+}
+
+/** The settings every worker app reads the same way; the provider's own (batch size, limit) come on top. */
+export function workerSettings(env: WorkerEnv): Omit<DeliverySettings, 'batchSize' | 'rateLimitPerMinute'> {
+  return {
+    redisUrl: env.REDIS_URL,
+    redisCluster: env.REDIS_CLUSTER,
+    redisPrefix: env.REDIS_PREFIX,
+    retentionSeconds: env.JOB_RETENTION_SECONDS,
+    concurrency: { high: env.HIGH_WORKER_CONCURRENCY, normal: env.WORKER_CONCURRENCY },
+    stalledIntervalMs: env.STALLED_INTERVAL_MS,
+    providerTimeoutMs: env.PROVIDER_TIMEOUT_MS,
+    deliveryWindowMs: env.DELIVERY_WINDOW_SECONDS * 1000,
+    breaker: { failures: env.BREAKER_FAILURES, baseDelayMs: env.BREAKER_BASE_DELAY_MS, maxDelayMs: env.BREAKER_MAX_DELAY_MS },
+    deadTokenGuard: {
+      window: env.DEAD_TOKEN_GUARD_WINDOW,
+      share: env.DEAD_TOKEN_GUARD_SHARE,
+      minAnswers: env.DEAD_TOKEN_GUARD_MIN_ANSWERS,
+      waitMs: env.DEAD_TOKEN_GUARD_WAIT_MS,
+      pauseMs: env.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+    },
+  };
+}
 
 export interface DeliveryWorkerDeps {
   platform: Platform;
   provider: PushProvider;
-  config: Config;
+  settings: DeliverySettings;
   logger: Logger;
   events?: DeliveryEvents;
 }
+
+/**
+ * The message BullMQ fails a chunk with when it stalled more than `maxStalledCount` times (its
+ * moveStalledJobsToWait script). The worker recognises such a failure only by this text, so a test runs
+ * BullMQ into it and fails if the text changes.
+ */
+export const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
 export interface DeliveryWorker {
   /** One BullMQ worker per lane, each on its own queue with its own concurrency. */
@@ -38,18 +93,6 @@ export interface DeliveryWorker {
   redisReady(): boolean;
   /** Stops taking chunks, lets in-flight ones finish, then closes provider and Redis connections. */
   close(): Promise<void>;
-}
-
-/** Each platform's proactive limit (per minute, 0: none) and send group size. */
-function platformSettings(platform: Platform, config: Config): { limit: number; batchSize: number } {
-  switch (platform) {
-    case 'ios':
-      return { limit: config.APNS_RATE_LIMIT_PER_MINUTE, batchSize: config.APNS_BATCH_SIZE };
-    case 'android':
-      return { limit: config.FCM_RATE_LIMIT_PER_MINUTE, batchSize: config.FCM_BATCH_SIZE };
-    case 'web':
-      return { limit: config.WEBPUSH_RATE_LIMIT_PER_MINUTE, batchSize: config.WEBPUSH_BATCH_SIZE };
-  }
 }
 
 /** Thrown to let BullMQ retry a chunk with backoff; its message says why. */
@@ -84,29 +127,30 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
  * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
  * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
  */
-export function createDeliveryWorker({ platform, provider, config, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
-  const prefix = config.REDIS_PREFIX;
-  const { limit, batchSize } = platformSettings(platform, config);
+export function createDeliveryWorker({ platform, provider, settings, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+  const prefix = settings.redisPrefix;
+  const limit = settings.rateLimitPerMinute;
   const stopping = new AbortController();
   const scope = deliveryScope(platform);
   const fingerprint = provider.describe().then(
     (target) => createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 16),
     () => 'unknown',
   );
-  const concurrency: Record<Priority, number> = { high: config.HIGH_WORKER_CONCURRENCY, normal: config.WORKER_CONCURRENCY };
   const connections: RedisClient[] = [];
+  // One cache for both lanes: a job's payload is read once per worker process.
+  const jobsSeen = new Map<string, JobMeta>();
 
   const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
     // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
     // lane's pipelined results of thousands of tokens.
-    const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER });
+    const redis: RedisClient = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster });
     redis.on('error', (err: Error) => logger.warn({ err: err.message, lane }, 'redis connection error'));
     connections.push(redis);
     const ctx: DeliveryContext = {
       platform,
       provider,
       registry: new TokenRegistry(redis, prefix),
-      jobs: new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS),
+      jobs: new JobStore(redis, prefix, settings.retentionSeconds),
       limiter: new RateLimiter(
         redis,
         prefix,
@@ -117,31 +161,30 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       ),
       pause: new ProviderPause(redis, prefix, queueName[platform], lane),
       breaker: new ProviderBreaker(redis, prefix, scope, {
-        failures: config.BREAKER_FAILURES,
-        baseDelayMs: config.BREAKER_BASE_DELAY_MS,
-        maxDelayMs: config.BREAKER_MAX_DELAY_MS,
+        ...settings.breaker,
         // A probe is one request: it has its answer within the provider timeout.
-        probeLeaseMs: config.PROVIDER_TIMEOUT_MS * 2,
+        probeLeaseMs: settings.providerTimeoutMs * 2,
       }),
       guard: new DeadTokenGuard(redis, prefix, scope, {
-        window: config.DEAD_TOKEN_GUARD_WINDOW,
-        share: config.DEAD_TOKEN_GUARD_SHARE,
-        waitMs: config.DEAD_TOKEN_GUARD_WAIT_MS,
+        window: settings.deadTokenGuard.window,
+        share: settings.deadTokenGuard.share,
+        waitMs: settings.deadTokenGuard.waitMs,
       }),
       guardPolicy: {
-        share: config.DEAD_TOKEN_GUARD_SHARE,
-        minAnswers: config.DEAD_TOKEN_GUARD_MIN_ANSWERS,
-        pauseMs: config.DEAD_TOKEN_GUARD_PAUSE_SECONDS * 1000,
+        share: settings.deadTokenGuard.share,
+        minAnswers: settings.deadTokenGuard.minAnswers,
+        pauseMs: settings.deadTokenGuard.pauseMs,
       },
       fingerprint,
-      deliveryWindowMs: config.DELIVERY_WINDOW_SECONDS * 1000,
-      batchSize,
+      deliveryWindowMs: settings.deliveryWindowMs,
+      batchSize: settings.batchSize,
+      jobsSeen,
       lane,
       logger,
       stopping: stopping.signal,
       ...(events && { events }),
     };
-    const connection = createRedis(config.REDIS_URL, 'worker', { cluster: config.REDIS_CLUSTER, enableAutoPipelining: false });
+    const connection = createRedis(settings.redisUrl, 'worker', { cluster: settings.redisCluster, enableAutoPipelining: false });
     connections.push(connection);
     const worker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
       laneQueueName(platform, lane),
@@ -167,10 +210,10 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
       {
         connection,
         prefix: queuePrefix(prefix, platform),
-        concurrency: concurrency[lane],
+        concurrency: settings.concurrency[lane],
         // A crashed worker's chunk is picked up by another within about two stalled intervals.
-        stalledInterval: config.STALLED_INTERVAL_MS,
-        lockDuration: config.STALLED_INTERVAL_MS * 2,
+        stalledInterval: settings.stalledIntervalMs,
+        lockDuration: settings.stalledIntervalMs * 2,
         maxStalledCount: 5,
         settings: { backoffStrategy: chunkBackoff },
       },
@@ -178,7 +221,7 @@ export function createDeliveryWorker({ platform, provider, config, logger, event
     worker.on('error', (err) => logger.error({ err: err.message, lane }, 'worker error'));
     worker.on('failed', (job, err) => {
       // BullMQ fails a chunk that stalled too often without running it: its tokens still need a result.
-      if (job && /stalled more than allowable limit/.test(err.message)) {
+      if (job && STALLED_TOO_OFTEN.test(err.message)) {
         void abandonChunk(ctx, job.data, 'the chunk stalled too many times').catch((e: Error) =>
           logger.error({ err: e.message }, 'abandon failed'),
         );

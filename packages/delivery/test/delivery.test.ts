@@ -1,3 +1,4 @@
+import { examplePayloads } from '@push/contract';
 import { startTestStack, waitFor, type TestStack } from '@push/testing';
 import { TokenRegistry } from '@push/store';
 
@@ -5,35 +6,7 @@ import { TokenRegistry } from '@push/store';
 const iosToken = (tag: string, n: number) => `${tag}${n.toString(16).padStart(64 - tag.length, '0')}`;
 const fcmToken = (tag: string, n: number) => `${tag}_${String(n).padStart(24, '0')}`;
 
-const examples = [
-  {
-    type: 'marketing',
-    alert: '您有一則新的優惠活動,立即查看!',
-    badge: 1,
-    sound: 'default',
-    topic: 'io.imkit.app',
-    title: '限時優惠',
-    body: '您有一則新的優惠活動,立即查看!',
-    icon: 'https://example.com/icon.png',
-    collapseKey: 'promo_2026',
-  },
-  {
-    alert: { 'loc-key': 'NEW_MESSAGE_NOTIFICATION', 'loc-args': ['張小明', '您好,請問有空嗎?'] },
-    badge: 3,
-    sound: 'default',
-    title: '新訊息',
-    body: '張小明:您好,請問有空嗎?',
-  },
-  {
-    type: 'alert',
-    alert: '系統維護通知:今晚 23:00 將進行例行維護',
-    badge: 1,
-    sound: 'default',
-    title: '系統公告',
-    body: '系統維護通知:今晚 23:00 將進行例行維護',
-    icon: 'https://example.com/icon.png',
-  },
-];
+const examples = Object.values(examplePayloads);
 
 describe('delivery, end to end through the API, workers and simulators', () => {
   let stack: TestStack;

@@ -1,4 +1,4 @@
-import { chunk, DEFAULT_PAUSE_MS, judge, REGISTERED_AGAIN, sortOutcomes } from '../src/outcomes';
+import { DEFAULT_PAUSE_MS, judge, REGISTERED_AGAIN, sortOutcomes } from '../src/outcomes';
 import { CHUNK_BACKOFF } from '@push/store';
 import type { SendOutcome } from '@push/providers';
 import { chunkBackoff, ChunkRetryError } from '../src/worker';
@@ -129,16 +129,5 @@ describe('chunkBackoff', () => {
       expect(delay).toBeLessThanOrEqual(100 * 2 ** (attempt - 1));
     }
     expect(chunkBackoff(1, CHUNK_BACKOFF, new ChunkRetryError('x', 5000), job)).toBe(5000);
-  });
-});
-
-describe('chunk', () => {
-  it.each([
-    [[], 3, []],
-    [[1, 2, 3], 3, [[1, 2, 3]]],
-    [[1, 2, 3, 4, 5, 6, 7], 3, [[1, 2, 3], [4, 5, 6], [7]]],
-    [[1, 2], 1, [[1], [2]]],
-  ])('splits %j by %i', (items, size, expected) => {
-    expect(chunk(items, size)).toEqual(expected);
   });
 });

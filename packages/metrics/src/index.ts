@@ -1,5 +1,4 @@
 export * from './registry';
-export * from './secrets';
 export * from './delivery-metrics';
 export * from './api-metrics';
 export * from './server';

@@ -2,7 +2,32 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { failure } from '@push/contract';
-import { bearerToken, matchesSecret } from './secrets';
+import { bearerToken, matchesSecret } from '@push/config';
+
+export interface MetricsAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The answer to `GET /metrics` (the API's route and a worker's server alike): the registry in Prometheus
+ * text format for `Authorization: Bearer <one of tokens>`, else an enveloped 401.
+ */
+export async function metricsAnswer(
+  registry: Registry,
+  tokens: readonly string[],
+  authorization: string | undefined,
+): Promise<MetricsAnswer> {
+  if (!matchesSecret(tokens, bearerToken(authorization))) {
+    return {
+      status: 401,
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'WWW-Authenticate': 'Bearer realm="metrics"' },
+      body: JSON.stringify(failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')),
+    };
+  }
+  return { status: 200, headers: { 'Content-Type': registry.contentType }, body: await registry.metrics() };
+}
 
 export interface MetricsServerOptions {
   registry: Registry;
@@ -38,13 +63,8 @@ export async function startMetricsServer({ registry, tokens, port, host }: Metri
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 405, failure(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`), { Allow: 'GET' });
     }
-    if (!matchesSecret(tokens, bearerToken(req.headers.authorization))) {
-      return json(res, 401, failure(401, 'INVALID_METRICS_TOKEN', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'), {
-        'WWW-Authenticate': 'Bearer realm="metrics"',
-      });
-    }
-    const text = await registry.metrics();
-    res.writeHead(200, { 'Content-Type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text);
+    const answer = await metricsAnswer(registry, tokens, req.headers.authorization);
+    res.writeHead(answer.status, answer.headers).end(req.method === 'HEAD' ? undefined : answer.body);
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {

@@ -1,17 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { applicationDefault, cert, type Credential } from 'firebase-admin/app';
+import type { FcmCredential } from '@push/config';
 import { ProviderConfigError } from './errors';
-
-/** Where FCM's OAuth2 bearer token comes from. */
-export type FcmCredential =
-  /** A ready token minted elsewhere (FCM_ACCESS_TOKEN, simulators): used as is, never refreshed. */
-  | { accessToken: string }
-  /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
-  | { serviceAccountFile: string }
-  /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
-  | { applicationDefault: true }
-  /** Any firebase-admin Credential (tokens minted by code of the caller's), cached and refreshed like the others. */
-  | { credential: Credential };
 
 export interface FcmAuth {
   /** A bearer token valid for a few more minutes at least. */
@@ -78,7 +68,7 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
 
 /** Caches a credential's token until TOKEN_REFRESH_MARGIN_MS before it expires; one fetch at a time. */
 export function cachedAccessToken(
-  credential: Credential,
+  credential: Pick<Credential, 'getAccessToken'>,
   now: () => number = Date.now,
 ): Pick<FcmAuth, 'accessToken' | 'invalidate' | 'refreshable'> {
   let cached: { value: string; expiresAt: number } | undefined;

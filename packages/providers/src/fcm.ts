@@ -1,10 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { maskToken, type Logger } from '@push/config';
+import { maskToken, type FcmCredential, type Logger } from '@push/config';
 import { toFcm, type Payload } from '@push/contract';
 import { ProviderClosedError } from './errors';
 import { InFlight } from './in-flight';
 import { classifyFcm } from './fcm-classify';
-import { createFcmAuth, type FcmCredential } from './fcm-credentials';
+import { createFcmAuth } from './fcm-credentials';
 import { Http2SessionPool } from './fcm-session-pool';
 import type { PushProvider, SendContext, SendOutcome } from './provider';
 import { isFcmToken } from './token-format';

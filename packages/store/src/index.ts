@@ -7,4 +7,5 @@ export * from './provider-pause';
 export * from './provider-breaker';
 export * from './dead-token-guard';
 export * from './queues';
+export * from './redis-server';
 export * from './scripts';

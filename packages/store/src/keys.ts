@@ -1,4 +1,5 @@
 import type { Platform } from '@push/contract';
+import type { RedisClient } from './redis';
 
 /**
  * What the provider-wide state (dead-token guard, breaker) is kept per: today one platform (`ios`,
@@ -42,3 +43,18 @@ export function storeKeys(prefix: string) {
 }
 
 export type StoreKeys = ReturnType<typeof storeKeys>;
+
+/**
+ * Deletes every key of a prefix: the stores' `<prefix>:*` and BullMQ's `{<prefix>:*` (queuePrefix). For
+ * tests and the benchmark, which each write under a prefix of their own on a shared Redis.
+ */
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+}

@@ -8,10 +8,11 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
-import { apnsCredentials, createLogger, loadConfig, webPushCredentials, type Config } from '@push/config';
+import { createLogger, loadApiConfig, loadApnsWorkerConfig, loadWebPushWorkerConfig, type ApiConfig } from '@push/config';
 import { platforms } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider, createWebPushProvider } from '@push/providers';
+import { apnsWorkerDeps } from '@push/apns-worker/worker';
+import { webpushWorkerDeps } from '@push/webpush-worker/worker';
 import {
   startApnsSimulator,
   startFcmSimulator,
@@ -32,7 +33,7 @@ import {
   type LaneQueues,
   type RedisClient,
 } from '@push/store';
-import { freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
+import { fetchJson, freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
 // (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
@@ -178,7 +179,7 @@ describe('Redis Cluster', () => {
 
   describe('a whole push job', () => {
     const logger = createLogger('cluster-test', 'silent');
-    let config: Config;
+    let config: ApiConfig;
     let env: Record<string, string>;
     let apns: ApnsSimulator;
     let fcm: FcmSimulator;
@@ -192,14 +193,7 @@ describe('Redis Cluster', () => {
     let fcmWorker: ChildProcess;
     let keyFile: string;
 
-    const request = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(url + path, {
-        method,
-        headers: { 'IM-API-KEY': API_KEY, 'Content-Type': 'application/json' },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as { result: any } };
-    };
+    const request = (method: string, path: string, body?: unknown) => fetchJson(url + path, method, body, { 'IM-API-KEY': API_KEY });
 
     beforeAll(async () => {
       [apns, fcm, webpush] = await Promise.all([
@@ -222,7 +216,7 @@ describe('Redis Cluster', () => {
         LOG_LEVEL: 'silent',
       };
       keyFile = env.APNS_KEY_FILE!;
-      config = loadConfig(env);
+      config = loadApiConfig(env);
 
       redis = createRedis(config.REDIS_URL, 'producer', { cluster: config.REDIS_CLUSTER });
       await waitForReady(redis);
@@ -236,23 +230,10 @@ describe('Redis Cluster', () => {
       });
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-      const provider = createApnsProvider({
-        credentials: apnsCredentials(config),
-        connections: 1,
-        timeoutMs: 5000,
-        logger,
-        ca: apns.caPem,
-      });
-      apnsWorker = createDeliveryWorker({ platform: 'ios', provider, config, logger });
-      const web = createWebPushProvider({
-        vapid: webPushCredentials(config),
-        allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS,
-        connectionsPerOrigin: 2,
-        timeoutMs: 5000,
-        logger,
-        ca: webpush.caPem,
-      });
-      webWorker = createDeliveryWorker({ platform: 'web', provider: web, config, logger });
+      apnsWorker = createDeliveryWorker(apnsWorkerDeps(loadApnsWorkerConfig({ ...env, APNS_CONNECTIONS: '1' }), logger, apns.caPem));
+      webWorker = createDeliveryWorker(
+        webpushWorkerDeps(loadWebPushWorkerConfig({ ...env, WEBPUSH_CONNECTIONS: '2' }), logger, webpush.caPem),
+      );
       fcmWorker = await startFcmWorkerProcess(env);
     });
 

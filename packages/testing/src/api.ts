@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createLogger, loadConfig, type Config } from '@push/config';
+import { createLogger, loadApiConfig, type ApiConfig } from '@push/config';
 import { createLaneQueues, createRedis, listQueues, waitForReady, type LaneQueues, type RedisClient } from '@push/store';
 import { createServer } from '@push/api/server';
+import { fetchJson, JSON_CONTENT_TYPE, type HttpAnswer } from './http';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './redis';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
@@ -13,17 +14,12 @@ export interface TestApi {
   prefix: string;
   /** The environment the API's config was parsed from (workers of the same stack start from it). */
   env: Record<string, string>;
-  config: Config;
+  config: ApiConfig;
   redis: RedisClient;
   /** Every platform's queue of every lane (`queues.ios.normal`). */
   queues: LaneQueues;
   /** fetch() against the API with the API key and JSON content type already set. */
-  request(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
 
@@ -38,7 +34,7 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     LOG_LEVEL: 'silent',
     ...env,
   };
-  const config = loadConfig(rawEnv);
+  const config = loadApiConfig(rawEnv);
   const redis = createRedis(config.REDIS_URL, 'producer');
   // Connection errors while a test stops Redis are expected: the API answers 503 for them.
   redis.on('error', () => undefined);
@@ -62,21 +58,9 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     config,
     redis,
     queues,
-    async request(method, path, body, headers = {}) {
-      const response = await fetch(url + path, {
-        method,
-        headers: { 'IM-API-KEY': TEST_API_KEY, 'Content-Type': 'application/json; charset=utf-8', ...headers },
-        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // left as text: a test asserting the envelope will show what came back
-      }
-      return { status: response.status, body: parsed, headers: response.headers };
-    },
+    request: (method, path, body, headers = {}) =>
+      // A minute: a test's deadline, not the helper's (a million-client request takes seconds under load).
+      fetchJson(url + path, method, body, { 'IM-API-KEY': TEST_API_KEY, 'Content-Type': JSON_CONTENT_TYPE, ...headers }, 60_000),
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

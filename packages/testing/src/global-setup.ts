@@ -1,10 +1,12 @@
-import { hasRedisServer, startRedisServer, waitForRedis } from './redis-server';
+import { hasRedisServer, startRedisServer, waitForRedis } from '@push/store';
 
 /**
  * The Redis every test uses (contract, `npm test`): REDIS_URL if set, else a `redis-server` started
  * here, else a testcontainers Redis (needs a Docker engine).
  */
 export default async function globalSetup(): Promise<void> {
+  // The processes tests start log JSON lines, which tests read (outside production they default to pretty).
+  process.env.LOG_FORMAT ??= 'json';
   if (process.env.REDIS_URL) {
     await waitForRedis(process.env.REDIS_URL);
     return;

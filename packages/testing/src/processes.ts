@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { freePort } from './redis-server';
+import { freePort } from '@push/store';
+import { fetchJson, JSON_CONTENT_TYPE, type HttpAnswer } from './http';
 import { waitFor } from './redis';
 
 const root = resolve(__dirname, '../../..');
@@ -79,13 +80,7 @@ export function appEntry(name: 'api' | WorkerApp): string {
 export interface ApiProcess extends ManagedProcess {
   url: string;
   /** fetch() with `IM-API-KEY` (the first key of IM_API_KEY unless given) and a timeout; the body parsed as JSON when it is. */
-  request(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-    timeoutMs?: number,
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>, timeoutMs?: number): Promise<HttpAnswer>;
 }
 
 /**
@@ -116,33 +111,6 @@ export async function spawnApiProcess(env: Record<string, string>): Promise<ApiP
     },
     url,
     request: (method, path, body, headers = {}, timeoutMs = 15_000) =>
-      fetchJson(url + path, method, body, { 'IM-API-KEY': apiKey, ...headers }, timeoutMs),
+      fetchJson(url + path, method, body, { 'IM-API-KEY': apiKey, 'Content-Type': JSON_CONTENT_TYPE, ...headers }, timeoutMs),
   };
-}
-
-/**
- * One HTTP request with a deadline: `body` is sent as JSON unless it is a string or a Buffer, and the
- * answer's body is parsed as JSON when it is JSON (else left as text).
- */
-export async function fetchJson(
-  url: string,
-  method: string,
-  body: unknown,
-  headers: Record<string, string>,
-  timeoutMs = 15_000,
-): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
-    ...(body !== undefined && { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // left as text: a test asserting the envelope shows what came back
-  }
-  return { status: response.status, body: parsed, headers: response.headers };
 }

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+
+// The Redis helpers the tests share with `npm start` and the benchmark live in @push/store; re-exported here
+// so a test imports its helpers from one place.
+export {
+  deleteKeys,
+  freePort,
+  hasRedisServer,
+  startRedisServer,
+  startRestartableRedisServer,
+  waitForRedis,
+  type RedisServer,
+  type RestartableRedisServer,
+} from '@push/store';
 
 /** The test Redis URL that jest's global setup chose. */
 export function testRedisUrl(): string {
@@ -11,18 +23,6 @@ export function testRedisUrl(): string {
 /** A key prefix of this test's own on the shared Redis. */
 export function uniquePrefix(name: string): string {
   return `t-${name}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Deletes every key this test wrote (its prefix, and BullMQ's `{prefix:...}` keys). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -2,10 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apnsCredentials, createLogger, fcmSettings, loadConfig, webPushCredentials, type Config, type Logger } from '@push/config';
+import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig, loadWebPushWorkerConfig } from '@push/config';
 import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
-import { createApnsProvider, createFcmProvider, createWebPushProvider, generateVapidKeys, type PushProvider } from '@push/providers';
+import { generateVapidKeys } from '@push/providers';
+import { apnsWorkerDeps } from '@push/apns-worker/worker';
+import { fcmWorkerDeps } from '@push/fcm-worker/worker';
+import { webpushWorkerDeps } from '@push/webpush-worker/worker';
 import {
   startApnsSimulator,
   startFcmSimulator,
@@ -114,34 +117,19 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const managed: ManagedProcess[] = [];
   const logger = createLogger('test-worker', 'silent');
 
-  const providerFor = (platform: Platform, config: Config, logger: Logger): PushProvider => {
-    const timeoutMs = config.PROVIDER_TIMEOUT_MS;
+  // The workers' own wiring (apps/*-worker/src/worker.ts), in this process, trusting the simulators' CA.
+  const depsFor = (platform: Platform, source: Record<string, string>) => {
     switch (platform) {
       case 'ios':
-        return createApnsProvider({
-          credentials: apnsCredentials(config),
-          connections: config.APNS_CONNECTIONS,
-          timeoutMs,
-          logger,
-          ca: apns.caPem,
-        });
+        return apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem);
       case 'android':
-        return createFcmProvider({ ...fcmSettings(config), connections: config.FCM_CONNECTIONS, timeoutMs, logger, ca: fcm.caPem });
+        return fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
       case 'web':
-        return createWebPushProvider({
-          vapid: webPushCredentials(config),
-          allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS,
-          connectionsPerOrigin: config.WEBPUSH_CONNECTIONS,
-          timeoutMs,
-          logger,
-          ca: webpush.caPem,
-        });
+        return webpushWorkerDeps(loadWebPushWorkerConfig(source), logger, webpush.caPem);
     }
   };
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
-    const config = loadConfig({ ...api.env, ...env });
-    const provider = providerFor(platform, config, logger);
-    const worker = createDeliveryWorker({ platform, provider, config, logger, ...(events && { events }) });
+    const worker = createDeliveryWorker({ ...depsFor(platform, { ...api.env, ...env }), ...(events && { events }) });
     workers.push(worker);
     return worker;
   };

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { failure } from '@push/contract';
-import { basicCredentials, matchesSecret } from '@push/metrics';
+import { basicCredentials, matchesSecret } from '@push/config';
 
 /** The one user name of the dashboards. */
 export const ADMIN_USER = 'admin';

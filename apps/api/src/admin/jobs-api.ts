@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiError, describeIssues, ok, resultsQuerySchema } from '@push/contract';
-import { InvalidCursorError, listQueues, queueDepth, type JobStatus, type JobStore, type LaneQueues } from '@push/store';
+import { describeIssues, ok } from '@push/contract';
+import { listQueues, queueDepth, type JobStore, type LaneQueues } from '@push/store';
+import { ApiError } from '../errors';
+import { findJob, resultsPage } from '../job-lookup';
 
-const jobIdPattern = /^[0-9a-f-]{36}$/;
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 /**
@@ -38,22 +39,8 @@ export function adminJobsApi(jobs: JobStore, queues: LaneQueues): Router {
   });
 
   router.get('/api/jobs/:jobId/results', async (req, res) => {
-    const query = resultsQuerySchema.safeParse(req.query);
-    if (!query.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(query.error));
-    const job = await findJob(jobs, req.params.jobId);
-    try {
-      res.set('Cache-Control', 'no-store').json(ok(await jobs.results(job.jobId, query.data)));
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new ApiError(400, 'INVALID_CURSOR', error.message);
-      throw error;
-    }
+    res.set('Cache-Control', 'no-store').json(ok(await resultsPage(jobs, req.params.jobId, req.query)));
   });
 
   return router;
-}
-
-async function findJob(jobs: JobStore, jobId: string): Promise<JobStatus> {
-  const job = jobIdPattern.test(jobId) ? await jobs.get(jobId) : undefined;
-  if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${jobId} (unknown, or older than the retention period)`);
-  return job;
 }

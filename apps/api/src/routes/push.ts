@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import {
-  ApiError,
   clientIdSchema,
   describeIssues,
   encodedSizes,
@@ -11,7 +10,7 @@ import {
   push2clientsSchema,
   type Push2ClientsRequest,
 } from '@push/contract';
-import { methodNotAllowed } from '../errors';
+import { ApiError, methodNotAllowed } from '../errors';
 import { enqueuePush, type PushJobsDeps } from '../push-jobs';
 import { requireJsonBody } from '../validation';
 

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import {
-  ApiError,
   clientIdSchema,
   deleteTokenSchema,
   describeIssues,
@@ -11,7 +10,7 @@ import {
   type HostPattern,
 } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
-import { methodNotAllowed } from '../errors';
+import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
 
 export interface WebPushRegistration {

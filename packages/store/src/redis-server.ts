@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
+// A private `redis-server` process, for what runs on one machine: `npm start` without a Redis, the tests'
+// Redis when none is given, and the benchmark's. Never used by the service's processes themselves.
+
+/** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -51,6 +55,7 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** Whether `redis-server` is installed (on the PATH). */
 export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -62,9 +67,19 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a private `redis-server` on a free loopback port, keeping its data in a temporary folder. */
-export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServer> {
-  const server = await startRestartableRedisServer(extraArgs);
+export interface RedisServerOptions {
+  /** @defaultValue a free port */
+  port?: number;
+  /** The data folder, kept when the server stops. @defaultValue a temporary folder, deleted by `stop()` */
+  dir?: string;
+}
+
+/**
+ * Starts a private `redis-server` on the loopback interface: no persistence unless `extraArgs` turn it
+ * on, and `maxmemory-policy noeviction` as in production (a lost key is a lost job).
+ */
+export async function startRedisServer(extraArgs: string[] = [], options: RedisServerOptions = {}): Promise<RedisServer> {
+  const server = await startRestartableRedisServer(extraArgs, options);
   return {
     url: server.url,
     port: server.port,
@@ -95,11 +110,17 @@ export interface RestartableRedisServer extends RedisServer {
  * `startRestartableRedisServer(['--appendonly', 'yes'])` for a Redis that keeps its data across a restart.
  * `stop()` ends it for good and deletes the folder.
  */
-export async function startRestartableRedisServer(extraArgs: string[] = []): Promise<RestartableRedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'push-redis-'));
+export async function startRestartableRedisServer(
+  extraArgs: string[] = [],
+  options: RedisServerOptions = {},
+): Promise<RestartableRedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'push-redis-'));
   const url = `redis://127.0.0.1:${port}`;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs];
+  const args = [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ...['--maxmemory-policy', 'noeviction', ...extraArgs],
+  ];
   let child: ChildProcess;
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -130,7 +151,7 @@ export async function startRestartableRedisServer(extraArgs: string[] = []): Pro
     },
     async stop() {
       await halt();
-      rmSync(dir, { recursive: true, force: true });
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

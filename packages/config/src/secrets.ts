@@ -3,14 +3,22 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Whether `given` is one of `secrets`, in constant time: both sides are hashed to equal length and every
- * secret is compared, so timing reveals neither a secret nor which one matched.
+ * Which of `secrets` `given` is (its index), or -1, in constant time: both sides are hashed to equal length
+ * and every secret is compared, so timing reveals neither a secret nor which one matched. An absent or
+ * empty `given` matches nothing.
  */
-export function matchesSecret(secrets: readonly string[], given: string | undefined): boolean {
+export function secretIndex(secrets: readonly string[], given: string | undefined): number {
   const candidate = digest(given ?? '');
-  let match = false;
-  for (const secret of secrets) if (timingSafeEqual(digest(secret), candidate)) match = true;
-  return match && given !== undefined && given !== '';
+  let match = -1;
+  secrets.forEach((secret, i) => {
+    if (timingSafeEqual(digest(secret), candidate) && match < 0) match = i;
+  });
+  return given === undefined || given === '' ? -1 : match;
+}
+
+/** Whether `given` is one of `secrets` (secretIndex, constant time). */
+export function matchesSecret(secrets: readonly string[], given: string | undefined): boolean {
+  return secretIndex(secrets, given) >= 0;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */

@@ -154,6 +154,9 @@ describe('work per lane on the dashboards', () => {
       { platform: 'ios', lane: 'normal', queue: 'apns', waiting: 2, active: 1, ...depth },
       { platform: 'android', lane: 'high', queue: 'fcm-high', waiting: 2, active: 0, ...depth },
       { platform: 'android', lane: 'normal', queue: 'fcm', waiting: 3, active: 0, ...depth },
+      // This API has no VAPID key: nothing is queued for web, its queues stay empty.
+      { platform: 'web', lane: 'high', queue: 'webpush-high', waiting: 0, active: 0, ...depth },
+      { platform: 'web', lane: 'normal', queue: 'webpush', waiting: 0, active: 0, ...depth },
     ]);
   });
 });

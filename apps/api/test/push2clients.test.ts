@@ -1,9 +1,15 @@
+import { generateVapidKeys } from '@push/providers';
 import { examplePayloads } from '@push/contract';
 import { startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi('push2clients', { PUSH_CHUNK_CLIENTS: '2', PUSH_MAX_CLIENTS: '1000' });
+  // Web Push on (a VAPID public key): chunks go to every platform's queues.
+  api = await startTestApi('push2clients', {
+    PUSH_CHUNK_CLIENTS: '2',
+    PUSH_MAX_CLIENTS: '1000',
+    WEBPUSH_VAPID_PUBLIC_KEY: generateVapidKeys().publicKey,
+  });
 });
 afterAll(() => api.close());
 
@@ -23,12 +29,11 @@ describe('POST /push/push2clients', () => {
     const { jobId } = res.body.result;
     // 3 clients in chunks of 2: two chunk jobs on each platform's high-lane queue (3 clients are at most
     // PRIORITY_HIGH_MAX_CLIENTS), holding every client once; each waits with its fair-share round as priority.
-    // None for web, which this API (no VAPID key) does not deliver to.
-    for (const [platform, lanes] of Object.entries(api.queues)) {
+    for (const lanes of Object.values(api.queues)) {
       const jobs = await lanes.high.getJobs(['prioritized']);
       const mine = jobs.filter((j) => j.data.jobId === jobId).sort((a, b) => a.data.chunk - b.data.chunk);
-      expect(mine.map((j) => j.data.clients)).toEqual(platform === 'web' ? [] : [['user001', 'user002'], ['user003']]);
-      expect(mine.map((j) => j.opts.priority)).toEqual(platform === 'web' ? [] : [1, 2]);
+      expect(mine.map((j) => j.data.clients)).toEqual([['user001', 'user002'], ['user003']]);
+      expect(mine.map((j) => j.opts.priority)).toEqual([1, 2]);
       expect(await lanes.normal.getJobCountByTypes('waiting', 'prioritized')).toBe(0);
     }
     const status = await api.request('GET', `/push/jobs/${jobId}`);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chunk, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, fairShareRound, storeKeys, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
+import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -14,7 +14,14 @@ export interface PushJobsDeps {
   highMaxClients: number;
   attempts: number;
   retryBaseDelayMs: number;
+  clock: Clock;
 }
+
+/**
+ * Every zone reaches a given time of day within a day of any moment, an hour more across a daylight-saving
+ * change: a `localTime` job's last delivery is planned at most this long after it starts.
+ */
+const LOCAL_TIME_SPAN_MS = 25 * 3600 * 1000;
 
 /** An Idempotency-Key is remembered this long (contract: 24 h). */
 const IDEMPOTENCY_SECONDS = 24 * 3600;
@@ -51,20 +58,33 @@ export async function enqueuePush(
   }
   try {
     const clients = distinct(request.clients);
-    const priority = recorded ?? request.priority ?? (clients.length <= deps.highMaxClients ? 'high' : 'normal');
+    // A throttled job is never urgent and spends its time waiting for its steps: not in the high lane's few slots.
+    const small = clients.length <= deps.highMaxClients && request.ratePerMinute === undefined;
+    const priority = recorded ?? request.priority ?? (small ? 'high' : 'normal');
     const chunks = chunk(clients, deps.chunkClients);
+    const { sendAt, localTime, ratePerMinute } = request;
+    const now = deps.clock.now();
+    // A scheduled job's chunks wait as BullMQ delayed jobs (in Redis: they survive restarts of every process).
+    const start = Math.max(now, (sendAt ?? 0) * 1000);
+    const scheduledUntil = localTime !== undefined ? start + LOCAL_TIME_SPAN_MS : start > now ? start : undefined;
     if (!created) {
-      await deps.jobs.create({
-        jobId,
-        clients: clients.length,
-        chunks: chunks.length,
-        platforms: deps.platforms,
-        payload: request.payload,
-        priority,
-      });
+      await deps.jobs.create(
+        {
+          jobId,
+          clients: clients.length,
+          chunks: chunks.length,
+          platforms: deps.platforms,
+          payload: request.payload,
+          priority,
+          campaign: { ...(sendAt !== undefined && { sendAt }), ...(localTime && { localTime }), ...(ratePerMinute && { ratePerMinute }) },
+          ...(scheduledUntil !== undefined && { scheduledUntil }),
+        },
+        now,
+      );
     }
     created = true;
-    const opts = chunkJobOptions(deps.attempts, deps.retryBaseDelayMs);
+    const delay = Math.max(0, deps.clock.msUntil(start));
+    const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
       deps.platforms.map((platform) =>

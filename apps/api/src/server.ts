@@ -1,8 +1,18 @@
 import express, { type Express } from 'express';
 import { failure, ok } from '@push/contract';
 import { enabledPlatforms, type ApiConfig, type Logger } from '@push/config';
-import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, type Registry } from '@push/metrics';
-import { JobStore, RateLimiter, TokenRegistry, listQueues, queueDepth, type LaneQueues, type RedisClient } from '@push/store';
+import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
+import {
+  JobStore,
+  RateLimiter,
+  TokenRegistry,
+  listQueues,
+  queueDepth,
+  systemClock,
+  type Clock,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
@@ -24,6 +34,8 @@ export interface ApiDeps {
    * process metrics. @defaultValue a new registry with the API's own metrics only
    */
   metrics?: Registry;
+  /** The clock `sendAt` and `localTime` are read against (tests). @defaultValue systemClock */
+  clock?: Clock;
 }
 
 /** Room for PUSH_MAX_CLIENTS ids of typical length, plus the payload. */
@@ -33,7 +45,7 @@ export function bodyLimitBytes(maxClients: number): number {
 
 /** The API as an Express app; `index.ts` only wires the process around it. */
 export function createServer(deps: ApiDeps): Express {
-  const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }) } = deps;
+  const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }), clock = systemClock } = deps;
   const prefix = config.REDIS_PREFIX;
   const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
   const registry = new TokenRegistry(redis, prefix);
@@ -50,6 +62,7 @@ export function createServer(deps: ApiDeps): Express {
     metrics,
     listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
   );
+  scheduledJobsMetric(metrics, () => jobs.scheduledWaiting(clock.now()));
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
   app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
@@ -85,12 +98,14 @@ export function createServer(deps: ApiDeps): Express {
       highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
       attempts: config.DELIVERY_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+      clock,
     }),
   );
+  const cancel = { jobs, queues: listQueues(queues).map(({ queue }) => queue) };
   push.use(tokenRoutes(registry, { web: platforms.includes('web'), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS }));
-  push.use(jobRoutes(jobs));
+  push.use(jobRoutes(jobs, cancel));
   app.use('/push', push);
-  app.use('/admin', adminRoutes({ jobs, queues, passwords: config.adminPasswords }));
+  app.use('/admin', adminRoutes({ jobs, queues, passwords: config.adminPasswords, cancel }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -90,6 +90,25 @@ describe('the admin pages in Chromium', () => {
     expect(page.url()).toBe(`${stack.api.url}/admin/jobs#${jobId}`);
   });
 
+  it('shows a scheduled job, when it goes out, and cancels it with the button', async () => {
+    await stack.register('b9', 'ios', iosToken(9));
+    const sendAt = Math.floor(Date.now() / 1000) + 3600;
+    const res = await stack.api.request('POST', '/push/push2clients', { clients: ['b9'], payload: { alert: 'later' }, sendAt });
+    const jobId = res.body.result.jobId as string;
+
+    await page.goto(`${stack.api.url}/admin/jobs`);
+    const row = page.locator(`#jobs tr[data-job-id="${jobId}"]`);
+    await row.locator('.state.scheduled').waitFor({ timeout: 10_000 });
+    expect(await row.locator('.plan').textContent()).toBe(await page.evaluate((at) => new Date(at).toLocaleString(), sendAt * 1000));
+    await row.click();
+    await page.locator('#detail-plan', { hasText: 'goes out' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('#cancel').click();
+    await row.locator('.state.canceled').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#cancel').isHidden()).toBe(true);
+    expect((await stack.api.request('GET', `/push/jobs/${jobId}`)).body.result.state).toBe('canceled');
+  });
+
   it('shows bull-board with both platform queues', async () => {
     await page.goto(`${stack.api.url}/admin/queues`);
     for (const name of ['apns', 'fcm']) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 20_000 });

@@ -79,7 +79,7 @@ describe('the dashboards under /admin', () => {
       jobId,
       state: 'completed',
       priority: 'high',
-      totals: { clients: 4, tokens: 3, sent: 2, invalid: 1, failed: 0, expired: 0 },
+      totals: { clients: 4, tokens: 3, sent: 2, invalid: 1, failed: 0, expired: 0, canceled: 0 },
       platforms: { android: { chunks: 1, chunksDone: 1, tokens: 3 }, ios: { chunks: 1, chunksDone: 1, tokens: 0 } },
     });
     const one = await json(await admin(`/admin/api/jobs/${jobId}`));

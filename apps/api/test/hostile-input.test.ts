@@ -348,7 +348,9 @@ describe('undecodable input', () => {
       ['PUT', '/push/tokens', 'POST, DELETE'],
       ['OPTIONS', '/push/clients/a/tokens', 'GET'],
       ['DELETE', '/push/clients/a/tokens', 'GET'],
-      ['OPTIONS', '/push/jobs/00000000-0000-0000-0000-000000000000', 'GET'],
+      ['OPTIONS', '/push/jobs/00000000-0000-0000-0000-000000000000', 'GET, DELETE'],
+      ['POST', '/push/jobs/00000000-0000-0000-0000-000000000000', 'GET, DELETE'],
+      ['GET', '/push/clients/a', 'PUT'],
       ['POST', '/push/jobs/00000000-0000-0000-0000-000000000000/results', 'GET'],
     ] as const) {
       const res = await send(method, path);

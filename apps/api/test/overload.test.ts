@@ -103,7 +103,15 @@ describe('overload', () => {
     expect(statuses[0]!.totals).toMatchObject({ clients: CLIENTS, tokens: 2 * CLIENTS, sent: 2 * CLIENTS });
     accepted.forEach((a, i) => {
       const unique = new Set(a.clients).size;
-      expect(statuses[i + 1]!.totals).toEqual({ clients: unique, tokens: 2 * unique, sent: 2 * unique, failed: 0, invalid: 0, expired: 0 });
+      expect(statuses[i + 1]!.totals).toEqual({
+        clients: unique,
+        tokens: 2 * unique,
+        sent: 2 * unique,
+        failed: 0,
+        invalid: 0,
+        expired: 0,
+        canceled: 0,
+      });
     });
     const expectedDeliveries = CLIENTS + accepted.reduce((n, a) => n + new Set(a.clients).size, 0);
     expect(stack.apns.stats().accepted).toBe(expectedDeliveries);

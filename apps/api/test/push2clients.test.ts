@@ -42,7 +42,7 @@ describe('POST /push/push2clients', () => {
       state: 'queued',
       priority: 'high',
       finishedAt: null,
-      totals: { clients: 3, tokens: 0, sent: 0, failed: 0, invalid: 0, expired: 0 },
+      totals: { clients: 3, tokens: 0, sent: 0, failed: 0, invalid: 0, expired: 0, canceled: 0 },
     });
   });
 

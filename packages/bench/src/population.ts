@@ -108,7 +108,7 @@ export async function registerWebClients(registry: TokenRegistry, count: number,
     while (next < count) {
       const i = next++;
       const { endpoint, keys } = webSubscription(i, origin);
-      await registry.register(webClientId(i), 'web', endpoint, now, packSubscriptionKeys(keys));
+      await registry.register(webClientId(i), 'web', endpoint, now, { keys: packSubscriptionKeys(keys) });
     }
   };
   await Promise.all(Array.from({ length: window }, lane));

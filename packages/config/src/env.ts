@@ -1,5 +1,6 @@
 import { DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS, isP256PublicKey, parseHostPatterns } from '@push/contract';
 import { z } from 'zod';
+import { timeZoneSchema } from '@push/contract';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -118,6 +119,7 @@ export const workerEnvSchema = baseEnvSchema.extend({
     int(1, 1000).default(2),
     '`high` chunk jobs one worker process handles at once, in slots of their own that normal work never takes ([lanes.md](lanes.md#sizing-the-high-lane))',
   ),
+  DEFAULT_TIMEZONE: setting(timeZoneSchema.default('UTC'), 'IANA time zone of clients that registered none, for `localTime` jobs'),
   STALLED_INTERVAL_MS: setting(int(500).default(5000), 'how often workers look for chunks of a crashed worker (its lock lasts twice this)'),
   WORKER_METRICS_PORT: setting(int(0, 65535).default(9464), "port of a worker's `/metrics` and `/healthz` (0: any free port)"),
   PROVIDER_TIMEOUT_MS: setting(int(100).default(15_000), 'timeout of one provider request'),

@@ -3,4 +3,5 @@ export * from './schemas';
 export * from './mapping';
 export * from './chunk';
 export * from './examples';
+export * from './campaign';
 export * from './webpush';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { localTimeSchema, timeZoneSchema } from './campaign';
 import { pushSubscriptionSchema } from './webpush';
 
 /** The platforms the service delivers to; the token registry and job totals are split by them. */
@@ -71,6 +72,12 @@ export function push2clientsSchema(maxClients: number) {
   return z.strictObject({
     clients: z.array(clientIdSchema).min(1, 'must list at least one client').max(maxClients, `must list at most ${maxClients} clients`),
     payload: payloadSchema,
+    /** Unix seconds: deliver then, not before (campaign.ts: at most MAX_SCHEDULE_SECONDS ahead, checked with the clock). */
+    sendAt: z.number().int('must be whole Unix seconds').nonnegative().optional(),
+    /** Deliver at this time of day in each client's zone, at the first such moment at or after `sendAt` (or now). */
+    localTime: localTimeSchema.optional(),
+    /** At most this many notifications of the job per minute, all platforms together, spread evenly. */
+    ratePerMinute: z.number().int('must be a whole number').min(1).max(6_000_000).optional(),
     priority: prioritySchema.optional(),
   });
 }
@@ -92,21 +99,30 @@ const apnsTokenSchema = z
 const fcmTokenSchema = z.string().regex(FCM_TOKEN_PATTERN, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
 
 /**
- * `POST /push/tokens`. A browser registers its `PushSubscription` instead of a token; its endpoint is its
- * token everywhere else. (The endpoint's host is checked against the allowlist by the API, which has it.)
+ * `POST /push/tokens`; `timezone` (optional) becomes the client's zone, as `PUT /push/clients/:client` sets it.
+ * A browser registers its `PushSubscription` instead of a token; its endpoint is its token everywhere else
+ * (its host is checked against the allowlist by the API, which has it).
  */
 export const registerTokenSchema = z.discriminatedUnion('platform', [
-  z.strictObject({ client: clientIdSchema, platform: z.literal('ios'), token: apnsTokenSchema }),
-  z.strictObject({ client: clientIdSchema, platform: z.literal('android'), token: fcmTokenSchema }),
-  z.strictObject({ client: clientIdSchema, platform: z.literal('web'), subscription: pushSubscriptionSchema }),
+  z.strictObject({ client: clientIdSchema, platform: z.literal('ios'), token: apnsTokenSchema, timezone: timeZoneSchema.optional() }),
+  z.strictObject({ client: clientIdSchema, platform: z.literal('android'), token: fcmTokenSchema, timezone: timeZoneSchema.optional() }),
+  z.strictObject({
+    client: clientIdSchema,
+    platform: z.literal('web'),
+    subscription: pushSubscriptionSchema,
+    timezone: timeZoneSchema.optional(),
+  }),
 ]);
+
+/** `PUT /push/clients/:client`: the client's time zone, for `localTime` jobs. */
+export const clientSettingsSchema = z.strictObject({ timezone: timeZoneSchema });
 export type RegisterTokenRequest = z.infer<typeof registerTokenSchema>;
 
 /** `DELETE /push/tokens`. */
 export const deleteTokenSchema = z.strictObject({ token: z.string().min(1).max(4096) });
 
-/** Final statuses a token can end with (contract, "A token's final status"). */
-export const tokenStatuses = ['sent', 'failed', 'invalid', 'expired'] as const;
+/** Final statuses a token can end with (contract, "A token's final status"; `canceled`: Part 2, "Campaign controls"). */
+export const tokenStatuses = ['sent', 'failed', 'invalid', 'expired', 'canceled'] as const;
 export const tokenStatusSchema = z.enum(tokenStatuses);
 export type TokenStatus = z.infer<typeof tokenStatusSchema>;
 

@@ -1,5 +1,5 @@
 import type { SendOutcome } from '@push/providers';
-import type { GuardVerdict, ResolvedToken, TokenResult } from '@push/store';
+import type { GuardVerdict, PlannedToken, ResolvedToken, TokenResult } from '@push/store';
 
 export interface RetryToken extends ResolvedToken {
   reason: string;
@@ -92,6 +92,6 @@ export function judge({ token, outcome }: Suspect, verdict: GuardVerdict, share:
 }
 
 /** A token as chunk job data keeps it (without a retry's reason). */
-export function resolvedOnly({ client, token, at }: ResolvedToken): ResolvedToken {
-  return at === undefined ? { client, token } : { client, token, at };
+export function resolvedOnly({ client, token, at, due }: PlannedToken): PlannedToken {
+  return { client, token, ...(at !== undefined && { at }), ...(due !== undefined && { due }) };
 }

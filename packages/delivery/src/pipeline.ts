@@ -1,25 +1,22 @@
-import { chunk, isExpired, type Payload, type Platform, type Priority } from '@push/contract';
+import { chunk, isExpired, nextLocalTime, type Platform, type Priority } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
-import type {
-  ChunkJobData,
-  ClosedWindow,
-  DeadTokenGuard,
-  JobStore,
-  ProviderBreaker,
-  ProviderPause,
-  RateLimiter,
-  ResolvedToken,
-  TokenRegistry,
-  TokenResult,
+import {
+  systemClock,
+  type ChunkJobData,
+  type ClosedWindow,
+  type Clock,
+  type DeadTokenGuard,
+  type JobPlan,
+  type JobStore,
+  type PlannedToken,
+  type ProviderBreaker,
+  type ProviderPause,
+  type RateLimiter,
+  type TokenRegistry,
+  type TokenResult,
 } from '@push/store';
 import { judge, resolvedOnly, sortOutcomes, type RetryToken, type Suspect } from './outcomes';
-
-/** What a worker keeps of a job: its payload and when it was created. */
-export interface JobMeta {
-  payload: Payload;
-  createdAt: number;
-}
 
 /** Optional observers (metrics); the pipeline works the same without them. */
 export interface DeliveryEvents {
@@ -65,25 +62,45 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
-  /** Payloads and creation times of the jobs this worker has seen, by job id (they never change). */
-  jobsSeen: Map<string, JobMeta>;
+  /** Payloads, creation times and campaign controls of the jobs this worker has seen, by job id (they never change). */
+  jobsSeen: Map<string, JobPlan>;
   /** The lane whose chunks this context delivers: the jobs' priority (Web Push `Urgency: high` for `high`). */
   lane?: Priority;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
+  /** The zone of clients that registered none (DEFAULT_TIMEZONE), for `localTime` jobs. */
+  defaultTimeZone: string;
+  /** The time `sendAt`, `localTime` and `expiry` are read against. @defaultValue systemClock */
+  clock?: Clock;
   logger: Logger;
   events?: DeliveryEvents;
 }
 
 /**
- * How a chunk run ended. `retry` carries the tokens still without a final result (and the longest
- * Retry-After they got); `interrupted` too, when the worker stopped while the chunk waited for a pause,
- * the breaker or the guard, until `resumeAt`.
+ * How a chunk run ended. `retry` carries the tokens still without a final result (`reason`: the first
+ * retry's; the longest Retry-After they got); `later` too, for a run that resumes at `resumeAt` (epoch ms)
+ * without using up an attempt: the worker stopped while the chunk waited for a pause, the breaker or the
+ * guard, a throttled job's next step is not due soon, or clients of a `localTime` job are not due yet.
+ * `reserved`: sends the run reserved in the job's throttle schedule for when it resumes.
  */
 export type ChunkRun =
   | { kind: 'done'; counts: Record<string, number> }
-  | { kind: 'retry'; remaining: RetryToken[]; clientsWithTokens: number; retryAfterMs: number }
-  | { kind: 'interrupted'; remaining: ResolvedToken[]; clientsWithTokens: number; resumeAt: number };
+  | { kind: 'retry'; remaining: PlannedToken[]; reason: string; clientsWithTokens: number; retryAfterMs: number }
+  | { kind: 'later'; remaining: PlannedToken[]; clientsWithTokens: number; resumeAt: number; reserved?: number };
+
+/** A throttled job's sends go out in steps, this many a second (each step a reservation in its schedule). */
+export const THROTTLE_STEPS_PER_SECOND = 10;
+
+/**
+ * A throttled chunk sleeps through a wait for its next step up to this long; a longer one hands the chunk
+ * back to the queue until then, so a slow campaign does not hold the worker's slots.
+ */
+export const THROTTLE_HOLD_MS = 1000;
+
+/** Tokens per step of a job throttled to `ratePerMinute`: THROTTLE_STEPS_PER_SECOND steps a second, 1 at least. */
+export function throttleStep(ratePerMinute: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(ratePerMinute / (60 * THROTTLE_STEPS_PER_SECOND))));
+}
 
 /**
  * Quota pauses one chunk run sits out before its throttled tokens count as a failed attempt (so a
@@ -147,29 +164,40 @@ async function waitForTurn(ctx: DeliveryContext, deadline: number): Promise<Turn
  * - Answers that call a token dead wait for the dead-token guard's verdict on their window: dead tokens
  *   are removed, a suspected misconfiguration keeps them (`failed`) and pauses the platform.
  * - Token-level failures use the token's attempts; on the `lastAttempt` they become `failed`.
+ * - Campaign controls: a `localTime` job's tokens wait for their client's time, a throttled job sends in
+ *   steps of its shared schedule, and a canceled job's tokens end `canceled` (checked just before every send).
  */
 export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, lastAttempt: boolean): Promise<ChunkRun> {
   const { platform, jobs } = ctx;
+  const clock = ctx.clock ?? systemClock;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
-  const job = await jobOf(ctx, data.jobId);
-  if (!job) {
+  const plan = await planOf(ctx, data.jobId);
+  if (!plan) {
     log.warn('job record expired or deleted; chunk dropped');
     return { kind: 'done', counts: {} };
   }
-  const { payload } = job;
-  const deadline = Math.min(job.createdAt + ctx.deliveryWindowMs, payload.expiry !== undefined ? payload.expiry * 1000 : Infinity);
+  const { payload, ratePerMinute } = plan;
 
-  const resolved: ResolvedToken[] = data.resolved ?? (await ctx.registry.resolve(data.clients, platform));
+  let resolved: PlannedToken[] = data.resolved ?? (await ctx.registry.resolve(data.clients, platform));
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
+  if (await jobs.isCanceled(data.jobId)) return endCanceled(ctx, data, resolved, clientsWithTokens, {});
+  if (plan.localTime !== undefined && data.resolved === undefined) resolved = await planLocalTimes(ctx, plan, resolved);
+  const now = clock.now();
+  const later = resolved.filter((t) => t.due !== undefined && t.due > now);
+  const dueNow = later.length === 0 ? resolved : resolved.filter((t) => t.due === undefined || t.due <= now);
+  // The delivery window opens when the tokens were due: at creation, at `sendAt`, or at their local time.
+  const due = dueNow.reduce((latest, t) => Math.max(latest, t.due ?? 0), Math.max(plan.createdAt, (plan.sendAt ?? 0) * 1000));
+  const deadline = Math.min(due + ctx.deliveryWindowMs, payload.expiry !== undefined ? payload.expiry * 1000 : Infinity);
+
   const final = await jobs.track(
     data.jobId,
     platform,
-    resolved.map((t) => t.token),
+    dueNow.map((t) => t.token),
   );
   if (!final) return { kind: 'done', counts: {} };
   // A token listed under two clients, or twice, is sent once.
   const seen = new Set<string>();
-  const pending = resolved.filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token));
+  const pending = dueNow.filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token));
 
   const counts: Record<string, number> = { tokens: pending.length };
   const record = async (results: TokenResult[]) => {
@@ -182,31 +210,50 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const fingerprint = await ctx.fingerprint;
   const retry: RetryToken[] = [];
   const suspects: Array<Suspect & { window: number }> = [];
-  const groups = chunk(pending, ctx.batchSize);
-  const handBack = (waitMs: number): ChunkRun => {
-    const remaining = [...groups.flat(), ...retry, ...suspects.map((s) => s.token)].map(resolvedOnly);
-    log.info({ remaining: remaining.length, waitMs }, 'stopping while sending is held: chunk handed back');
-    return { kind: 'interrupted', remaining, clientsWithTokens, resumeAt: Date.now() + waitMs };
+  const groups = chunk(pending, ratePerMinute === undefined ? ctx.batchSize : throttleStep(ratePerMinute, ctx.batchSize));
+  /** Everything still without a final result (`later`'s tokens included). */
+  const rest = (): PlannedToken[] => [...groups.flat(), ...retry, ...suspects.map((s) => s.token), ...later].map(resolvedOnly);
+  const handBack = (waitMs: number, why: string, reserved?: number): ChunkRun => {
+    const remaining = rest();
+    log.info({ remaining: remaining.length, waitMs }, why);
+    return { kind: 'later', remaining, clientsWithTokens, resumeAt: Date.now() + waitMs, ...(reserved !== undefined && { reserved }) };
   };
+  const stopped = 'stopping while sending is held: chunk handed back';
+  let reserved = data.reserved ?? 0;
   let retryAfterMs = 0;
   let lastFailure: string | undefined;
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
+    // A step reserved in a throttled job's schedule, for the group about to go (kept if it is handed back).
+    let step: number | undefined;
+    if (ratePerMinute !== undefined) {
+      // A resumed run's first step was reserved before it was handed back, for the time it resumes.
+      const wait = reserved > 0 ? 0 : await jobs.throttle(data.jobId, ratePerMinute, group.length);
+      reserved = 0;
+      step = group.length;
+      const startAt = Date.now() + wait;
+      if (wait <= THROTTLE_HOLD_MS) await sleep(wait, ctx.stopping);
+      if (wait > THROTTLE_HOLD_MS || ctx.stopping?.aborted) {
+        groups.unshift(group);
+        const why = wait > THROTTLE_HOLD_MS ? 'throttled: chunk handed back until its next step' : stopped;
+        return handBack(Math.max(0, startAt - Date.now()), why, step);
+      }
+    }
     const turn = await waitForTurn(ctx, deadline);
     if (turn.kind === 'stopped') {
       groups.unshift(group);
-      return handBack(turn.waitMs);
+      return handBack(turn.waitMs, stopped, step);
     }
-    if (turn.kind === 'late' || isExpired(payload, Date.now())) {
+    if (turn.kind === 'late' || isExpired(payload, clock.now())) {
       const left = [group, ...groups.splice(0)].flat();
       await record(
-        isExpired(payload, Date.now())
+        isExpired(payload, clock.now())
           ? left.map((t) => ({ client: t.client, token: t.token, status: 'expired', reason: 'expiry passed before sending' }))
           : left.map((t) => ({
               client: t.client,
               token: t.token,
               status: 'failed',
-              reason: `not sent within DELIVERY_WINDOW_SECONDS: the provider kept failing (${lastFailure ?? 'unavailable'})`,
+              reason: `not sent within DELIVERY_WINDOW_SECONDS: ${lastFailure === undefined ? 'sending stayed paused' : `the provider kept failing (${lastFailure})`}`,
             })),
       );
       break;
@@ -220,7 +267,13 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     const held = await waitOut(() => ctx.limiter.take(size), ctx.stopping);
     if (held !== undefined) {
       groups.unshift(group);
-      return handBack(held);
+      return handBack(held, stopped, step);
+    }
+    // The last moment before a provider sees the group: from a cancel's answer on, nothing more goes out.
+    if (await jobs.isCanceled(data.jobId)) {
+      // A probe this worker held goes unused: its lease runs out and another worker probes.
+      groups.unshift(group);
+      return endCanceled(ctx, data, rest(), clientsWithTokens, counts);
     }
 
     // Keys (Web Push) never travel in job data or hand-backs: tokens without theirs read them again.
@@ -270,7 +323,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   }
 
   const settled = await settle(ctx, suspects, log);
-  if ('stoppedWaitMs' in settled) return handBack(settled.stoppedWaitMs);
+  if ('stoppedWaitMs' in settled) return handBack(settled.stoppedWaitMs, stopped);
   await record(settled.results);
   retry.push(...settled.retry);
   if (settled.dead.length > 0) {
@@ -283,9 +336,14 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   if (retry.length > 0 && !lastAttempt) {
     ctx.events?.retried?.(platform, retry.length);
     log.info({ retry: retry.length, reason: retry[0]!.reason, ...counts }, 'chunk partly sent: will retry');
-    return { kind: 'retry', remaining: retry, clientsWithTokens, retryAfterMs };
+    return { kind: 'retry', remaining: [...retry, ...later].map(resolvedOnly), reason: retry[0]!.reason, clientsWithTokens, retryAfterMs };
   }
-  await record(retry.map(({ reason, ...t }) => ({ ...t, status: 'failed', reason: `retries exhausted: ${reason}` })));
+  await record(retry.map(({ client, token, reason }) => ({ client, token, status: 'failed', reason: `retries exhausted: ${reason}` })));
+  if (later.length > 0) {
+    const next = later.reduce((soonest, t) => Math.min(soonest, t.due!), Infinity);
+    log.info({ waiting: later.length, next: new Date(next).toISOString(), ...counts }, "chunk waits for its clients' local time");
+    return { kind: 'later', remaining: later, clientsWithTokens, resumeAt: Date.now() + Math.max(0, clock.msUntil(next)) };
+  }
   await jobs.chunkDone(data.jobId, platform, data.chunk, clientsWithTokens);
   log.info(counts, 'chunk done');
   return { kind: 'done', counts };
@@ -353,30 +411,78 @@ async function onJudged(ctx: DeliveryContext, closed: readonly ClosedWindow[], l
  */
 export async function abandonChunk(ctx: DeliveryContext, data: ChunkJobData, reason: string): Promise<void> {
   const resolved = data.resolved ?? (await ctx.registry.resolve(data.clients, ctx.platform));
-  const final = await ctx.jobs.track(
-    data.jobId,
-    ctx.platform,
-    resolved.map((t) => t.token),
-  );
-  if (!final) return;
-  await ctx.jobs.record(
-    data.jobId,
-    ctx.platform,
-    resolved
-      .filter((_, i) => !final.has(i))
-      .map((t) => ({ client: t.client, token: t.token, status: 'failed', reason: `internal error: ${reason}` })),
-  );
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
-  await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);
+  await endChunk(ctx, data, resolved, clientsWithTokens, 'failed', `internal error: ${reason}`);
   ctx.logger.error({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, reason }, 'chunk abandoned');
 }
 
-/** Job payloads and creation times are immutable: each worker reads one once (the cache is the worker's, in its context). */
-async function jobOf(ctx: DeliveryContext, jobId: string): Promise<JobMeta | undefined> {
+/**
+ * Ends a chunk without sending: every token of `tokens` without a final result is recorded `status`
+ * (with `reason`), and the chunk is done. Returns how many were recorded (undefined: the job expired).
+ */
+async function endChunk(
+  ctx: DeliveryContext,
+  data: ChunkJobData,
+  tokens: readonly PlannedToken[],
+  clientsWithTokens: number,
+  status: 'canceled' | 'failed',
+  reason: string,
+): Promise<number | undefined> {
+  const final = await ctx.jobs.track(
+    data.jobId,
+    ctx.platform,
+    tokens.map((t) => t.token),
+  );
+  if (!final) return undefined;
+  const seen = new Set<string>();
+  const results: TokenResult[] = tokens
+    .filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token))
+    .map((t) => ({ client: t.client, token: t.token, status, reason }));
+  await ctx.jobs.record(data.jobId, ctx.platform, results);
+  ctx.events?.recorded?.(ctx.platform, results);
+  await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);
+  return results.length;
+}
+
+/** Ends a chunk of a canceled job: its tokens without a final result end `canceled`, never sent. */
+async function endCanceled(
+  ctx: DeliveryContext,
+  data: ChunkJobData,
+  tokens: readonly PlannedToken[],
+  clientsWithTokens: number,
+  counts: Record<string, number>,
+): Promise<ChunkRun> {
+  const canceled = await endChunk(ctx, data, tokens, clientsWithTokens, 'canceled', 'the job was canceled');
+  const all = { ...counts, canceled: canceled ?? 0 };
+  ctx.logger.info({ jobId: data.jobId, chunk: data.chunk, platform: ctx.platform, ...all }, 'chunk of a canceled job ended');
+  return { kind: 'done', counts: all };
+}
+
+/**
+ * Gives each token of a `localTime` job its client's delivery time: the first `localTime` in the client's
+ * zone (else DEFAULT_TIMEZONE) at or after the job's `sendAt`, or its creation.
+ */
+async function planLocalTimes(ctx: DeliveryContext, plan: JobPlan, tokens: readonly PlannedToken[]): Promise<PlannedToken[]> {
+  const clients = [...new Set(tokens.map((t) => t.client))];
+  const zones = await ctx.registry.timeZones(clients);
+  const from = Math.max((plan.sendAt ?? 0) * 1000, plan.createdAt);
+  const byZone = new Map<string, number>();
+  const dueOf = new Map<string, number>();
+  clients.forEach((client, i) => {
+    const zone = zones[i] ?? ctx.defaultTimeZone;
+    let due = byZone.get(zone);
+    if (due === undefined) byZone.set(zone, (due = nextLocalTime(from, plan.localTime!, zone)));
+    dueOf.set(client, due);
+  });
+  return tokens.map((t) => ({ ...t, due: dueOf.get(t.client)! }));
+}
+
+/** Job payloads, creation times and campaign controls are immutable: each worker reads a job's once. */
+async function planOf(ctx: DeliveryContext, jobId: string): Promise<JobPlan | undefined> {
   const cached = ctx.jobsSeen.get(jobId);
   if (cached) return cached;
-  const job = await ctx.jobs.meta(jobId);
+  const plan = await ctx.jobs.plan(jobId);
   if (ctx.jobsSeen.size >= 1000) ctx.jobsSeen.clear();
-  if (job) ctx.jobsSeen.set(jobId, job);
-  return job;
+  if (plan) ctx.jobsSeen.set(jobId, plan);
+  return plan;
 }

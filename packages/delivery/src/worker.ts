@@ -18,10 +18,12 @@ import {
   queueName,
   queuePrefix,
   type ChunkJobData,
+  type Clock,
+  type JobPlan,
   type RedisClient,
 } from '@push/store';
 import { resolvedOnly } from './outcomes';
-import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents, type JobMeta } from './pipeline';
+import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
 
 /** What a delivery worker needs to know, as plain values (each worker app maps its configuration to them). */
 export interface DeliverySettings {
@@ -37,8 +39,10 @@ export interface DeliverySettings {
   stalledIntervalMs: number;
   /** Timeout of one provider request (a breaker probe's lease is twice this). */
   providerTimeoutMs: number;
-  /** How long a token may wait for an unavailable provider, from the job's creation. */
+  /** How long a token may wait for an unavailable provider, from when it was due (creation, `sendAt`, local time). */
   deliveryWindowMs: number;
+  /** The zone of clients that registered none, for `localTime` jobs (DEFAULT_TIMEZONE). */
+  defaultTimeZone: string;
   /** The provider-wide breaker: failures in a row that open it, and how long it stays open. */
   breaker: { failures: number; baseDelayMs: number; maxDelayMs: number };
   /** The guard against mass invalidation (DEAD_TOKEN_GUARD_*). */
@@ -60,6 +64,7 @@ export function workerSettings(env: WorkerEnv): Omit<DeliverySettings, 'batchSiz
     stalledIntervalMs: env.STALLED_INTERVAL_MS,
     providerTimeoutMs: env.PROVIDER_TIMEOUT_MS,
     deliveryWindowMs: env.DELIVERY_WINDOW_SECONDS * 1000,
+    defaultTimeZone: env.DEFAULT_TIMEZONE,
     breaker: { failures: env.BREAKER_FAILURES, baseDelayMs: env.BREAKER_BASE_DELAY_MS, maxDelayMs: env.BREAKER_MAX_DELAY_MS },
     deadTokenGuard: {
       window: env.DEAD_TOKEN_GUARD_WINDOW,
@@ -77,6 +82,8 @@ export interface DeliveryWorkerDeps {
   settings: DeliverySettings;
   logger: Logger;
   events?: DeliveryEvents;
+  /** The clock of scheduling decisions (tests). @defaultValue systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -127,7 +134,7 @@ export function chunkBackoff(attemptsMade: number, type?: string, err?: Error, j
  * BullMQ's retries (exponential backoff with jitter) are the only retry loop; a provider's quota pause is
  * shared through Redis (ProviderPause), which every worker of the platform honours before each send.
  */
-export function createDeliveryWorker({ platform, provider, settings, logger, events }: DeliveryWorkerDeps): DeliveryWorker {
+export function createDeliveryWorker({ platform, provider, settings, logger, events, clock }: DeliveryWorkerDeps): DeliveryWorker {
   const prefix = settings.redisPrefix;
   const limit = settings.rateLimitPerMinute;
   const stopping = new AbortController();
@@ -138,7 +145,7 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
   );
   const connections: RedisClient[] = [];
   // One cache for both lanes: a job's payload is read once per worker process.
-  const jobsSeen = new Map<string, JobMeta>();
+  const jobsSeen = new Map<string, JobPlan>();
 
   const laneWorker = (lane: Priority): Worker<ChunkJobData> => {
     // Each lane has its own store connection: a high chunk's few commands never queue behind the normal
@@ -179,6 +186,8 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
       deliveryWindowMs: settings.deliveryWindowMs,
       batchSize: settings.batchSize,
       jobsSeen,
+      defaultTimeZone: settings.defaultTimeZone,
+      ...(clock && { clock }),
       lane,
       logger,
       stopping: stopping.signal,
@@ -199,13 +208,14 @@ export function createDeliveryWorker({ platform, provider, settings, logger, eve
         }
         if (run.kind === 'done') return run.counts;
         const resolved = run.remaining.map(resolvedOnly);
-        await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens });
-        if (run.kind === 'interrupted') {
-          // Back to the queue for when the pause ends, without using up an attempt (BullMQ's DelayedError).
+        const reserved = run.kind === 'later' ? run.reserved : undefined;
+        await job.updateData({ ...job.data, resolved, clientsWithTokens: run.clientsWithTokens, reserved });
+        if (run.kind === 'later') {
+          // Back to the queue until then, without using up an attempt (BullMQ's DelayedError).
           await job.moveToDelayed(run.resumeAt, token);
           throw new DelayedError();
         }
-        throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.remaining[0]!.reason}`, run.retryAfterMs);
+        throw new ChunkRetryError(`${run.remaining.length} tokens to retry: ${run.reason}`, run.retryAfterMs);
       },
       {
         connection,

@@ -87,7 +87,7 @@ describe('a provider outage', () => {
     const outageEnds = Date.now() + OUTAGE_MS;
     const jobId = await stack.push(clients, { alert: 'after the outage' });
     const job = await stack.waitForCompletion(jobId, 60_000);
-    expect(job.totals).toEqual({ clients: 200, tokens: 400, sent: 400, failed: 0, invalid: 0, expired: 0 });
+    expect(job.totals).toEqual({ clients: 200, tokens: 400, sent: 400, failed: 0, invalid: 0, expired: 0, canceled: 0 });
 
     const figures: string[] = [];
     for (const [platform, sim] of [

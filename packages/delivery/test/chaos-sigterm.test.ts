@@ -69,7 +69,15 @@ describe('SIGTERM during a job', () => {
     const restartedAt = Date.now();
     const second = [stack.startWorkerProcess('ios', env), stack.startWorkerProcess('android', env)];
     const job = await stack.waitForCompletion(jobId, 60_000);
-    expect(job.totals).toEqual({ clients: CLIENTS, tokens: 2 * CLIENTS, sent: 2 * CLIENTS, failed: 0, invalid: 0, expired: 0 });
+    expect(job.totals).toEqual({
+      clients: CLIENTS,
+      tokens: 2 * CLIENTS,
+      sent: 2 * CLIENTS,
+      failed: 0,
+      invalid: 0,
+      expired: 0,
+      canceled: 0,
+    });
     const all = await stack.allResults(jobId);
     expect(new Set(all.map((r) => `${r.platform}/${r.token}`)).size).toBe(2 * CLIENTS);
     // A graceful stop resends nothing: each token reached its provider exactly once.

@@ -140,13 +140,9 @@ describe('Web Push, end to end', () => {
   it('the worker checks the allowlist again: a registry entry for another host is never requested', async () => {
     // As if written before WEBPUSH_ALLOWED_ENDPOINTS was narrowed (the API refuses such an endpoint).
     const sub = stack.webpush.subscribe();
-    await new TokenRegistry(stack.api.redis, stack.api.prefix).register(
-      'old',
-      'web',
-      'https://10.0.0.5:6379/push/x',
-      Date.now(),
-      packSubscriptionKeys(sub.keys),
-    );
+    await new TokenRegistry(stack.api.redis, stack.api.prefix).register('old', 'web', 'https://10.0.0.5:6379/push/x', Date.now(), {
+      keys: packSubscriptionKeys(sub.keys),
+    });
     const job = await stack.waitForCompletion(await stack.push(['old'], { body: 'x' }));
     const [result] = await stack.allResults(job.jobId);
     expect(result).toMatchObject({

@@ -58,6 +58,23 @@ export function queueDepthMetric(registry: Registry, sources: readonly QueueDept
   });
 }
 
+/**
+ * `push_scheduled_jobs`: push jobs scheduled for later (`sendAt`, `localTime`) still waiting, neither
+ * completed nor canceled, read at scrape. A scrape while Redis is away leaves it out.
+ */
+export function scheduledJobsMetric(registry: Registry, count: () => Promise<number>): void {
+  new Gauge({
+    name: 'push_scheduled_jobs',
+    help: 'Push jobs scheduled for later (sendAt, localTime) still waiting: neither completed nor canceled, read at scrape.',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const n = await count().catch(() => undefined);
+      if (n !== undefined) this.set(n);
+    },
+  });
+}
+
 /** `push_redis_up`: 1 while the process's Redis connection is ready, else 0. */
 export function redisUpMetric(registry: Registry, ready: () => boolean): void {
   new Gauge({

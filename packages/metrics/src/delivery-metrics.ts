@@ -1,5 +1,5 @@
-import { platforms, tokenStatuses } from '@push/contract';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { platforms, tokenStatuses } from '@push/contract';
 
 /** Seconds a provider takes to answer one send group: a few ms from a simulator, up to the timeout. */
 const providerBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -23,7 +23,7 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
   const registers = [registry];
   const notifications = new Counter({
     name: 'push_notifications_total',
-    help: 'Final per-token results recorded, by platform and status (sent, failed, invalid, expired).',
+    help: 'Final per-token results recorded, by platform and status (sent, failed, invalid, expired, canceled).',
     labelNames: ['platform', 'status'] as const,
     registers,
   });

@@ -19,17 +19,23 @@ describe('metric definitions', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const events = deliveryMetrics(registry);
     events.recorded('ios', [{ status: 'sent' }, { status: 'sent' }, { status: 'invalid' }]);
-    events.recorded('android', [{ status: 'expired' }]);
+    events.recorded('android', [{ status: 'expired' }, { status: 'canceled' }, { status: 'canceled' }]);
     events.sent('ios', 3, 0.02);
     events.sent('ios', 5, 0.2);
     events.retried('android', 4);
     events.paused('android', 1500);
     events.deadRemoved('ios', 1);
+    events.deadKept('android', 7);
+    events.misconfiguration('android', ['wrong project'], 200);
+    events.breakerOpened('ios', 1000);
+    events.breakerOpened('ios', 2000);
     const text = await registry.metrics();
     expect(sample(text, 'push_notifications_total{platform="ios",status="sent"}')).toBe(2);
     expect(sample(text, 'push_notifications_total{platform="ios",status="invalid"}')).toBe(1);
     expect(sample(text, 'push_notifications_total{platform="android",status="expired"}')).toBe(1);
     expect(sample(text, 'push_notifications_total{platform="android",status="sent"}')).toBe(0);
+    expect(sample(text, 'push_notifications_total{platform="android",status="canceled"}')).toBe(2);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="canceled"}')).toBe(0);
     expect(sample(text, 'push_provider_request_duration_seconds_count{platform="ios"}')).toBe(2);
     expect(sample(text, 'push_provider_request_duration_seconds_bucket{le="0.025",platform="ios"}')).toBe(1);
     expect(sample(text, 'push_provider_tokens_total{platform="ios"}')).toBe(8);
@@ -38,6 +44,10 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_rate_limit_pause_seconds_total{platform="android"}')).toBe(1.5);
     expect(sample(text, 'push_dead_tokens_removed_total{platform="ios"}')).toBe(1);
     expect(sample(text, 'push_dead_tokens_removed_total{platform="android"}')).toBe(0);
+    expect(sample(text, 'push_dead_tokens_kept_total{platform="android"}')).toBe(7);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="android"}')).toBe(1);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="ios"}')).toBe(0);
+    expect(sample(text, 'push_provider_breaker_opens_total{platform="ios"}')).toBe(2);
   });
 
   it('reads queue depth per lane and Redis state at scrape, and leaves out a queue that cannot be read', async () => {

@@ -9,3 +9,4 @@ export * from './dead-token-guard';
 export * from './queues';
 export * from './redis-server';
 export * from './scripts';
+export * from './clock';

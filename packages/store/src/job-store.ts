@@ -3,16 +3,26 @@ import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
 
-export type JobState = 'queued' | 'processing' | 'completed';
+export type JobState = 'scheduled' | 'queued' | 'processing' | 'completed' | 'canceled';
 
-export interface Counts {
-  clients: number;
-  tokens: number;
-  sent: number;
-  failed: number;
-  invalid: number;
-  expired: number;
+/** The campaign controls of a job (contract Part 2, "Campaign controls"), as the request gave them. */
+export interface Campaign {
+  /** Unix seconds: nothing is sent before. */
+  sendAt?: number;
+  /** `HH:MM` in each client's zone, at or after `sendAt` (or the job's creation). */
+  localTime?: string;
+  ratePerMinute?: number;
 }
+
+/** What a worker needs to know of a job to deliver it; fixed once the job exists. */
+export interface JobPlan extends Campaign {
+  payload: Payload;
+  /** When the job was created (ms): a `localTime` job without `sendAt` delivers at the first such time after it. */
+  createdAt: number;
+}
+
+/** A job's counts: its clients, its tokens, and the tokens with each final status. */
+export type Counts = { clients: number; tokens: number } & Record<TokenStatus, number>;
 
 export interface JobStatus {
   jobId: string;
@@ -21,6 +31,11 @@ export interface JobStatus {
   priority?: Priority;
   createdAt: string;
   finishedAt: string | null;
+  /** Campaign controls, when the request set them (`sendAt` as an ISO time, like the other times). */
+  sendAt?: string;
+  localTime?: string;
+  ratePerMinute?: number;
+  canceledAt?: string;
   totals: Counts;
   platforms: Record<Platform, Counts & { chunks: number; chunksDone: number }>;
 }
@@ -47,6 +62,12 @@ export interface NewJob {
   platforms: readonly Platform[];
   payload: Payload;
   priority: Priority;
+  campaign?: Campaign;
+  /**
+   * For a scheduled job (`sendAt` or `localTime`): the time (ms) by which its last delivery is planned; it
+   * counts as a scheduled job waiting until then (the metric), unless canceled.
+   */
+  scheduledUntil?: number;
 }
 
 const countNames = ['tokens', ...tokenStatuses] as const;
@@ -71,7 +92,7 @@ export class InvalidCursorError extends Error {
 
 /**
  * Push jobs and their per-token results. Workers write through `track` / `record` / `chunkDone`,
- * which are idempotent Lua scripts (`commands/trackTokens-2.lua`, `recordResults-6.lua`,
+ * which are idempotent Lua scripts (`commands/trackTokens-2.lua`, `recordResults-7.lua`,
  * `chunkDone-2.lua`): a chunk that runs again never counts a token twice. Every script first checks that
  * the job still exists, so a late write after retention never resurrects counters without an expiry; all
  * keys of one job share its {hash tag}.
@@ -92,7 +113,8 @@ export class JobStore {
 
   async create(job: NewJob, now = Date.now()): Promise<void> {
     const key = this.keys.job(job.jobId);
-    const expiresAt = Math.floor(now / 1000) + this.retentionSeconds;
+    // Kept past the last planned delivery, so a job scheduled near the retention period still has its record.
+    const expiresAt = Math.floor(Math.max(now, job.scheduledUntil ?? 0) / 1000) + this.retentionSeconds;
     await this.redis
       .multi()
       .hset(key, {
@@ -103,6 +125,7 @@ export class JobStore {
         payload: JSON.stringify(job.payload),
         priority: job.priority,
         expiresAt,
+        ...job.campaign,
       })
       .expireat(key, expiresAt)
       .exec();
@@ -111,6 +134,48 @@ export class JobStore {
       .zadd(this.keys.recentJobs(), now, job.jobId)
       .zremrangebyscore(this.keys.recentJobs(), '-inf', now - this.retentionSeconds * 1000)
       .exec();
+    if (job.scheduledUntil !== undefined) {
+      await this.redis
+        .multi()
+        .zadd(this.keys.scheduledJobs(), job.scheduledUntil, job.jobId)
+        .zremrangebyscore(this.keys.scheduledJobs(), '-inf', now)
+        .exec();
+    }
+  }
+
+  /**
+   * Cancels a job (`commands/cancelJob-1.lua`): the canceledAt time (ms; a repeated cancel gets the first
+   * one), `finished` for a job that completed first, undefined for an unknown job.
+   */
+  async cancel(jobId: string, now = Date.now()): Promise<number | 'finished' | undefined> {
+    const result = await this.scripts.cancelJob(this.keys.job(jobId), now);
+    if (result < 0) return undefined;
+    if (result === 0) return 'finished';
+    await this.redis.zrem(this.keys.scheduledJobs(), jobId);
+    return result;
+  }
+
+  /** Whether the job was canceled: a worker asks just before each send. */
+  async isCanceled(jobId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.job(jobId), 'canceledAt')) === 1;
+  }
+
+  /**
+   * Scheduled jobs still waiting: deliveries planned ahead (a `sendAt` not reached, a `localTime` job whose
+   * zones have not all had their time), neither completed nor canceled. Counts at most `limit`.
+   */
+  async scheduledWaiting(now = Date.now(), limit = 10_000): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.keys.scheduledJobs(), `(${now}`, '+inf', 'LIMIT', 0, limit);
+    const ended = await Promise.all(ids.map((id) => this.redis.hmget(this.keys.job(id), 'finishedAt', 'canceledAt')));
+    return ended.filter(([finished, canceled]) => finished === null && canceled === null).length;
+  }
+
+  /**
+   * Reserves the next `sends` sends of a throttled job (`commands/throttle-1.lua`): the ms until they may
+   * start. Every worker of every platform shares the job's schedule.
+   */
+  async throttle(jobId: string, ratePerMinute: number, sends: number): Promise<number> {
+    return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, await this.expiresAt(jobId));
   }
 
   /** Marks every chunk of the job as queued on every platform (the API's last step). */
@@ -123,18 +188,29 @@ export class JobStore {
     return (await this.redis.hexists(this.keys.job(jobId), 'queuedAt')) === 1;
   }
 
-  /** A job's payload and creation time (epoch ms), or undefined once it has expired. */
-  async meta(jobId: string): Promise<{ payload: Payload; createdAt: number } | undefined> {
-    const [payload, createdAt] = await this.redis.hmget(this.keys.job(jobId), 'payload', 'createdAt');
-    return payload === null || payload === undefined
-      ? undefined
-      : { payload: JSON.parse(payload) as Payload, createdAt: Number(createdAt) };
-  }
-
   /** The payload of a job, or undefined once it has expired. */
   async payload(jobId: string): Promise<Payload | undefined> {
-    const text = await this.redis.hget(this.keys.job(jobId), 'payload');
-    return text === null ? undefined : (JSON.parse(text) as Payload);
+    return (await this.plan(jobId))?.payload;
+  }
+
+  /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
+  async plan(jobId: string): Promise<JobPlan | undefined> {
+    const [payload, createdAt, sendAt, localTime, ratePerMinute] = await this.redis.hmget(
+      this.keys.job(jobId),
+      'payload',
+      'createdAt',
+      'sendAt',
+      'localTime',
+      'ratePerMinute',
+    );
+    if (payload === null || payload === undefined) return undefined;
+    return {
+      payload: JSON.parse(payload) as Payload,
+      createdAt: Number(createdAt),
+      ...(sendAt && { sendAt: Number(sendAt) }),
+      ...(localTime && { localTime }),
+      ...(ratePerMinute && { ratePerMinute: Number(ratePerMinute) }),
+    };
   }
 
   /** The lane a job was queued on, or undefined when unknown (expired, or queued before lanes existed). */
@@ -197,7 +273,7 @@ export class JobStore {
     );
   }
 
-  async get(jobId: string): Promise<JobStatus | undefined> {
+  async get(jobId: string, now = Date.now()): Promise<JobStatus | undefined> {
     const hash = await this.redis.hgetall(this.keys.job(jobId));
     if (!hash.createdAt) return undefined;
     const num = (field: string) => Number(hash[field] ?? 0);
@@ -215,12 +291,17 @@ export class JobStore {
       ...Object.fromEntries(countNames.map((name) => [name, platforms.reduce((sum, p) => sum + perPlatform[p][name], 0)])),
     } as Counts;
     const priority = prioritySchema.safeParse(hash.priority);
+    const iso = (field: string) => new Date(num(field)).toISOString();
     return {
       jobId,
-      state: hash.finishedAt ? 'completed' : hash.startedAt ? 'processing' : 'queued',
+      state: jobState(hash, now),
       ...(priority.success && { priority: priority.data }),
-      createdAt: new Date(num('createdAt')).toISOString(),
-      finishedAt: hash.finishedAt ? new Date(num('finishedAt')).toISOString() : null,
+      createdAt: iso('createdAt'),
+      finishedAt: hash.finishedAt ? iso('finishedAt') : null,
+      ...(hash.sendAt && { sendAt: new Date(num('sendAt') * 1000).toISOString() }),
+      ...(hash.localTime && { localTime: hash.localTime }),
+      ...(hash.ratePerMinute && { ratePerMinute: num('ratePerMinute') }),
+      ...(hash.canceledAt && { canceledAt: iso('canceledAt') }),
       totals,
       platforms: perPlatform,
     };
@@ -285,6 +366,18 @@ export class JobStore {
     }
     return at;
   }
+}
+
+/**
+ * A job's state from its record: `canceled` wins; `scheduled` until its first delivery when it has a
+ * future `sendAt` or a `localTime` (whose clients' times come one by one).
+ */
+function jobState(hash: Record<string, string>, now: number): JobState {
+  if (hash.canceledAt) return 'canceled';
+  if (hash.finishedAt) return 'completed';
+  if (hash.startedAt) return 'processing';
+  if (hash.localTime || Number(hash.sendAt ?? 0) * 1000 > now) return 'scheduled';
+  return 'queued';
 }
 
 function toItem(status: TokenStatus, id: string, fields: string[]): ResultItem {

@@ -27,8 +27,14 @@ export function storeKeys(prefix: string) {
     jobResults: (jobId: string, status: string) => `${prefix}:job:{${jobId}}:r:${status}`,
     /** Set of "<platform>:<chunk>" chunks whose every token has its final result. */
     jobChunks: (jobId: string) => `${prefix}:job:{${jobId}}:chunks`,
+    /** The send schedule of a throttled job: when its next send may start (commands/throttle-1.lua). */
+    jobThrottle: (jobId: string) => `${prefix}:job:{${jobId}}:throttle`,
+    /** Sorted set of scheduled job ids by the time their last delivery is planned (the scheduled-jobs metric). */
+    scheduledJobs: () => `${prefix}:scheduled`,
     /** Sorted set of job ids by creation time, for dashboards (one key: its own slot, used alone). */
     recentJobs: () => `${prefix}:jobs`,
+    /** A client's IANA time zone, for `localTime` jobs (one key per client, beside its devices' slot). */
+    clientTimeZone: (client: string) => `${prefix}:reg:z:{${client}}`,
     /** Idempotency-Key -> jobId, for 24 hours. */
     idempotency: (key: string) => `${prefix}:idem:{${key}}`,
     /** Set while a provider asked every worker to stop sending (FCM 429 Retry-After). */

@@ -1,13 +1,24 @@
 import { PRIORITY_LIMIT, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { platforms, priorities, type Platform, type Priority } from '@push/contract';
+import type { ResolvedToken } from './token-registry';
+
+/** A resolved token of a chunk; `due` (epoch ms, clock time) when a `localTime` job plans it for later. */
+export interface PlannedToken extends ResolvedToken {
+  due?: number;
+}
 
 /** One chunk of a push job for one platform: up to PUSH_CHUNK_CLIENTS client ids. No secrets, no payload. */
 export interface ChunkJobData {
   jobId: string;
   chunk: number;
   clients: string[];
-  /** Set when a chunk is retried: the tokens still without a final result, so retries finish exactly those. */
-  resolved?: { client: string; token: string; at?: number }[];
+  /**
+   * Set when a chunk is retried or resumes later (a throttled or `localTime` job, a worker that stopped): the
+   * tokens still without a final result, so the next run finishes exactly those.
+   */
+  resolved?: PlannedToken[];
+  /** Set when a throttled chunk was handed back: sends it reserved in the job's schedule for when it resumes. */
+  reserved?: number;
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
 }

@@ -25,6 +25,8 @@ export interface StoreScripts {
   setOwner(bucket: string, field: Buffer, client: string): Promise<string | null>;
   takeOwner(bucket: string, field: Buffer): Promise<string | null>;
   putDevice(key: string, token: string, line?: string): Promise<number>;
+  cancelJob(job: string, now: number): Promise<number>;
+  throttle(key: string, intervalMs: number, sends: number, expiresAt: number): Promise<number>;
   deadTokenGuard(
     key: string,
     mode: 'observe' | 'verdict',

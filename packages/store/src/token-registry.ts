@@ -8,6 +8,8 @@ export interface RegisteredToken {
   token: string;
   platform: Platform;
   createdAt: string;
+  /** The client's IANA time zone, when one was registered (`localTime` jobs). */
+  timezone?: string;
 }
 
 export interface ResolvedToken {
@@ -69,14 +71,22 @@ export class TokenRegistry {
   }
 
   /**
-   * Registers `token` for `client`, taking it away from any client that had it. `keys` is required for a
+   * Registers `token` for `client`, taking it away from any client that had it. A `timezone` becomes the
+   * client's (a device that registers from a new zone moves its user there). `keys` is required for a
    * platform whose tokens carry keys (web: the packed subscription keys) and refused for the others.
    */
-  async register(client: string, platform: Platform, token: string, now = Date.now(), keys?: string): Promise<void> {
+  async register(
+    client: string,
+    platform: Platform,
+    token: string,
+    now = Date.now(),
+    { timezone, keys }: { timezone?: string; keys?: string } = {},
+  ): Promise<void> {
     if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
     if (keyedPlatforms.has(platform) !== (keys !== undefined))
       throw new RangeError(`${platform} tokens ${keys === undefined ? 'need' : 'take no'} keys`);
     if (keys !== undefined && !/^[A-Za-z0-9_-]+$/.test(keys)) throw new RangeError('keys must be base64url');
+    if (timezone !== undefined) await this.setTimeZone(client, timezone);
     const digest = digestOf(token);
     const previous = await this.scripts.setOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12), client);
     if (previous !== null && previous !== client) await this.scripts.putDevice(this.keys.clientDevices(previous), token);
@@ -92,11 +102,25 @@ export class TokenRegistry {
     return owner;
   }
 
+  /** Sets the IANA time zone of `client` (all its devices), for `localTime` jobs. */
+  async setTimeZone(client: string, timezone: string): Promise<void> {
+    await this.redis.set(this.keys.clientTimeZone(client), timezone);
+  }
+
+  /** The time zone of each client (null: none registered), in client order. */
+  async timeZones(clients: readonly string[]): Promise<(string | null)[]> {
+    return this.getMany(clients.map((client) => this.keys.clientTimeZone(client)));
+  }
+
   async list(client: string): Promise<RegisteredToken[]> {
     const devices: RegisteredToken[] = [];
-    forEachDevice(await this.redis.get(this.keys.clientDevices(client)), (code, createdAt, _keys, token) => {
+    const [value, timezone] = await Promise.all([
+      this.redis.get(this.keys.clientDevices(client)),
+      this.redis.get(this.keys.clientTimeZone(client)),
+    ]);
+    forEachDevice(value, (code, createdAt, _keys, token) => {
       const platform = codePlatform[code];
-      if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString() });
+      if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString(), ...(timezone !== null && { timezone }) });
     });
     return devices.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
@@ -108,15 +132,7 @@ export class TokenRegistry {
    * a thousand GETs cost a chunk 8 ms of CPU, one MGET well under one.)
    */
   async resolve(clients: readonly string[], platform: Platform): Promise<ResolvedToken[]> {
-    const keys = clients.map((client) => this.keys.clientDevices(client));
-    let values: (string | null)[];
-    if (this.redis.isCluster) {
-      values = await Promise.all(keys.map((key) => this.redis.get(key)));
-    } else {
-      const batches: Promise<(string | null)[]>[] = [];
-      for (let from = 0; from < keys.length; from += RESOLVE_BATCH) batches.push(this.redis.mget(keys.slice(from, from + RESOLVE_BATCH)));
-      values = (await Promise.all(batches)).flat();
-    }
+    const values = await this.getMany(clients.map((client) => this.keys.clientDevices(client)));
     const code = platformCode[platform];
     const resolved: ResolvedToken[] = [];
     values.forEach((value, i) => {
@@ -144,6 +160,14 @@ export class TokenRegistry {
       const keys = t.keys ?? keysOf.get(`${t.client}\n${t.token}`);
       return keys === undefined ? t : { ...t, keys };
     });
+  }
+
+  /** Reads many one-per-client keys: MGETs on a single Redis, GETs (auto-pipelined per node) on a Cluster. */
+  private async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    if (this.redis.isCluster) return Promise.all(keys.map((key) => this.redis.get(key)));
+    const batches: Promise<(string | null)[]>[] = [];
+    for (let from = 0; from < keys.length; from += RESOLVE_BATCH) batches.push(this.redis.mget(keys.slice(from, from + RESOLVE_BATCH)));
+    return (await Promise.all(batches)).flat();
   }
 }
 

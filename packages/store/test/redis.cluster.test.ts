@@ -291,7 +291,7 @@ describe('Redis Cluster', () => {
         60_000,
         'the job to complete on the cluster',
       );
-      expect(job.totals).toEqual({ clients: 21, tokens: 41, sent: 40, failed: 0, invalid: 1, expired: 0 });
+      expect(job.totals).toEqual({ clients: 21, tokens: 41, sent: 40, failed: 0, invalid: 1, expired: 0, canceled: 0 });
       expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
       expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
       expect(job.platforms.web).toMatchObject({ clients: 1, tokens: 1, sent: 1, chunks: 3, chunksDone: 3 });

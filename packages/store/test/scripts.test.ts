@@ -29,6 +29,7 @@ describe('store scripts, called directly', () => {
     expect(storeCommands.map((c) => c.name).sort()).toEqual([
       'breakerAdmit',
       'breakerObserve',
+      'cancelJob',
       'chunkDone',
       'deadTokenGuard',
       'extendPause',
@@ -37,6 +38,7 @@ describe('store scripts, called directly', () => {
       'setOwner',
       'takeOwner',
       'takePermits',
+      'throttle',
       'trackTokens',
     ]);
     for (const { lua, numberOfKeys } of storeCommands) {
@@ -138,6 +140,45 @@ describe('store scripts, called directly', () => {
     expect(wait).toBeGreaterThan(29_000);
     expect(wait).toBeLessThanOrEqual(30_000);
     expect(Number(await redis.hget(key, 'tokens'))).toBeLessThan(1); // nothing taken by the refusal
+  });
+
+  it('cancelJob cancels once, answers the first canceledAt again, and refuses a finished job', async () => {
+    const job = keys.job('j4');
+    expect(await scripts.cancelJob(job, 100)).toBe(-1);
+    expect(await redis.exists(job)).toBe(0);
+    await newJob('j4', 1);
+    expect(await scripts.cancelJob(job, 100)).toBe(100);
+    expect(await scripts.cancelJob(job, 200)).toBe(100);
+    expect(await redis.hget(job, 'canceledAt')).toBe('100');
+    // A canceled job that then finishes (its chunks ended `canceled`) still answers as canceled.
+    await redis.hset(job, 'finishedAt', 300);
+    expect(await scripts.cancelJob(job, 400)).toBe(100);
+
+    const finished = keys.job('j5');
+    await newJob('j5', 1);
+    await redis.hset(finished, 'finishedAt', 50);
+    expect(await scripts.cancelJob(finished, 100)).toBe(0);
+    expect(await redis.hexists(finished, 'canceledAt')).toBe(0);
+  });
+
+  it('throttle reserves evenly spaced slots and never saves unused time for a burst', async () => {
+    const key = keys.jobThrottle('j6');
+    // 100 ms a send: the first 2 at once, the next 3 after those 2 (200 ms), the next after those 3 (500 ms).
+    const start = Date.now();
+    expect(await scripts.throttle(key, 100, 2, expiresAt())).toBe(0);
+    const second = await scripts.throttle(key, 100, 3, expiresAt());
+    const third = await scripts.throttle(key, 100, 1, expiresAt());
+    const elapsed = Date.now() - start + 1;
+    expect(second).toBeGreaterThanOrEqual(200 - elapsed);
+    expect(second).toBeLessThanOrEqual(200);
+    expect(third).toBeGreaterThanOrEqual(500 - elapsed);
+    expect(third).toBeLessThanOrEqual(500);
+    expect(await redis.ttl(key)).toBeGreaterThan(3500);
+    // A schedule left idle restarts from now: the time nobody used is gone.
+    await redis.set(key, String(Date.now() - 60_000));
+    expect(await scripts.throttle(key, 100, 1, expiresAt())).toBe(0);
+    const next = await scripts.throttle(key, 100, 1, expiresAt());
+    expect(next).toBeGreaterThan(90);
   });
 
   it('takePermits leaves the reserve it is given in the bucket', async () => {

@@ -76,7 +76,7 @@ describe('token registry', () => {
   it("keeps a web subscription's keys beside its endpoint, resolves them, and finds them again for a retried chunk", async () => {
     const endpoint = 'https://updates.push.services.mozilla.com/wpush/v2/gAAAAAB:x?y=1';
     const keys = 'k'.repeat(108);
-    await registry.register('erin', 'web', endpoint, 7000, keys);
+    await registry.register('erin', 'web', endpoint, 7000, { keys });
     await registry.register('erin', 'ios', ios(70), 8000);
     expect(await registry.list('erin')).toEqual([
       { token: endpoint, platform: 'web', createdAt: new Date(7000).toISOString() },
@@ -103,8 +103,8 @@ describe('token registry', () => {
 
   it('refuses keys for a platform without them, a web token without keys, and keys that are not base64url', async () => {
     await expect(registry.register('finn', 'web', 'https://fcm.googleapis.com/x')).rejects.toThrow(RangeError);
-    await expect(registry.register('finn', 'ios', ios(71), Date.now(), 'k'.repeat(108))).rejects.toThrow(RangeError);
-    await expect(registry.register('finn', 'web', 'https://fcm.googleapis.com/x', Date.now(), 'a:b')).rejects.toThrow(RangeError);
+    await expect(registry.register('finn', 'ios', ios(71), Date.now(), { keys: 'k'.repeat(108) })).rejects.toThrow(RangeError);
+    await expect(registry.register('finn', 'web', 'https://fcm.googleapis.com/x', Date.now(), { keys: 'a:b' })).rejects.toThrow(RangeError);
     expect(await registry.list('finn')).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, loadApiConfig, type ApiConfig } from '@push/config';
-import { createLaneQueues, createRedis, listQueues, waitForReady, type LaneQueues, type RedisClient } from '@push/store';
+import { createLaneQueues, createRedis, listQueues, waitForReady, type Clock, type LaneQueues, type RedisClient } from '@push/store';
 import { createServer } from '@push/api/server';
 import { fetchJson, JSON_CONTENT_TYPE, type HttpAnswer } from './http';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './redis';
@@ -23,8 +23,11 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts the real API on a free port with its own Redis key prefix; `close()` deletes its keys. */
-export async function startTestApi(name: string, env: Record<string, string> = {}): Promise<TestApi> {
+/**
+ * Starts the real API on a free port with its own Redis key prefix; `close()` deletes its keys. `clock`:
+ * the time it reads `sendAt` and `localTime` against (default: the system's).
+ */
+export async function startTestApi(name: string, env: Record<string, string> = {}, clock?: Clock): Promise<TestApi> {
   const prefix = uniquePrefix(name);
   const rawEnv = {
     REDIS_URL: testRedisUrl(),
@@ -45,7 +48,7 @@ export async function startTestApi(name: string, env: Record<string, string> = {
     return connection;
   }, prefix);
   for (const { queue } of listQueues(queues)) queue.on('error', () => undefined);
-  const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues });
+  const app = createServer({ config, logger: createLogger('api', 'silent'), redis, queues, ...(clock && { clock }) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

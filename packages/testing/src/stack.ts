@@ -21,7 +21,7 @@ import {
   type WebPushBehaviour,
   type WebPushSimulator,
 } from '@push/simulators';
-import type { JobStatus, ResultItem } from '@push/store';
+import type { Clock, JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
 import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess, type WorkerApp } from './processes';
 import { waitFor } from './redis';
@@ -63,6 +63,8 @@ export interface StackOptions {
    * workers and the helpers all use it. @defaultValue the test Redis (REDIS_URL)
    */
   redisUrl?: string;
+  /** The clock of the API and the in-process workers (scheduling tests). @defaultValue the system's */
+  clock?: Clock;
 }
 
 /** The worker app of each platform, under apps/. */
@@ -111,7 +113,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,
   };
-  const api = await startTestApi(name, baseEnv);
+  const api = await startTestApi(name, baseEnv, options.clock);
   const workers: DeliveryWorker[] = [];
   const children: ChildProcess[] = [];
   const managed: ManagedProcess[] = [];
@@ -129,7 +131,11 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     }
   };
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
-    const worker = createDeliveryWorker({ ...depsFor(platform, { ...api.env, ...env }), ...(events && { events }) });
+    const worker = createDeliveryWorker({
+      ...depsFor(platform, { ...api.env, ...env }),
+      ...(events && { events }),
+      ...(options.clock && { clock: options.clock }),
+    });
     workers.push(worker);
     return worker;
   };

@@ -4,6 +4,14 @@ import { describeIssues, ok } from '@push/contract';
 import { listQueues, queueDepth, type JobStore, type LaneQueues } from '@push/store';
 import { ApiError } from '../errors';
 import { findJob, resultsPage } from '../job-lookup';
+import { cancelJob, type CancelDeps } from '../cancel';
+
+/**
+ * The header the jobs page sends with its cancel request. The browser resends the Basic credentials on any
+ * request to this origin, a forged cross-site one included; a cross-site page cannot add a custom header
+ * without a CORS preflight this server never grants, so a request carrying it came from our own page.
+ */
+export const ADMIN_ACTION_HEADER = 'X-Push-Admin-Action';
 
 const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
@@ -11,9 +19,10 @@ const recentQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1)
  * The JSON behind the job-status page, under the dashboards' own auth (no API key in the browser):
  * `GET /api/jobs?limit=` recent jobs, newest first, with their status; `GET /api/jobs/:jobId` one of them;
  * `GET /api/jobs/:jobId/results` one page of per-token results (the query of `/push/jobs/:jobId/results`);
- * `GET /api/lanes` the chunks in each platform's queue of each lane, by state.
+ * `GET /api/lanes` the chunks in each platform's queue of each lane, by state;
+ * `POST /api/jobs/:jobId/cancel` (with ADMIN_ACTION_HEADER: `cancel`) cancels it as `DELETE /push/jobs/:jobId`.
  */
-export function adminJobsApi(jobs: JobStore, queues: LaneQueues): Router {
+export function adminJobsApi(jobs: JobStore, queues: LaneQueues, cancel: CancelDeps): Router {
   const router = Router();
 
   router.get('/api/lanes', async (_req, res) => {
@@ -40,6 +49,15 @@ export function adminJobsApi(jobs: JobStore, queues: LaneQueues): Router {
 
   router.get('/api/jobs/:jobId/results', async (req, res) => {
     res.set('Cache-Control', 'no-store').json(ok(await resultsPage(jobs, req.params.jobId, req.query)));
+  });
+
+  router.post('/api/jobs/:jobId/cancel', async (req, res) => {
+    // Fetch metadata, where the browser sends it, names a cross-site request outright.
+    const site = req.get('sec-fetch-site');
+    if (req.get(ADMIN_ACTION_HEADER) !== 'cancel' || (site !== undefined && site !== 'same-origin')) {
+      throw new ApiError(403, 'CROSS_SITE_REQUEST', `cancel only from the jobs page (it sends ${ADMIN_ACTION_HEADER}: cancel)`);
+    }
+    res.set('Cache-Control', 'no-store').json(ok(await cancelJob(cancel, req.params.jobId)));
   });
 
   return router;

@@ -29,8 +29,8 @@ const html = `<!doctype html>
   </table>
   <table id="jobs">
     <thead><tr>
-      <th>Job</th><th>Created</th><th>Priority</th><th>State</th><th class="n">Clients</th><th class="n">Tokens</th>
-      <th class="n">Sent</th><th class="n">Failed</th><th class="n">Invalid</th><th class="n">Expired</th>
+      <th>Job</th><th>Created</th><th>Priority</th><th>State</th><th>Goes out</th><th class="n">Clients</th><th class="n">Tokens</th>
+      <th class="n">Sent</th><th class="n">Failed</th><th class="n">Invalid</th><th class="n">Expired</th><th class="n">Canceled</th>
       <th>iOS chunks</th><th>Android chunks</th><th>Web chunks</th>
     </tr></thead>
     <tbody></tbody>
@@ -39,10 +39,12 @@ const html = `<!doctype html>
   <section id="detail" hidden>
     <h2>Job <code id="detail-id"></code> <span id="detail-state" class="state"></span></h2>
     <p id="detail-times"></p>
+    <p id="detail-plan"></p>
+    <button id="cancel" type="button" hidden>Cancel this job</button>
     <div class="bar">
       <label>Status
         <select id="filter">
-          <option value="">all</option><option>sent</option><option>failed</option><option>invalid</option><option>expired</option>
+          <option value="">all</option><option>sent</option><option>failed</option><option>invalid</option><option>expired</option><option>canceled</option>
         </select>
       </label>
       <span id="results-count"></span>
@@ -80,9 +82,11 @@ code, .mono { font-family: ui-monospace, monospace; font-size: .85rem; }
 .state.queued { background: #eceff4; color: #4a5266; }
 .state.processing { background: #fff3cd; color: #7a5a00; }
 .state.completed { background: #d8f3dc; color: #1b5e20; }
+.state.scheduled { background: #e1e9ff; color: #1d3a8a; }
+.state.canceled { background: #f3d8d8; color: #7a1b1b; }
 .progress { display: inline-flex; align-items: center; gap: .4rem; }
 .progress meter { width: 5rem; }
-.status-sent { color: #1b5e20; } .status-failed { color: #b00020; } .status-invalid { color: #8a4b00; } .status-expired { color: #555; }
+.status-sent { color: #1b5e20; } .status-failed { color: #b00020; } .status-invalid { color: #8a4b00; } .status-expired { color: #555; } .status-canceled { color: #7a1b1b; }
 #lanes { margin-bottom: 1.5rem; width: auto; }
 #lanes caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 .lane-high { color: #b00020; font-weight: 600; }
@@ -131,6 +135,12 @@ const script = `'use strict';
     wrap.appendChild(meter); wrap.appendChild(text);
     td.appendChild(wrap);
   }
+  // When a job goes out: its sendAt, and for a localTime job the time of day in each client's zone.
+  function plan(job) {
+    var at = job.sendAt ? time(job.sendAt) : '';
+    if (job.localTime) return job.localTime + ' local time' + (at ? ' from ' + at : '');
+    return at;
+  }
   function signature(job) { return job.state + ' ' + JSON.stringify(job.totals); }
 
   async function getJson(url) {
@@ -152,7 +162,8 @@ const script = `'use strict';
       cell(tr, time(job.createdAt), 'created');
       cell(tr, job.priority, 'priority lane-' + job.priority);
       stateBadge(cell(tr, '', 'state-cell'), job.state);
-      ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired'].forEach(function (name) {
+      cell(tr, plan(job), 'plan');
+      ['clients', 'tokens', 'sent', 'failed', 'invalid', 'expired', 'canceled'].forEach(function (name) {
         cell(tr, job.totals[name], 'n total-' + name);
       });
       progress(tr, job.platforms.ios, 'ios');
@@ -188,7 +199,24 @@ const script = `'use strict';
     $('detail-times').textContent = (job.priority ? job.priority + ' priority · ' : '') + 'created ' + time(job.createdAt) +
       (job.finishedAt ? ' · finished ' + time(job.finishedAt) : '') +
       ' · ' + job.totals.tokens + ' tokens: ' + job.totals.sent + ' sent, ' + job.totals.failed + ' failed, ' +
-      job.totals.invalid + ' invalid, ' + job.totals.expired + ' expired';
+      job.totals.invalid + ' invalid, ' + job.totals.expired + ' expired, ' + job.totals.canceled + ' canceled';
+    var parts = [];
+    if (job.sendAt || job.localTime) parts.push('goes out ' + plan(job));
+    if (job.ratePerMinute) parts.push('at most ' + job.ratePerMinute + ' a minute');
+    if (job.canceledAt) parts.push('canceled ' + time(job.canceledAt));
+    $('detail-plan').textContent = parts.join(' · ');
+    $('cancel').hidden = job.state === 'completed' || job.state === 'canceled';
+  }
+
+  // A custom header: a cross-site page cannot send it without a CORS preflight, which this server never grants.
+  async function cancelSelected() {
+    if (!selected || !confirm('Cancel job ' + selected + '? Nothing more of it will be sent.')) return;
+    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel', {
+      method: 'POST', headers: { Accept: 'application/json', 'X-Push-Admin-Action': 'cancel' }, cache: 'no-store',
+    });
+    var body = await res.json();
+    if (body.RC !== 0) throw new Error(body.error.code + ': ' + body.error.message);
+    await refresh();
   }
 
   async function loadResults(reset) {
@@ -253,6 +281,7 @@ const script = `'use strict';
 
   $('filter').addEventListener('change', function () { cursor = null; loadResults(true).catch(showError); });
   $('more').addEventListener('click', function () { loadResults(false).catch(showError); });
+  $('cancel').addEventListener('click', function () { cancelSelected().catch(showError); });
   function showError(error) { $('status').className = 'error'; $('status').textContent = error.message; }
 
   if (location.hash.length > 1) selected = decodeURIComponent(location.hash.slice(1));

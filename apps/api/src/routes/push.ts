@@ -3,7 +3,9 @@ import {
   clientIdSchema,
   describeIssues,
   encodedSizes,
+  isExpired,
   MAX_PAYLOAD_BYTES,
+  MAX_SCHEDULE_SECONDS,
   ok,
   payloadSchema,
   prioritySchema,
@@ -36,6 +38,7 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
         `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`,
       );
     }
+    checkCampaign(parsed.data, deps.clock.now());
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
@@ -46,6 +49,19 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
   // Every other method, OPTIONS included (Express would answer that one itself, in plain text).
   router.all('/push2clients', methodNotAllowed(['POST']));
   return router;
+}
+
+/**
+ * The campaign controls' rules that need the clock: `sendAt` at most MAX_SCHEDULE_SECONDS ahead, and a
+ * scheduled job's `expiry` after its planned send time (`sendAt`, or now for `localTime` alone).
+ */
+function checkCampaign({ sendAt, localTime, payload }: Push2ClientsRequest, now: number): void {
+  if (sendAt !== undefined && sendAt > now / 1000 + MAX_SCHEDULE_SECONDS) {
+    throw new ApiError(400, 'INVALID_PARAMETER', `sendAt: at most ${MAX_SCHEDULE_SECONDS / 86_400} days ahead`);
+  }
+  if ((sendAt !== undefined || localTime !== undefined) && isExpired(payload, Math.max(now, (sendAt ?? 0) * 1000))) {
+    throw new ApiError(400, 'INVALID_PARAMETER', 'payload.expiry: before the planned send time (sendAt, or now)');
+  }
 }
 
 /**

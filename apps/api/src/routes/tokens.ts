@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   clientIdSchema,
+  clientSettingsSchema,
   deleteTokenSchema,
   describeIssues,
   endpointRefusal,
@@ -34,9 +35,12 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
       const { endpoint, keys } = request.subscription;
       const refusal = endpointRefusal(endpoint, webPush.allowedEndpoints);
       if (refusal !== undefined) throw new ApiError(400, 'INVALID_PARAMETER', `subscription.endpoint: ${refusal}`);
-      await registry.register(request.client, 'web', endpoint, Date.now(), packSubscriptionKeys(keys));
+      await registry.register(request.client, 'web', endpoint, Date.now(), {
+        timezone: request.timezone,
+        keys: packSubscriptionKeys(keys),
+      });
     } else {
-      await registry.register(request.client, request.platform, request.token);
+      await registry.register(request.client, request.platform, request.token, Date.now(), { timezone: request.timezone });
     }
     res.json(ok({}));
   });
@@ -59,9 +63,19 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
     res.json(ok({ tokens: await registry.list(client.data) }));
   });
 
+  router.put('/clients/:client', async (req, res) => {
+    const client = clientIdSchema.safeParse(req.params.client);
+    if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
+    const parsed = clientSettingsSchema.safeParse(requireJsonBody(req));
+    if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
+    await registry.setTimeZone(client.data, parsed.data.timezone);
+    res.json(ok({}));
+  });
+
   // Any other method (OPTIONS included, which Express would otherwise answer in plain text) gets the enveloped 405.
   router.all('/tokens', methodNotAllowed(['POST', 'DELETE']));
   router.all('/clients/:client/tokens', methodNotAllowed(['GET']));
+  router.all('/clients/:client', methodNotAllowed(['PUT']));
 
   return router;
 }

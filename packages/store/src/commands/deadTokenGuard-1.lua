@@ -3,7 +3,8 @@
   once, when it is full or old. A cause with more than the share of a window's answers is suspected.
 
   KEYS[1] the guard (a hash: gen = the open window, n = its answers, started, fp = the sender's
-          configuration fingerprint, d:<cause> = its answers per cause, v:<window> = a judged window's verdict)
+          configuration fingerprint, causes = the causes seen in it, one a line, d:<cause> = its answers
+          per cause, v:<window> = a judged window's verdict, the last 1,000 kept)
 
   ARGV[1] 'observe' or 'verdict'
   ARGV[2] the share (0..1)
@@ -24,16 +25,14 @@ local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
 local function close()
   local window = tonumber(redis.call('HGET', key, 'gen') or '0')
   local answers = tonumber(redis.call('HGET', key, 'n') or '0')
-  local flat = redis.call('HGETALL', key)
   local suspected = {}
-  for i = 1, #flat, 2 do
-    if string.sub(flat[i], 1, 2) == 'd:' then
-      if answers > 0 and tonumber(flat[i + 1]) / answers > share then suspected[#suspected + 1] = string.sub(flat[i], 3) end
-      redis.call('HDEL', key, flat[i])
-    end
+  for cause in string.gmatch(redis.call('HGET', key, 'causes') or '', '[^\n]+') do
+    local count = tonumber(redis.call('HGET', key, 'd:' .. cause) or '0')
+    if answers > 0 and count / answers > share then suspected[#suspected + 1] = cause end
+    redis.call('HDEL', key, 'd:' .. cause)
   end
   local verdict = answers .. '|' .. table.concat(suspected, '\n')
-  redis.call('HSET', key, 'v:' .. window, verdict, 'gen', window + 1, 'n', 0, 'started', now)
+  redis.call('HSET', key, 'v:' .. window, verdict, 'gen', window + 1, 'n', 0, 'started', now, 'causes', '')
   redis.call('HDEL', key, 'v:' .. (window - 1000))
   return { window, verdict }
 end
@@ -64,7 +63,11 @@ redis.call('HSET', key, 'fp', fingerprint)
 -- A window's age counts from its first answer: an idle stretch before it does not make it stale.
 if tonumber(redis.call('HGET', key, 'n')) == 0 then redis.call('HSET', key, 'started', now) end
 local answers = redis.call('HINCRBY', key, 'n', ARGV[6])
-for i = 7, #ARGV, 2 do redis.call('HINCRBY', key, 'd:' .. ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do
+  if redis.call('HINCRBY', key, 'd:' .. ARGV[i], ARGV[i + 1]) == tonumber(ARGV[i + 1]) then
+    redis.call('HSET', key, 'causes', (redis.call('HGET', key, 'causes') or '') .. ARGV[i] .. '\n')
+  end
+end
 out[1] = tonumber(redis.call('HGET', key, 'gen'))
 if answers >= size then
   local closed = close()

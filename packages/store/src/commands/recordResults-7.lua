@@ -4,12 +4,12 @@
 
   KEYS[1] the job's hash
   KEYS[2] the job's token -> "p" (pending) or final status hash, for this platform
-  KEYS[3..6] the job's result stream of each status, in the order ARGV[3..6] names them
+  KEYS[3..7] the job's result stream of each status, in the order ARGV[3..7] names them
 
   ARGV[1] platform
   ARGV[2] the job's expiry (Unix seconds)
-  ARGV[3..6] the status of each result stream KEYS[3..6]
-  ARGV[7..] groups of four: token, client, status, reason
+  ARGV[3..7] the status of each result stream KEYS[3..7]
+  ARGV[8..] groups of four: token, client, status, reason
 
   Returns -1 when the job no longer exists, else how many results were new.
 ]]

@@ -32,7 +32,7 @@ describe('Web Push, end to end', () => {
     };
     const job = await stack.waitForCompletion(await stack.push(['mixed'], payload));
 
-    expect(job.totals).toEqual({ clients: 1, tokens: 4, sent: 4, failed: 0, invalid: 0, expired: 0 });
+    expect(job.totals).toEqual({ clients: 1, tokens: 4, sent: 4, failed: 0, invalid: 0, expired: 0, canceled: 0 });
     expect(job.platforms.web).toMatchObject({ clients: 1, tokens: 2, sent: 2, chunks: 1, chunksDone: 1 });
     expect(job.platforms.ios).toMatchObject({ tokens: 1, sent: 1 });
     expect(job.platforms.android).toMatchObject({ tokens: 1, sent: 1 });

@@ -111,9 +111,9 @@ describe('store scripts, called directly', () => {
   });
 
   it('chunkDone finishes a job that lists its platforms when every chunk of those is done, whatever is given', async () => {
-    const job = keys.job('j4');
+    const job = keys.job('j9');
     const done = (platform: string, chunk: number, now: number) =>
-      scripts.chunkDone(job, keys.jobChunks('j4'), platform, chunk, 0, now, expiresAt(), 'ios', 'android');
+      scripts.chunkDone(job, keys.jobChunks('j9'), platform, chunk, 0, now, expiresAt(), 'ios', 'android');
     await redis.hset(job, { createdAt: 1, chunks: 1, platforms: platforms.join(',') });
     expect(await done('ios', 0, 10)).toBe(1);
     expect(await done('android', 0, 11)).toBe(1);

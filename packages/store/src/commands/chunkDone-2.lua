@@ -15,7 +15,9 @@
   Returns -1 when the job no longer exists, 0 when the chunk was already done, else 1.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[4])
+-- A chunk without tokens on this platform (no client has a device there) has not started the job: a
+-- scheduled job stays `scheduled` until something of it is due.
+if tonumber(ARGV[3]) > 0 then redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[4]) end
 if redis.call('SADD', KEYS[2], ARGV[1] .. ':' .. ARGV[2]) == 0 then return 0 end
 redis.call('EXPIREAT', KEYS[2], ARGV[5])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':clients', ARGV[3])

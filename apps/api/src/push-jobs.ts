@@ -1,9 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { chunk, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
+  /** The app the job belongs to. */
+  app: string;
+  /** The app's key prefix (keys.ts `appPrefix`). */
   prefix: string;
   jobs: JobStore;
   queues: LaneQueues;
@@ -91,7 +94,8 @@ export async function enqueuePush(
         deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
-            data: { jobId, chunk, clients: chunkClients },
+            // The default app's chunks carry no app, as before apps existed.
+            data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
             opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
           })),
         ),

@@ -8,7 +8,7 @@ runProcess('webpush-worker', async () => {
   const logger = createLogger('webpush-worker', config);
   logger.info({ config: redactConfig(config) }, 'starting');
   const deps = webpushWorkerDeps(config, logger);
-  const service = await startWorkerService({ ...deps, metricsTokens: config.metricsTokens, metricsPort: config.WORKER_METRICS_PORT });
+  const service = await startWorkerService({ ...deps, secrets: config, metricsPort: config.WORKER_METRICS_PORT });
   // On SIGTERM the chunks in flight are finished first (a stop grace period of ~30 s is plenty).
   return { logger, stop: () => service.close() };
 });

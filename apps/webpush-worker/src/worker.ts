@@ -1,5 +1,5 @@
 import { webPushCredentials, type Logger, type WebPushWorkerConfig } from '@push/config';
-import { workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
+import { appProviderFactory, workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
 import { createWebPushProvider } from '@push/providers';
 
 /**
@@ -16,6 +16,14 @@ export function webpushWorkerDeps(config: WebPushWorkerConfig, logger: Logger, c
       connectionsPerOrigin: config.WEBPUSH_CONNECTIONS,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       logger,
+      ...(ca !== undefined && { ca }),
+    }),
+    // Other apps' VAPID keys (POST /admin/apps {"webpush": ...}), under the deployment's allowlist.
+    appProvider: appProviderFactory('web', {
+      connections: config.WEBPUSH_CONNECTIONS,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      logger,
+      allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS,
       ...(ca !== undefined && { ca }),
     }),
     settings: { ...workerSettings(config), batchSize: config.WEBPUSH_BATCH_SIZE, rateLimitPerMinute: config.WEBPUSH_RATE_LIMIT_PER_MINUTE },

@@ -31,12 +31,20 @@ export interface Secrets {
   apiKeyGenerated: boolean;
   /** Tokens accepted on `GET /metrics`: METRICS_TOKEN's list, else the API keys. */
   metricsTokens: string[];
+  /** True when `metricsTokens` are the API keys (METRICS_TOKEN unset). */
+  metricsFromApiKeys: boolean;
+  /** Bearer tokens of the admin API (ADMIN_TOKEN's list; empty: no admin API). The operators' pages take them too. */
+  adminTokens: string[];
+  /** SECRETS_KEY as 32 bytes (unset: apps cannot store provider credentials). */
+  secretsKey?: Buffer;
 }
 
 export type ApiConfig = ApiEnv &
   Secrets & {
     /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
     adminPasswords: string[];
+    /** True when `adminPasswords` are the API keys (ADMIN_PASSWORD unset). */
+    dashboardsFromApiKeys: boolean;
   };
 export type ApnsWorkerConfig = ApnsWorkerEnv & Secrets;
 export type FcmWorkerConfig = FcmWorkerEnv & Secrets;
@@ -44,13 +52,13 @@ export type WebPushWorkerConfig = WebPushWorkerEnv & Secrets;
 /** Every role's settings at once (`npm start`, which checks them all before starting anything; tools). */
 export type Config = Env & ApiConfig;
 
-/** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
-function secretList(name: string, value: string | undefined): string[] {
+/** A comma-separated list of secrets; ConfigError when one is shorter than `minLength` characters. */
+function secretList(name: string, value: string | undefined, minLength = 16): string[] {
   const list = (value ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
+  if (list.some((k) => k.length < minLength)) throw new ConfigError(`${name}: every key must be at least ${minLength} characters`);
   return list;
 }
 
@@ -77,12 +85,40 @@ function withSecrets<E extends BaseEnv>(env: E): E & Secrets {
   const apiKeyGenerated = keys.length === 0;
   const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
   const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
-  return { ...env, apiKeys, apiKeyGenerated, metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys };
+  return {
+    ...env,
+    apiKeys,
+    apiKeyGenerated,
+    metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys,
+    metricsFromApiKeys: metricsTokens.length === 0,
+    adminTokens: secretList('ADMIN_TOKEN', env.ADMIN_TOKEN, 32),
+    ...(env.SECRETS_KEY && { secretsKey: Buffer.from(env.SECRETS_KEY, 'hex') }),
+  };
 }
 
-function withAdminPasswords<E extends ApiEnv & Secrets>(env: E): E & { adminPasswords: string[] } {
+function withAdminPasswords<E extends ApiEnv & Secrets>(env: E): E & { adminPasswords: string[]; dashboardsFromApiKeys: boolean } {
   const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
-  return { ...env, adminPasswords: adminPasswords.length > 0 ? adminPasswords : env.apiKeys };
+  return {
+    ...env,
+    adminPasswords: adminPasswords.length > 0 ? adminPasswords : env.apiKeys,
+    dashboardsFromApiKeys: adminPasswords.length === 0,
+  };
+}
+
+/**
+ * The secrets that open `/metrics` or the dashboards: METRICS_TOKEN / ADMIN_PASSWORD and ADMIN_TOKEN. The
+ * `default` app's API keys stand in for an unset METRICS_TOKEN / ADMIN_PASSWORD only while no other app
+ * exists: these pages show every app, so no app's key may open them once there are several.
+ */
+export function operatorSecrets(config: Secrets, page: 'metrics', otherAppsExist: boolean): string[];
+export function operatorSecrets(config: ApiConfig, page: 'metrics' | 'dashboards', otherAppsExist: boolean): string[];
+export function operatorSecrets(config: Secrets & Partial<ApiConfig>, page: 'metrics' | 'dashboards', otherAppsExist: boolean): string[] {
+  const [own, fromApiKeys] =
+    page === 'metrics'
+      ? [config.metricsTokens, config.metricsFromApiKeys]
+      : [config.adminPasswords ?? [], config.dashboardsFromApiKeys ?? false];
+  if (fromApiKeys && otherAppsExist) return config.adminTokens;
+  return [...own, ...config.adminTokens];
 }
 
 /** APNs settings that cannot work stop the worker at start-up rather than fail every job. */
@@ -180,6 +216,8 @@ export type FcmCredential =
   | { accessToken: string }
   /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
   | { serviceAccountFile: string }
+  /** A Firebase service account's JSON, parsed (an app's `fcm.serviceAccount`). */
+  | { serviceAccount: Record<string, unknown> }
   /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
   | { applicationDefault: true }
   /** Any firebase-admin `Credential` (tokens minted by the caller's code), cached and refreshed like the others. */
@@ -262,6 +300,10 @@ const secretNames = [
   'METRICS_TOKEN',
   'ADMIN_PASSWORD',
   'WEBPUSH_VAPID_PRIVATE_KEY',
+  'ADMIN_TOKEN',
+  'SECRETS_KEY',
+  'secretsKey',
+  'adminTokens',
   'apiKeys',
   'metricsTokens',
   'adminPasswords',

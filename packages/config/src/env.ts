@@ -15,6 +15,9 @@ const base64url = (bytes: number, what: string) =>
     .regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
     .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${bytes} bytes once decoded (${what})`);
 
+/** FCM HTTP v1's base URL: FCM_ENDPOINT's default, and an app's when its `fcm.endpoint` is unset. */
+export const FCM_DEFAULT_ENDPOINT = 'https://fcm.googleapis.com';
+
 /**
  * One environment variable: its schema (with `.default()` when it has one: the only place a default is
  * written), what it means, and for one without a default what leaving it unset does. docs/configuration.md
@@ -59,7 +62,20 @@ export const baseEnvSchema = z.object({
   METRICS_TOKEN: setting(
     z.string().optional(),
     'bearer token(s) for `/metrics` (API and workers), comma-separated; at least 16 characters each',
-    'any `IM_API_KEY`',
+    'any `IM_API_KEY` while no other app exists',
+  ),
+  ADMIN_TOKEN: setting(
+    z.string().optional(),
+    'bearer token(s) of the admin API `/admin/apps`, comma-separated; at least 32 characters each. Also opens `/metrics` and the dashboards',
+    'none: no admin API (404)',
+  ),
+  SECRETS_KEY: setting(
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)')
+      .optional(),
+    "32 bytes as 64 hex characters (`openssl rand -hex 32`): encrypts the apps' provider credentials (AES-256-GCM); needed once an app stores credentials",
+    'none: apps cannot store credentials',
   ),
   JOB_RETENTION_SECONDS: setting(int(60).default(7 * 24 * 3600), 'how long jobs and per-token results are kept (7 days)'),
 });
@@ -118,6 +134,15 @@ export const workerEnvSchema = baseEnvSchema.extend({
   HIGH_WORKER_CONCURRENCY: setting(
     int(1, 1000).default(2),
     '`high` chunk jobs one worker process handles at once, in slots of their own that normal work never takes ([lanes.md](lanes.md#sizing-the-high-lane))',
+  ),
+  APP_REFRESH_MS: setting(
+    int(50, 10_000).default(5000),
+    "how often a worker checks an app's record for new credentials (they take effect within this)",
+  ),
+  APP_IDLE_MS: setting(int(100).default(60_000), "an app's provider connections on a worker are closed after this long unused"),
+  APP_MAX_OPEN: setting(
+    int(1, 100_000).default(100),
+    'apps whose provider connections one worker keeps open at once (least recently used closed first)',
   ),
   DEFAULT_TIMEZONE: setting(timeZoneSchema.default('UTC'), 'IANA time zone of clients that registered none, for `localTime` jobs'),
   STALLED_INTERVAL_MS: setting(int(500).default(5000), 'how often workers look for chunks of a crashed worker (its lock lasts twice this)'),
@@ -183,7 +208,7 @@ export const fcmWorkerEnvSchema = workerEnvSchema.extend({
   GOOGLE_APPLICATION_CREDENTIALS: setting(text.optional(), "Google's application default credentials, instead of a service account file"),
   FCM_PROJECT_ID: setting(text.optional(), 'Firebase project id', 'from the service account'),
   FCM_ENDPOINT: setting(
-    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('https://fcm.googleapis.com'),
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default(FCM_DEFAULT_ENDPOINT),
     'FCM HTTP v1 base URL',
   ),
   FCM_ACCESS_TOKEN: setting(text.optional(), 'a ready OAuth2 bearer token, used instead of a service account (needs `FCM_PROJECT_ID`)'),

@@ -81,6 +81,8 @@ export interface RecordedNotification {
   vapid?: { aud: string; exp: number; sub: string; k: string };
   /** Epoch ms when the notification was accepted. */
   at: number;
+  /** Whose credentials it came with: APNs `<teamId>.<keyId>`, FCM the project id. */
+  credential?: string;
 }
 
 export interface SimulatorStats {
@@ -125,11 +127,15 @@ export interface ApnsSimulator extends Simulator<ApnsBehaviour> {
   readonly signingKeyPem: string;
   /** Every provider token issued before now answers 403 ExpiredProviderToken. */
   expireProviderTokens(): void;
+  /** Accepts one more signing key (another team's, or the same team's second key); returns it with its ids. */
+  addKey(key?: { keyId?: string; teamId?: string }): { keyId: string; teamId: string; signingKeyPem: string };
 }
 
 export interface FcmSimulator extends Simulator<FcmBehaviour> {
   readonly projectId: string;
   readonly accessToken: string;
+  /** Accepts one more project with its own bearer token (a token is valid for its project only); returns both. */
+  addProject(project?: { projectId?: string; accessToken?: string }): { projectId: string; accessToken: string };
 }
 
 /** A browser's `PushSubscription.toJSON()`. */

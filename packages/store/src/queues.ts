@@ -9,6 +9,8 @@ export interface PlannedToken extends ResolvedToken {
 
 /** One chunk of a push job for one platform: up to PUSH_CHUNK_CLIENTS client ids. No secrets, no payload. */
 export interface ChunkJobData {
+  /** The app of the job; absent: `default`. */
+  app?: string;
   jobId: string;
   chunk: number;
   clients: string[];

@@ -17,6 +17,7 @@ const html = `<!doctype html>
 <header>
   <h1>Push jobs</h1>
   <nav><a href="jobs" aria-current="page">Jobs</a> <a href="queues">Queues</a></nav>
+  <label id="app-filter">App <select id="app"><option>default</option></select></label>
   <span id="status" role="status">loading…</span>
 </header>
 <main>
@@ -67,6 +68,7 @@ header { display: flex; align-items: baseline; gap: 1.5rem; padding: .8rem 1.5re
 header h1 { font-size: 1.2rem; margin: 0; }
 header nav a { color: #c9d4ff; margin-right: .8rem; text-decoration: none; }
 header nav a[aria-current] { color: #fff; font-weight: 600; }
+#app-filter { color: #c9d4ff; }
 #status { margin-left: auto; font-size: .85rem; color: #aab3c5; }
 #status.error { color: #ff9b9b; }
 main { padding: 1rem 1.5rem; }
@@ -143,7 +145,10 @@ const script = `'use strict';
   }
   function signature(job) { return job.state + ' ' + JSON.stringify(job.totals); }
 
+  // The app whose jobs are shown: ?app= of the page's own address (default: the app default).
+  var app = new URLSearchParams(location.search).get('app') || 'default';
   async function getJson(url) {
+    url += (url.indexOf('?') < 0 ? '?' : '&') + 'app=' + encodeURIComponent(app);
     var res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
     var body = await res.json();
     if (body.RC !== 0) throw new Error(body.error ? body.error.code + ': ' + body.error.message : 'HTTP ' + res.status);
@@ -211,7 +216,7 @@ const script = `'use strict';
   // A custom header: a cross-site page cannot send it without a CORS preflight, which this server never grants.
   async function cancelSelected() {
     if (!selected || !confirm('Cancel job ' + selected + '? Nothing more of it will be sent.')) return;
-    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel', {
+    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel?app=' + encodeURIComponent(app), {
       method: 'POST', headers: { Accept: 'application/json', 'X-Push-Admin-Action': 'cancel' }, cache: 'no-store',
     });
     var body = await res.json();
@@ -283,6 +288,18 @@ const script = `'use strict';
   $('more').addEventListener('click', function () { loadResults(false).catch(showError); });
   $('cancel').addEventListener('click', function () { cancelSelected().catch(showError); });
   function showError(error) { $('status').className = 'error'; $('status').textContent = error.message; }
+
+  getJson('api/apps').then(function (result) {
+    var select = $('app');
+    select.replaceChildren();
+    result.apps.forEach(function (id) {
+      var option = document.createElement('option');
+      option.textContent = id;
+      option.selected = id === app;
+      select.appendChild(option);
+    });
+  }).catch(showError);
+  $('app').addEventListener('change', function () { location.search = '?app=' + encodeURIComponent($('app').value); });
 
   if (location.hash.length > 1) selected = decodeURIComponent(location.hash.slice(1));
   refresh();

@@ -10,6 +10,7 @@ import {
   registerTokenSchema,
   type HostPattern,
 } from '@push/contract';
+import type { Response } from 'express';
 import type { TokenRegistry } from '@push/store';
 import { ApiError, methodNotAllowed } from '../errors';
 import { requireJsonBody } from '../validation';
@@ -21,14 +22,15 @@ export interface WebPushRegistration {
   allowedEndpoints: readonly HostPattern[];
 }
 
-/** The token registry routes of the contract. */
-export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistration): Router {
+/** The token registry routes of the contract, on the registry of the request's app. */
+export function tokenRoutes(registryOf: (res: Response) => TokenRegistry, webPush: WebPushRegistration): Router {
   const router = Router();
 
   router.post('/tokens', async (req, res) => {
     const parsed = registerTokenSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const request = parsed.data;
+    const registry = registryOf(res);
     if (request.platform === 'web') {
       if (!webPush.web)
         throw new ApiError(400, 'INVALID_PARAMETER', 'platform: web is not enabled on this deployment (no WEBPUSH_VAPID_PUBLIC_KEY)');
@@ -51,6 +53,7 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
     // iOS tokens are stored lower-case; a caller may quote one in upper case. Not a web endpoint: its path
     // is case-sensitive, and its lower-case form may be another browser's subscription.
     const { token } = parsed.data;
+    const registry = registryOf(res);
     // Deleting is idempotent: a token no client has is already gone.
     if ((await registry.remove(token)) === null && !token.includes('://') && token !== token.toLowerCase())
       await registry.remove(token.toLowerCase());
@@ -60,7 +63,7 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
   router.get('/clients/:client/tokens', async (req, res) => {
     const client = clientIdSchema.safeParse(req.params.client);
     if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
-    res.json(ok({ tokens: await registry.list(client.data) }));
+    res.json(ok({ tokens: await registryOf(res).list(client.data) }));
   });
 
   router.put('/clients/:client', async (req, res) => {
@@ -68,7 +71,7 @@ export function tokenRoutes(registry: TokenRegistry, webPush: WebPushRegistratio
     if (!client.success) throw new ApiError(400, 'INVALID_PARAMETER', `client: ${describeIssues(client.error)}`);
     const parsed = clientSettingsSchema.safeParse(requireJsonBody(req));
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
-    await registry.setTimeZone(client.data, parsed.data.timezone);
+    await registryOf(res).setTimeZone(client.data, parsed.data.timezone);
     res.json(ok({}));
   });
 

@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { DEFAULT_APP, failure, ok } from '@push/contract';
-import { operatorSecrets, type ApiConfig, type Logger } from '@push/config';
+import { enabledPlatforms, operatorSecrets, type ApiConfig, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
 import {
   appPrefix,
@@ -57,6 +57,7 @@ export function createServer(deps: ApiDeps): Express {
   const apps = new AppStore(redis, prefix, config.secretsKey);
   const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
   const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
+  const platforms = enabledPlatforms(config);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
   const operator = (page: 'metrics' | 'dashboards') => async () => operatorSecrets(config, page, await apps.any());
 
@@ -108,6 +109,7 @@ export function createServer(deps: ApiDeps): Express {
       {
         redis,
         queues,
+        platforms,
         maxClients: config.PUSH_MAX_CLIENTS,
         chunkClients: config.PUSH_CHUNK_CLIENTS,
         highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
@@ -118,7 +120,9 @@ export function createServer(deps: ApiDeps): Express {
       storesOf,
     ),
   );
-  push.use(tokenRoutes((res) => storesOf(res).registry));
+  push.use(
+    tokenRoutes((res) => storesOf(res).registry, { web: platforms.includes('web'), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS }),
+  );
   const cancelQueues = listQueues(queues).map(({ queue }) => queue);
   push.use(jobRoutes((res) => storesOf(res).jobs, cancelQueues));
   app.use('/push', push);

@@ -1,17 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { UNSUPPORTED_APNS_TOPIC } from '@push/contract';
+import { platforms, UNSUPPORTED_APNS_TOPIC, type Platform } from '@push/contract';
 import type { z } from 'zod';
 import {
   apiEnvSchema,
   apnsWorkerEnvSchema,
   envSchema,
   fcmWorkerEnvSchema,
+  webpushWorkerEnvSchema,
   type ApiEnv,
   type ApnsWorkerEnv,
   type BaseEnv,
   type Env,
   type FcmWorkerEnv,
+  type WebPushWorkerEnv,
 } from './env';
 
 /** Start-up refused: the message names the variable at fault. */
@@ -46,6 +48,7 @@ export type ApiConfig = ApiEnv &
   };
 export type ApnsWorkerConfig = ApnsWorkerEnv & Secrets;
 export type FcmWorkerConfig = FcmWorkerEnv & Secrets;
+export type WebPushWorkerConfig = WebPushWorkerEnv & Secrets;
 /** Every role's settings at once (`npm start`, which checks them all before starting anything; tools). */
 export type Config = Env & ApiConfig;
 
@@ -149,6 +152,11 @@ export function loadFcmWorkerConfig(source: NodeJS.ProcessEnv = process.env): Fc
   return withSecrets(parseEnv(fcmWorkerEnvSchema, source));
 }
 
+/** The Web Push worker's settings, read once at start-up (the VAPID identity is checked by webPushCredentials). */
+export function loadWebPushWorkerConfig(source: NodeJS.ProcessEnv = process.env): WebPushWorkerConfig {
+  return withSecrets(parseEnv(webpushWorkerEnvSchema, source));
+}
+
 /** Every role's settings, checked together (what `npm start` does before it starts the API and both workers). */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parseEnv(envSchema, source);
@@ -240,6 +248,50 @@ export function fcmSettings(config: FcmWorkerEnv): FcmSettings {
   return { endpoint: config.FCM_ENDPOINT, ...(config.FCM_PROJECT_ID && { projectId: config.FCM_PROJECT_ID }), credential };
 }
 
+/**
+ * The VAPID identity (RFC 8292) Web Push requests are signed with. A type of its own, separate from
+ * the environment, so that apps can later carry their own.
+ */
+export interface WebPushCredentials {
+  /** base64url of the uncompressed P-256 public key (what browsers get as `applicationServerKey`). */
+  publicKey: string;
+  /** base64url of the 32-byte private key. */
+  privateKey: string;
+  /** `mailto:` or `https:` contact sent as the JWT's `sub`. */
+  subject: string;
+}
+
+export function hasWebPushCredentials(config: Pick<WebPushWorkerEnv, 'WEBPUSH_VAPID_PUBLIC_KEY' | 'WEBPUSH_VAPID_PRIVATE_KEY'>): boolean {
+  return Boolean(config.WEBPUSH_VAPID_PUBLIC_KEY || config.WEBPUSH_VAPID_PRIVATE_KEY);
+}
+
+/**
+ * The platforms this deployment delivers to: iOS and Android always, web once a VAPID public key is
+ * configured. The API queues jobs only on these and refuses web subscriptions otherwise, so a deployment
+ * that runs no Web Push worker never has jobs waiting for one.
+ */
+export function enabledPlatforms(config: Pick<ApiEnv, 'WEBPUSH_VAPID_PUBLIC_KEY'>): Platform[] {
+  return platforms.filter((p) => p !== 'web' || config.WEBPUSH_VAPID_PUBLIC_KEY !== undefined);
+}
+
+/** The VAPID settings, checked before the first job: all three present and the two keys one pair. */
+export function webPushCredentials(config: WebPushWorkerEnv): WebPushCredentials {
+  const { WEBPUSH_VAPID_PUBLIC_KEY: publicKey, WEBPUSH_VAPID_PRIVATE_KEY: privateKey, WEBPUSH_SUBJECT: subject } = config;
+  if (!publicKey) {
+    throw new ConfigError(
+      'WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)',
+    );
+  }
+  if (!privateKey) throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY is required with WEBPUSH_VAPID_PUBLIC_KEY');
+  if (!subject) throw new ConfigError('WEBPUSH_SUBJECT is required with the VAPID keys (mailto: or https:, RFC 8292 §2.1)');
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+  if (ecdh.getPublicKey('base64url') !== publicKey) {
+    throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY does not belong to WEBPUSH_VAPID_PUBLIC_KEY (not one key pair)');
+  }
+  return { publicKey, privateKey, subject };
+}
+
 /** Keys whose values never reach a log line. */
 const secretNames = [
   'IM_API_KEY',
@@ -247,6 +299,7 @@ const secretNames = [
   'FCM_ACCESS_TOKEN',
   'METRICS_TOKEN',
   'ADMIN_PASSWORD',
+  'WEBPUSH_VAPID_PRIVATE_KEY',
   'ADMIN_TOKEN',
   'SECRETS_KEY',
   'secretsKey',

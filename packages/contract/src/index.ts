@@ -5,3 +5,4 @@ export * from './apps';
 export * from './chunk';
 export * from './examples';
 export * from './campaign';
+export * from './webpush';

@@ -1,4 +1,4 @@
-import { chunk, isExpired, nextLocalTime, type Platform } from '@push/contract';
+import { chunk, isExpired, nextLocalTime, type Platform, type Priority } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -72,6 +72,8 @@ export interface DeliveryContext {
   handBackAfterMs?: number;
   /** Payloads, creation times and campaign controls of the jobs this worker has seen, by job id (they never change). */
   jobsSeen: Map<string, JobPlan>;
+  /** The lane whose chunks this context delivers: the jobs' priority (Web Push `Urgency: high` for `high`). */
+  lane?: Priority;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   /** Awaited before each send group: a normal chunk waits there while a high chunk of its process runs. */
@@ -290,11 +292,13 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       return endCanceled(ctx, data, rest(), clientsWithTokens, counts);
     }
 
+    // Keys (Web Push) never travel in job data or hand-backs: tokens without theirs read them again.
+    group = await ctx.registry.withKeys(group, platform);
     const started = process.hrtime.bigint();
     const outcomes = await ctx.provider.send(
       group.map((t) => t.token),
       payload,
-      { jobId: data.jobId },
+      { jobId: data.jobId, keys: group.map((t) => t.keys), ...(ctx.lane && { priority: ctx.lane }) },
     );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);

@@ -246,6 +246,7 @@ export function createDeliveryWorker({
       jobsSeen,
       defaultTimeZone: settings.defaultTimeZone,
       ...(clock && { clock }),
+      lane,
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
       ...(lane === 'normal' && { beforeSend: () => gate.normal(stopping.signal) }),

@@ -102,7 +102,8 @@ export class ProviderTokenVerifier {
   }
 }
 
-function decodeJson(part: string): Record<string, unknown> | undefined {
+/** One base64url JWT part as a JSON object, or undefined when it is not one. */
+export function decodeJson(part: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

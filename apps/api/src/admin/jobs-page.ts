@@ -32,7 +32,7 @@ const html = `<!doctype html>
     <thead><tr>
       <th>Job</th><th>Created</th><th>Priority</th><th>State</th><th>Goes out</th><th class="n">Clients</th><th class="n">Tokens</th>
       <th class="n">Sent</th><th class="n">Failed</th><th class="n">Invalid</th><th class="n">Expired</th><th class="n">Canceled</th>
-      <th>iOS chunks</th><th>Android chunks</th>
+      <th>iOS chunks</th><th>Android chunks</th><th>Web chunks</th>
     </tr></thead>
     <tbody></tbody>
   </table>
@@ -173,6 +173,7 @@ const script = `'use strict';
       });
       progress(tr, job.platforms.ios, 'ios');
       progress(tr, job.platforms.android, 'android');
+      progress(tr, job.platforms.web, 'web');
       tr.addEventListener('click', function () { select(job.jobId); });
       rows.appendChild(tr);
     });

@@ -37,11 +37,11 @@ export function pushRoutes(
     const parsed = parseCommonCase(body, maxClients) ?? schema.safeParse(body);
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const sizes = encodedSizes(parsed.data.payload, Date.now());
-    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES) {
+    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES || sizes.web > MAX_PAYLOAD_BYTES) {
       throw new ApiError(
         400,
         'PAYLOAD_TOO_LARGE',
-        `payload encodes to ${sizes.apns} bytes for APNs and ${sizes.fcm} for FCM; the limit is ${MAX_PAYLOAD_BYTES}`,
+        `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`,
       );
     }
     checkCampaign(parsed.data, deps.clock.now());

@@ -3,6 +3,7 @@
 #   api:          node apps/api/dist/index.js          (the default)
 #   apns-worker:  node apps/apns-worker/dist/index.js
 #   fcm-worker:   node apps/fcm-worker/dist/index.js
+#   webpush-worker: node apps/webpush-worker/dist/index.js
 #   simulators:   node packages/simulators/dist/cli.js (demo only)
 ARG NODE_VERSION=22
 

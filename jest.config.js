@@ -7,7 +7,7 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@push/(api|apns-worker|fcm-worker)/(.*)$': '<rootDir>/apps/$1/src/$2',
+    '^@push/(api|apns-worker|fcm-worker|webpush-worker)/(.*)$': '<rootDir>/apps/$1/src/$2',
     '^@push/(.*)$': '<rootDir>/packages/$1/src',
   },
   testMatch: ['<rootDir>/{apps,packages}/*/test/**/*.test.ts'],

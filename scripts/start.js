@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npm start`: the all-in-one for one machine. Runs the API and both workers as separate processes
-// (as in production), finds or starts Redis, and starts the provider simulators when no APNs / FCM
-// credentials are configured. Production runs each process on its own (`npm run start:api` etc.).
+// `npm start`: the all-in-one for one machine. Runs the API and the three workers as separate processes
+// (as in production), finds or starts Redis, and starts the provider simulators when no APNs / FCM /
+// VAPID credentials are configured. Production runs each process on its own (`npm run start:api` etc.).
 'use strict';
 const { spawn } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
 const path = require('node:path');
-const { loadConfig, hasApnsCredentials, hasFcmCredentials, ConfigError } = require('../packages/config/dist');
+const { loadConfig, hasApnsCredentials, hasFcmCredentials, hasWebPushCredentials, ConfigError } = require('../packages/config/dist');
+const { DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS } = require('../packages/contract/dist');
 const { hasRedisServer, startRedisServer, waitForRedis } = require('../packages/store/dist');
 
 const root = path.resolve(__dirname, '..');
@@ -35,16 +36,18 @@ async function ensureRedis(config, stack) {
   return server.url;
 }
 
-/** Without APNs / FCM credentials, the simulators stand in for the missing provider(s). */
+/** Without APNs / FCM / VAPID credentials, the simulators stand in for the missing provider(s). */
 async function startSimulatorsIfNeeded(config, env, stack) {
   const needApns = !hasApnsCredentials(config);
   const needFcm = !hasFcmCredentials(config);
-  if (!needApns && !needFcm) return;
+  const needWeb = !hasWebPushCredentials(config);
+  if (!needApns && !needFcm && !needWeb) return;
   const { startSimulators } = require('../packages/simulators/dist');
   const sims = await startSimulators({
     dir: path.join(root, '.data', 'simulators'),
     apnsPort: Number(process.env.SIM_APNS_PORT ?? 2197),
     fcmPort: Number(process.env.SIM_FCM_PORT ?? 4443),
+    webpushPort: Number(process.env.SIM_WEBPUSH_PORT ?? 4444),
   });
   stack.push(() => sims.close());
   const pick = (names) => Object.fromEntries(names.map((name) => [name, sims.info.env[name]]));
@@ -57,6 +60,21 @@ async function startSimulatorsIfNeeded(config, env, stack) {
   if (needFcm) {
     Object.assign(env, pick(['FCM_ENDPOINT', 'FCM_PROJECT_ID', 'FCM_ACCESS_TOKEN']));
     say(`no FCM credentials: Android notifications go to the FCM simulator at ${sims.info.fcm.url}`);
+  }
+  if (needWeb) {
+    // A key pair for this run only: subscriptions made with its public key die with it.
+    const { generateVapidKeys } = require('../packages/providers/dist');
+    const vapid = generateVapidKeys();
+    env.WEBPUSH_VAPID_PUBLIC_KEY = vapid.publicKey;
+    env.WEBPUSH_VAPID_PRIVATE_KEY = vapid.privateKey;
+    env.WEBPUSH_SUBJECT = env.WEBPUSH_SUBJECT ?? 'mailto:admin@localhost.localdomain';
+    const allowed = env.WEBPUSH_ALLOWED_ENDPOINTS || DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS;
+    env.WEBPUSH_ALLOWED_ENDPOINTS = `${allowed},${sims.info.webpush.endpointHost}`;
+    say(
+      `no VAPID keys: generated a pair for this run (public key ${vapid.publicKey}); web notifications go to ` +
+        `the Web Push simulator at ${sims.info.webpush.url}, whose host ${sims.info.webpush.endpointHost} is added to WEBPUSH_ALLOWED_ENDPOINTS ` +
+        `(a subscription for it: curl -k -X POST ${sims.info.webpush.url}/_sim/subscribe)`,
+    );
   }
   process.stdout.write(`${sims.describe()}\n`);
 }
@@ -79,6 +97,7 @@ async function main() {
     ['api', 'apps/api/dist/index.js', { MALLOC_MMAP_THRESHOLD_: env.MALLOC_MMAP_THRESHOLD_ ?? '131072' }],
     ['apns-worker', 'apps/apns-worker/dist/index.js', { WORKER_METRICS_PORT: env.APNS_WORKER_METRICS_PORT ?? '9464' }],
     ['fcm-worker', 'apps/fcm-worker/dist/index.js', { WORKER_METRICS_PORT: env.FCM_WORKER_METRICS_PORT ?? '9465' }],
+    ['webpush-worker', 'apps/webpush-worker/dist/index.js', { WORKER_METRICS_PORT: env.WEBPUSH_WORKER_METRICS_PORT ?? '9466' }],
   ];
   let stopping = false;
   const children = apps.map(([name, file, extra]) => {
@@ -99,9 +118,11 @@ async function main() {
     })`,
   );
   say(
-    `metrics: GET /metrics on the API and on ports ${apps[1][2].WORKER_METRICS_PORT} (APNs worker) and ${
+    `metrics: GET /metrics on the API and on ports ${apps[1][2].WORKER_METRICS_PORT} (APNs worker), ${
       apps[2][2].WORKER_METRICS_PORT
-    } (FCM worker), with Authorization: Bearer <${env.METRICS_TOKEN ? 'METRICS_TOKEN' : 'the API key'}>`,
+    } (FCM worker) and ${apps[3][2].WORKER_METRICS_PORT} (Web Push worker), with Authorization: Bearer <${
+      env.METRICS_TOKEN ? 'METRICS_TOKEN' : 'the API key'
+    }>`,
   );
 
   async function stop(code) {

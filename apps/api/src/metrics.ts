@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { metricsAnswer, type HttpMetrics, type Registry } from '@push/metrics';
+import { metricsAnswer, type HttpMetrics, type MetricsTokens, type Registry } from '@push/metrics';
 
 /**
  * Remembers, on the request, the route pattern that matched (`/push/jobs/:jobId`) with the path it was
@@ -45,8 +45,8 @@ export function requestMetrics(http: HttpMetrics): RequestHandler {
   };
 }
 
-/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens` (metricsAnswer). */
-export function metricsRoute(registry: Registry, tokens: readonly string[]): RequestHandler {
+/** `GET /metrics`: the registry in Prometheus text format, for a bearer token of `tokens` (metricsAnswer; config.ts `operatorSecrets`). */
+export function metricsRoute(registry: Registry, tokens: MetricsTokens): RequestHandler {
   return async (req, res) => {
     const answer = await metricsAnswer(registry, tokens, req.get('authorization'));
     res.status(answer.status).set(answer.headers).send(answer.body);

@@ -1,12 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { chunk, platforms, type Priority, type Push2ClientsRequest } from '@push/contract';
+import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
 import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
+  /** The app the job belongs to. */
+  app: string;
+  /** The app's key prefix (keys.ts `appPrefix`). */
   prefix: string;
   jobs: JobStore;
   queues: LaneQueues;
+  /** The platforms this deployment delivers to (`enabledPlatforms`): chunks are queued on these. */
+  platforms: readonly Platform[];
   chunkClients: number;
   /** PRIORITY_HIGH_MAX_CLIENTS: a request without `priority` naming at most this many distinct clients is `high`. */
   highMaxClients: number;
@@ -25,7 +30,7 @@ const LOCAL_TIME_SPAN_MS = 25 * 3600 * 1000;
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on every platform's queue of its lane.
+ * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue of its lane.
  * Clients are resolved to tokens by the workers, so this costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
@@ -71,6 +76,7 @@ export async function enqueuePush(
           jobId,
           clients: clients.length,
           chunks: chunks.length,
+          platforms: deps.platforms,
           payload: request.payload,
           priority,
           campaign: { ...(sendAt !== undefined && { sendAt }), ...(localTime && { localTime }), ...(ratePerMinute && { ratePerMinute }) },
@@ -84,11 +90,12 @@ export async function enqueuePush(
     const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     await Promise.all(
-      platforms.map((platform) =>
+      deps.platforms.map((platform) =>
         deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
             name: 'chunk',
-            data: { jobId, chunk, clients: chunkClients },
+            // The default app's chunks carry no app, as before apps existed.
+            data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
             opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
           })),
         ),

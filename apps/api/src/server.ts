@@ -1,19 +1,23 @@
 import express, { type Express } from 'express';
-import { failure, ok } from '@push/contract';
-import type { ApiConfig, Logger } from '@push/config';
+import { DEFAULT_APP, failure, ok } from '@push/contract';
+import { enabledPlatforms, operatorSecrets, type ApiConfig, type Logger } from '@push/config';
 import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
 import {
+  appPrefix,
+  AppStore,
   JobStore,
   RateLimiter,
-  TokenRegistry,
   listQueues,
   queueDepth,
+  storeScripts,
   systemClock,
   type Clock,
   type LaneQueues,
   type RedisClient,
 } from '@push/store';
 import { adminRoutes } from './admin';
+import { appsApi } from './admin/apps-api';
+import { appStores } from './app-stores';
 import { requireApiKey } from './auth';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
 import { metricsRoute, requestMetrics } from './metrics';
@@ -48,9 +52,15 @@ export function bodyLimitBytes(maxClients: number): number {
 export function createServer(deps: ApiDeps): Express {
   const { config, logger, redis, queues, metrics = createMetricsRegistry({ defaultMetrics: false }), clock = systemClock } = deps;
   const prefix = config.REDIS_PREFIX;
-  const jobs = new JobStore(redis, prefix, config.JOB_RETENTION_SECONDS);
-  const registry = new TokenRegistry(redis, prefix);
+  // The scripts are defined on the connection now, before any auto-pipeline exists: ioredis copies the
+  // defined commands into a pipeline when it makes one, so a script defined later is missing from it.
+  storeScripts(redis);
+  const apps = new AppStore(redis, prefix, config.secretsKey);
+  const jobsOf = (id: string) => new JobStore(redis, appPrefix(prefix, id), config.JOB_RETENTION_SECONDS);
+  const storesOf = appStores(redis, prefix, config.JOB_RETENTION_SECONDS);
+  const platforms = enabledPlatforms(config);
   const limiters = config.apiKeys.map((_, i) => new RateLimiter(redis, prefix, `api-key-${i}`, config.API_RATE_LIMIT_PER_MINUTE));
+  const operator = (page: 'metrics' | 'dashboards') => async () => operatorSecrets(config, page, await apps.any());
 
   const app = express();
   app.disable('x-powered-by');
@@ -62,10 +72,13 @@ export function createServer(deps: ApiDeps): Express {
     metrics,
     listQueues(queues).map(({ lane, queue }) => ({ queue: queue.name, lane, depth: () => queueDepth(queue) })),
   );
-  scheduledJobsMetric(metrics, () => jobs.scheduledWaiting(clock.now()));
+  scheduledJobsMetric(metrics, async () => {
+    const counts = await Promise.all([DEFAULT_APP, ...(await apps.ids())].map((id) => jobsOf(id).scheduledWaiting(clock.now())));
+    return counts.reduce((sum, n) => sum + n, 0);
+  });
   redisUpMetric(metrics, () => redis.status === 'ready');
   app.use(requestMetrics(httpMetrics(metrics)));
-  app.get('/metrics', metricsRoute(metrics, config.metricsTokens));
+  app.get('/metrics', metricsRoute(metrics, operator('metrics')));
   app.all('/metrics', methodNotAllowed(['GET']));
 
   const openApi = openApiDocument(config.PUSH_MAX_CLIENTS);
@@ -89,28 +102,39 @@ export function createServer(deps: ApiDeps): Express {
   });
 
   const push = express.Router();
-  push.use(requireApiKey(config.apiKeys));
-  push.use(rateLimitPerKey((i) => limiters[i]!));
+  push.use(requireApiKey(config.apiKeys, apps));
+  push.use(
+    rateLimitPerKey((key) =>
+      key.id === DEFAULT_APP
+        ? limiters[Number(key.key)]!
+        : new RateLimiter(redis, appPrefix(prefix, key.id), 'requests', key.limits.requestsPerMinute ?? config.API_RATE_LIMIT_PER_MINUTE),
+    ),
+  );
   push.use(express.json({ limit: bodyLimitBytes(config.PUSH_MAX_CLIENTS), strict: true, verify: verifyUtf8Body }));
   push.use(
-    pushRoutes({
-      redis,
-      prefix,
-      jobs,
-      queues,
-      maxClients: config.PUSH_MAX_CLIENTS,
-      chunkClients: config.PUSH_CHUNK_CLIENTS,
-      highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
-      attempts: config.DELIVERY_ATTEMPTS,
-      retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
-      clock,
-    }),
+    pushRoutes(
+      {
+        redis,
+        queues,
+        platforms,
+        maxClients: config.PUSH_MAX_CLIENTS,
+        chunkClients: config.PUSH_CHUNK_CLIENTS,
+        highMaxClients: config.PRIORITY_HIGH_MAX_CLIENTS,
+        attempts: config.DELIVERY_ATTEMPTS,
+        retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+        clock,
+      },
+      storesOf,
+    ),
   );
-  const cancel = { jobs, queues: listQueues(queues).map(({ queue }) => queue) };
-  push.use(tokenRoutes(registry));
-  push.use(jobRoutes(jobs, cancel));
+  push.use(
+    tokenRoutes((res) => storesOf(res).registry, { web: platforms.includes('web'), allowedEndpoints: config.WEBPUSH_ALLOWED_ENDPOINTS }),
+  );
+  const cancelQueues = listQueues(queues).map(({ queue }) => queue);
+  push.use(jobRoutes((res) => storesOf(res).jobs, cancelQueues));
   app.use('/push', push);
-  app.use('/admin', adminRoutes({ jobs, queues, passwords: config.adminPasswords, cancel }));
+  app.use('/admin', appsApi(apps, config.adminTokens));
+  app.use('/admin', adminRoutes({ jobsOf, apps, queues, passwords: operator('dashboards'), cancelQueues }));
 
   app.use(notFound);
   app.use(errorHandler(logger, () => redis.status === 'ready'));

@@ -115,14 +115,14 @@ describe('the dashboards under /admin', () => {
     expect((await json(res)).error.code).toBe('INVALID_CURSOR');
   });
 
-  it('mounts bull-board at /admin/queues over both lanes of both platforms', async () => {
+  it('mounts bull-board at /admin/queues over both lanes of every platform', async () => {
     const page = await admin('/admin/queues');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<base href="/admin/queues/" />');
     const api = await admin('/admin/queues/api/queues?activeQueue=apns&page=1&jobsPerPage=10');
     expect(api.status).toBe(200);
     const { queues } = (await json(api)) as { queues: { name: string }[] };
-    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'apns-high', 'fcm', 'fcm-high']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'apns-high', 'fcm', 'fcm-high', 'webpush', 'webpush-high']);
   });
 });
 
@@ -154,6 +154,9 @@ describe('work per lane on the dashboards', () => {
       { platform: 'ios', lane: 'normal', queue: 'apns', waiting: 2, active: 1, ...depth },
       { platform: 'android', lane: 'high', queue: 'fcm-high', waiting: 2, active: 0, ...depth },
       { platform: 'android', lane: 'normal', queue: 'fcm', waiting: 3, active: 0, ...depth },
+      // This API has no VAPID key: nothing is queued for web, its queues stay empty.
+      { platform: 'web', lane: 'high', queue: 'webpush-high', waiting: 0, active: 0, ...depth },
+      { platform: 'web', lane: 'normal', queue: 'webpush', waiting: 0, active: 0, ...depth },
     ]);
   });
 });

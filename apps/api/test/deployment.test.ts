@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { envSchema, fcmSettings, loadConfig } from '@push/config';
+import { enabledPlatforms, envSchema, fcmSettings, loadConfig, webPushCredentials } from '@push/config';
+import { generateVapidKeys } from '@push/providers';
 import { SIMULATOR_ENV_VARS } from '@push/simulators';
 
 // No Docker engine runs the tests, so docker-compose.yml and the Dockerfile are checked as files: the
@@ -27,7 +28,8 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
   volumes: Record<string, unknown>;
 };
 const { services } = compose;
-const apps = ['api', 'apns-worker', 'fcm-worker'] as const;
+const apps = ['api', 'apns-worker', 'fcm-worker', 'webpush-worker'] as const;
+const workers = ['apns-worker', 'fcm-worker', 'webpush-worker'] as const;
 
 /** Compose's `${VAR:-default}` / `${VAR-default}` / `${VAR}` with `vars` as the shell environment. */
 function interpolate(value: string | number | boolean, vars: Record<string, string>): string {
@@ -42,10 +44,30 @@ const envOf = (service: string, vars: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(services[service]!.environment ?? {}).map(([k, v]) => [k, interpolate(v, vars)]));
 
 describe('docker-compose.yml', () => {
-  it('has Redis, the API and both workers, and the simulators in the demo profile only', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'apns-worker', 'fcm-worker', 'redis', 'simulators']);
+  it('has Redis, the API and the workers, the simulators in the demo profile only and the Web Push worker in the web profile', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'apns-worker', 'fcm-worker', 'redis', 'simulators', 'webpush-worker']);
     expect(services.simulators!.profiles).toEqual(['demo']);
-    for (const name of ['redis', ...apps]) expect(services[name]!.profiles).toBeUndefined();
+    expect(services['webpush-worker']!.profiles).toEqual(['web']);
+    for (const name of ['redis', 'api', 'apns-worker', 'fcm-worker']) expect(services[name]!.profiles).toBeUndefined();
+  });
+
+  it('delivers to browsers only once .env has the VAPID keys: the API queues web chunks, the Web Push worker starts', () => {
+    expect(enabledPlatforms(loadConfig(envOf('api')))).toEqual(['ios', 'android']);
+    const vapid = generateVapidKeys();
+    const vars = {
+      WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      WEBPUSH_SUBJECT: 'mailto:ops@example.com',
+    };
+    expect(enabledPlatforms(loadConfig(envOf('api', vars)))).toEqual(['ios', 'android', 'web']);
+    expect(webPushCredentials(loadConfig(envOf('webpush-worker', vars)))).toEqual({
+      publicKey: vapid.publicKey,
+      privateKey: vapid.privateKey,
+      subject: 'mailto:ops@example.com',
+    });
+    expect(
+      loadConfig(envOf('webpush-worker', { ...vars, WEBPUSH_ALLOWED_ENDPOINTS: 'simulators:4444' })).WEBPUSH_ALLOWED_ENDPOINTS,
+    ).toEqual([{ host: 'simulators', anySubdomain: false, port: '4444' }]);
   });
 
   it('runs Redis 7 with append-only persistence on a volume and without eviction', () => {
@@ -69,7 +91,7 @@ describe('docker-compose.yml', () => {
 
   it('publishes only the API port, so workers scale with --scale', () => {
     expect(services.api!.ports).toEqual(['${API_PORT:-3000}:3000']);
-    for (const name of ['apns-worker', 'fcm-worker', 'redis', 'simulators']) {
+    for (const name of [...workers, 'redis', 'simulators']) {
       expect(services[name]!.ports).toBeUndefined();
       expect(services[name]!.container_name).toBeUndefined();
     }
@@ -79,7 +101,7 @@ describe('docker-compose.yml', () => {
     for (const name of Object.keys(services)) expect(services[name]!.healthcheck?.test[0]).toBe('CMD');
     expect(services.api!.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:3000/readyz');
     for (const name of apps) expect(services[name]!.depends_on!.redis).toEqual({ condition: 'service_healthy' });
-    for (const name of ['apns-worker', 'fcm-worker']) {
+    for (const name of workers) {
       expect(services[name]!.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
       expect(services[name]!.environment!.WORKER_METRICS_PORT).toBe(9464);
       expect(services[name]!.depends_on!.simulators).toEqual({ condition: 'service_healthy', required: false });

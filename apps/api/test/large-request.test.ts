@@ -1,8 +1,10 @@
+import { generateVapidKeys } from '@push/providers';
 import { startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi('million');
+  // Web Push on (a VAPID public key): every platform's queue gets the chunks.
+  api = await startTestApi('million', { WEBPUSH_VAPID_PUBLIC_KEY: generateVapidKeys().publicKey });
 });
 afterAll(() => api.close());
 

@@ -129,19 +129,19 @@ describe('metrics of a whole job: the API and both worker processes', () => {
 
   it("reports each worker's results, provider latency, retries and dead tokens on its metrics port", async () => {
     const ios = await scrape(`http://127.0.0.1:${workers.ios!.port}/metrics`, stack.api.apiKey);
-    expect(sample(ios, 'push_notifications_total{platform="ios",status="sent"}')).toBe(2);
-    expect(sample(ios, 'push_notifications_total{platform="ios",status="invalid"}')).toBe(1);
-    expect(sample(ios, 'push_dead_tokens_removed_total{platform="ios"}')).toBe(1);
-    expect(sample(ios, 'push_provider_request_duration_seconds_count{platform="ios"}')).toBe(1);
-    expect(sample(ios, 'push_provider_tokens_total{platform="ios"}')).toBe(3);
+    expect(sample(ios, 'push_notifications_total{platform="ios",status="sent",app="default"}')).toBe(2);
+    expect(sample(ios, 'push_notifications_total{platform="ios",status="invalid",app="default"}')).toBe(1);
+    expect(sample(ios, 'push_dead_tokens_removed_total{platform="ios",app="default"}')).toBe(1);
+    expect(sample(ios, 'push_provider_request_duration_seconds_count{platform="ios",app="default"}')).toBe(1);
+    expect(sample(ios, 'push_provider_tokens_total{platform="ios",app="default"}')).toBe(3);
     expect(sample(ios, 'push_redis_up')).toBe(1);
     expect(ios).toContain('process_resident_memory_bytes');
 
     const android = await scrape(`http://127.0.0.1:${workers.android!.port}/metrics`, stack.api.apiKey);
-    expect(sample(android, 'push_notifications_total{platform="android",status="sent"}')).toBe(3);
-    expect(sample(android, 'push_retries_total{platform="android"}')).toBe(1);
-    expect(sample(android, 'push_provider_request_duration_seconds_count{platform="android"}')).toBe(2);
-    expect(sample(android, 'push_provider_tokens_total{platform="android"}')).toBe(4);
+    expect(sample(android, 'push_notifications_total{platform="android",status="sent",app="default"}')).toBe(3);
+    expect(sample(android, 'push_retries_total{platform="android",app="default"}')).toBe(1);
+    expect(sample(android, 'push_provider_request_duration_seconds_count{platform="android",app="default"}')).toBe(2);
+    expect(sample(android, 'push_provider_tokens_total{platform="android",app="default"}')).toBe(4);
   });
 
   it('serves /healthz on the worker port without a token and /metrics only with one', async () => {

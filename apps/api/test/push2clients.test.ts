@@ -1,9 +1,15 @@
+import { generateVapidKeys } from '@push/providers';
 import { examplePayloads } from '@push/contract';
 import { startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi('push2clients', { PUSH_CHUNK_CLIENTS: '2', PUSH_MAX_CLIENTS: '1000' });
+  // Web Push on (a VAPID public key): chunks go to every platform's queues.
+  api = await startTestApi('push2clients', {
+    PUSH_CHUNK_CLIENTS: '2',
+    PUSH_MAX_CLIENTS: '1000',
+    WEBPUSH_VAPID_PUBLIC_KEY: generateVapidKeys().publicKey,
+  });
 });
 afterAll(() => api.close());
 

@@ -8,7 +8,7 @@ runProcess('apns-worker', async () => {
   const logger = createLogger('apns-worker', config);
   logger.info({ config: redactConfig(config) }, 'starting');
   const deps = apnsWorkerDeps(config, logger);
-  const service = await startWorkerService({ ...deps, metricsTokens: config.metricsTokens, metricsPort: config.WORKER_METRICS_PORT });
+  const service = await startWorkerService({ ...deps, secrets: config, metricsPort: config.WORKER_METRICS_PORT });
   // On SIGTERM the chunks in flight are finished first (a stop grace period of ~30 s is plenty).
   return { logger, stop: () => service.close() };
 });

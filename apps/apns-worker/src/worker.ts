@@ -1,5 +1,5 @@
 import { apnsCredentials, type ApnsWorkerConfig, type Logger } from '@push/config';
-import { workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
+import { appProviderFactory, workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
 import { createApnsProvider } from '@push/providers';
 
 /**
@@ -11,6 +11,12 @@ export function apnsWorkerDeps(config: ApnsWorkerConfig, logger: Logger, ca?: st
     platform: 'ios',
     provider: createApnsProvider({
       credentials: apnsCredentials(config),
+      connections: config.APNS_CONNECTIONS,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      logger,
+      ...(ca !== undefined && { ca }),
+    }),
+    appProvider: appProviderFactory('ios', {
       connections: config.APNS_CONNECTIONS,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       logger,

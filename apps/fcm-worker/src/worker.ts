@@ -1,5 +1,5 @@
 import { fcmSettings, type FcmWorkerConfig, type Logger } from '@push/config';
-import { workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
+import { appProviderFactory, workerSettings, type DeliveryWorkerDeps } from '@push/delivery';
 import { createFcmProvider } from '@push/providers';
 
 /**
@@ -11,6 +11,12 @@ export function fcmWorkerDeps(config: FcmWorkerConfig, logger: Logger, ca?: stri
     platform: 'android',
     provider: createFcmProvider({
       ...fcmSettings(config),
+      connections: config.FCM_CONNECTIONS,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      logger,
+      ...(ca !== undefined && { ca }),
+    }),
+    appProvider: appProviderFactory('android', {
       connections: config.FCM_CONNECTIONS,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       logger,

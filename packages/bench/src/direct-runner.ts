@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { DirectLibrary, DirectRunReport, DirectRunRequest } from './direct';
 import { forkHelper, type Helper } from './ipc';
 import { CpuMeter, round } from './proc';
+import type { Platform } from '@push/contract';
+import { perPlatform } from './service-run';
 import type { SimHostInfo, SimSnapshot } from './sim-host';
 
 export interface DirectScriptReport extends DirectRunReport {
@@ -10,9 +12,9 @@ export interface DirectScriptReport extends DirectRunReport {
   simulatorCpuSeconds: number;
   /** The simulators' event-loop utilisation during the run. */
   simulatorBusy: number;
-  /** HTTP/2 connections the simulators saw opened during the measured run. */
-  connections: { ios: number; android: number };
-  accepted: { ios: number; android: number };
+  /** Connections the simulators saw opened during the measured run. */
+  connections: Record<Platform, number>;
+  accepted: Record<Platform, number>;
 }
 
 /**
@@ -42,12 +44,18 @@ export async function runDirect(
       cpu,
       simulatorCpuSeconds: cpu.simulators?.cpuSeconds ?? 0,
       simulatorBusy: round(snap.eventLoopUtilization, 2),
-      connections: { ios: snap.apns.sessions, android: snap.fcm.sessions },
-      accepted: { ios: snap.apns.accepted, android: snap.fcm.accepted },
+      connections: perPlatform((p) => snap.stats[p].sessions),
+      accepted: perPlatform((p) => snap.stats[p].accepted),
     };
   } finally {
     await helper.stop();
   }
 }
 
-export const libraryPlatform = (library: DirectLibrary) => (library === 'node-apn' ? 'ios' : 'android');
+const platformOf: Record<DirectLibrary, Platform> = {
+  'node-apn': 'ios',
+  'firebase-admin': 'android',
+  'fcm-provider': 'android',
+  'web-push': 'web',
+};
+export const libraryPlatform = (library: DirectLibrary): Platform => platformOf[library];

@@ -2,17 +2,19 @@
 // the same tokens with the provider libraries themselves, no Redis, no queue, no per-token records.
 // Forked by the bench (direct-runner.ts) so that it has a process of its own, like the service's workers.
 import http2 from 'node:http2';
+import https from 'node:https';
+import webPush from 'web-push';
 import { MultiProvider, Notification } from '@parse/node-apn';
 import { initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
-import type { Payload } from '@push/contract';
+import { toWebPush, type Payload } from '@push/contract';
 import { createFcmProvider } from '@push/providers';
 import { serveHelper } from './ipc';
-import { tokensOf, type Population } from './population';
+import { tokensOf, webSubscription, type Population } from './population';
 import type { SimHostInfo } from './sim-host';
 
-/** The three libraries the service is compared with. */
-export type DirectLibrary = 'node-apn' | 'firebase-admin' | 'fcm-provider';
+/** The libraries the service is compared with. */
+export type DirectLibrary = 'node-apn' | 'firebase-admin' | 'fcm-provider' | 'web-push';
 
 export interface DirectRunRequest {
   libraries: DirectLibrary[];
@@ -22,6 +24,11 @@ export interface DirectRunRequest {
   /** HTTP/2 connections (node-apn clientCount; the project's FCM sender's pool). */
   apnsConnections: number;
   fcmConnections: number;
+  /** Keep-alive connections to the Web Push simulator (the workers' WEBPUSH_CONNECTIONS). */
+  webConnections: number;
+  /** Browser subscriptions 0..webClients-1 (population.ts), and the VAPID identity the service signs with. */
+  webClients: number;
+  vapid?: { publicKey: string; privateKey: string; subject: string };
   /** Tokens per send call (node-apn: recipients array; firebase-admin: at most 500). */
   batch: Record<DirectLibrary, number>;
   /** Send calls in flight at once. firebase-admin opens one HTTP/2 connection per call. */
@@ -165,6 +172,45 @@ function fcmProvider(request: DirectRunRequest, sim: SimHostInfo): Library {
   };
 }
 
+/**
+ * web-push as its README shows it: `sendNotification(subscription, payload, options)` per subscription (it
+ * encrypts and signs a VAPID JWT each time), `batch` at once per call. Its requests go through a keep-alive
+ * agent with the workers' connection limit and the simulators' CA (its default would be Node's global agent).
+ */
+function webPushLib(request: DirectRunRequest, sim: SimHostInfo): Library {
+  if (!request.vapid) throw new Error("web-push needs the run's VAPID keys");
+  const agent = new https.Agent({ keepAlive: true, maxSockets: request.webConnections, ca: sim.apnsCaPem });
+  const subscriptions = new Map<string, webPush.PushSubscription>();
+  for (let i = 0; i < request.webClients; i++) {
+    const subscription = webSubscription(i, sim.webpushUrl);
+    subscriptions.set(subscription.endpoint, subscription);
+  }
+  // The same bytes and headers as the service's mapping.
+  const message = toWebPush(request.payload, Date.now());
+  const options: webPush.RequestOptions = {
+    vapidDetails: request.vapid,
+    TTL: message.ttl,
+    urgency: message.urgency,
+    contentEncoding: 'aes128gcm',
+    agent,
+    timeout: 15_000,
+    ...(message.topic !== undefined && { topic: message.topic }),
+  };
+  return {
+    async send(tokens) {
+      const results = await Promise.allSettled(
+        tokens.map((endpoint) => webPush.sendNotification(subscriptions.get(endpoint)!, message.body, options)),
+      );
+      const sent = results.filter((r) => r.status === 'fulfilled' && r.value.statusCode === 201).length;
+      return { sent, failed: tokens.length - sent };
+    },
+    close: () => {
+      agent.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
 /** Sends `tokens` in calls of `batch`, `concurrency` calls at a time; records when each token was answered. */
 async function drive(send: Sender, tokens: string[], batch: number, concurrency: number, startedAt: number, latencies?: Float64Array) {
   let next = 0;
@@ -198,11 +244,14 @@ let prepared: Prepared | undefined;
 
 /** Builds the tokens and the libraries' clients, and warms them up with the first tokens (untimed). */
 async function prepare(request: DirectRunRequest, sim: SimHostInfo): Promise<void> {
-  const make = { 'node-apn': nodeApn, 'firebase-admin': firebaseAdmin, 'fcm-provider': fcmProvider } as const;
+  const make = { 'node-apn': nodeApn, 'firebase-admin': firebaseAdmin, 'fcm-provider': fcmProvider, 'web-push': webPushLib } as const;
   const jobs = request.libraries.map((library) => ({
     library,
     lib: make[library](request, sim),
-    tokens: tokensOf(request.population, library === 'node-apn' ? 'ios' : 'android'),
+    tokens:
+      library === 'web-push'
+        ? Array.from({ length: request.webClients }, (_, i) => webSubscription(i, sim.webpushUrl).endpoint)
+        : tokensOf(request.population, library === 'node-apn' ? 'ios' : 'android'),
   }));
   // The service's workers are warmed up the same way.
   await Promise.all(

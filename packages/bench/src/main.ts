@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { envSchema } from '@push/config';
+import { generateVapidKeys } from '@push/providers';
 import { createRedis, deleteKeys, hasRedisServer, startRedisServer, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
@@ -12,10 +13,11 @@ import { forkHelper } from './ipc';
 import { keysMemory, usedMemory } from './measure';
 import { mixedRun, type MixedReport } from './mixed';
 import type { BenchOptions } from './options';
-import { countTokens, registerPopulation, type Population } from './population';
+import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
 import { Service } from './service';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
+import { webRatio, webRun, type WebReport } from './web-run';
 import { cpuPerToken, directRequest, directScripts, method, ratios, serviceWarnings, targets } from './summary';
 import type { SimHostInfo } from './sim-host';
 
@@ -73,6 +75,8 @@ export interface BenchReport {
   };
   service?: ServiceRunReport;
   direct?: DirectComparison[];
+  /** The Web Push run (--web-clients); its ratio is `ratios.ratioWebVsWebPushLib`. */
+  web?: WebReport;
   /** Service throughput / direct-library throughput. Every field name contains `ratio`. */
   ratios?: Record<string, number>;
   /** CPU per token, microseconds: `service` (API + workers + Redis) and each direct script (simulators excluded). */
@@ -131,6 +135,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     log(`simulators (own process, latency ${options.latencyMs} ± ${options.jitterMs} ms): APNs ${simInfo.apnsUrl}, FCM ${simInfo.fcmUrl}`);
 
     const serviceEnv = { FCM_RATE_LIMIT_PER_MINUTE: String(options.fcmRateLimitPerMinute), ...options.env };
+    // The Web Push simulator accepts any VAPID key: one pair for this run, shared with the direct script.
+    const vapid = { ...generateVapidKeys(), subject: 'mailto:bench@example.com' };
+    const providerEnv = {
+      ...simInfo.env,
+      WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      WEBPUSH_SUBJECT: vapid.subject,
+    };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
     const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.process.pid! }) };
 
@@ -153,6 +165,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         registryKeyBytesPerToken: Math.round(registryKeys.bytes / registered),
       };
       log(`  ${registered} tokens in ${registerSeconds} s; Redis ${report.redis.bytesPerRegisteredToken} bytes per token`);
+      if (options.webClients > 0) {
+        // The simulators' process holds the subscriptions' private keys (to decrypt); the registry the public ones.
+        await sims.call('subscribeWeb', options.webClients);
+        await registerWebClients(new TokenRegistry(redis, prefix), options.webClients, simInfo.webpushUrl);
+        log(`  ${options.webClients} browser subscriptions for the Web Push run`);
+      }
     }
 
     const quiet = async () => {
@@ -164,7 +182,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       log(`direct script${round > 1 ? ` (round ${round})` : ''}: ${libraries.join(' + ')} (one process, both platforms at once)`);
       const result = await runDirect(
         simInfo,
-        directRequest(options, population, libraries, options.workers),
+        { ...directRequest(options, population, libraries, options.workers), vapid },
         sims,
         redisServer ? { redis: redisServer.process.pid! } : {},
         options.cpuProfDir,
@@ -185,7 +203,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       service = new Service({
         redisUrl,
         prefix,
-        providerEnv: simInfo.env,
+        providerEnv,
         env: serviceEnv,
         nodeArgs: options.nodeArgs,
         ...(options.cpuProfDir !== undefined && { cpuProfDir: options.cpuProfDir }),
@@ -205,7 +223,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         log,
       };
       log(`service: API + ${options.workers} APNs and ${options.workers} FCM worker process(es); warm-up push`);
-      await warmUp(ctx, Math.min(2000, options.clients));
+      await warmUp(ctx, clientIds(Math.min(2000, options.clients)));
     }
     if (ctx && options.mixed) report.mixed = await mixedRun(ctx, options.mixed, quiet);
     // Service and direct scripts take turns, `repeat` times; the best run of each is kept, so that a
@@ -214,7 +232,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);
-        const run = await serviceRun(ctx, options.clients, options.workers);
+        const run = await serviceRun(ctx, clientIds(options.clients), options.workers);
         log(`  ${run.tokensPerSecond} tokens/s, completed in ${run.completionMs} ms (others used ${run.cpu.others?.cores ?? 0} cores)`);
         if (!best.service || run.tokensPerSecond > best.service.tokensPerSecond) best.service = run;
       }
@@ -243,6 +261,21 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
     }
 
+    if (options.webClients > 0 && (ctx || options.baselines)) {
+      report.web = await webRun({
+        ...(ctx && { ctx }),
+        workers: options.workers,
+        clients: options.webClients,
+        repeat: options.repeat,
+        baselines: options.baselines,
+        quiet,
+        runScript,
+      });
+      const ratio = webRatio(report.web);
+      if (ratio !== undefined) report.ratios = { ...report.ratios, ratioWebVsWebPushLib: ratio };
+      if (report.web.service) report.warnings.push(...serviceWarnings(report.web.service));
+    }
+
     if (service && ctx && options.scaling.length > 0) {
       report.scaling = [];
       for (const workers of options.scaling) {
@@ -251,10 +284,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           run = report.service;
         } else {
           await service.setWorkers(workers);
-          await warmUp(ctx, Math.min(2000 * workers, options.scalingClients));
+          await warmUp(ctx, clientIds(Math.min(2000 * workers, options.scalingClients)));
           await quiet();
           log(`scaling run: ${workers} worker(s) per platform, ${options.scalingClients} clients`);
-          run = await serviceRun(ctx, options.scalingClients, workers);
+          run = await serviceRun(ctx, clientIds(options.scalingClients), workers);
           report.warnings.push(...serviceWarnings(run));
           log(`  ${run.tokensPerSecond} tokens/s`);
         }
@@ -283,7 +316,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       const service = new Service({
         redisUrl,
         prefix: `bench-million${runId}`,
-        providerEnv: simInfo.env,
+        providerEnv,
         env: serviceEnv,
         nodeArgs: options.nodeArgs,
         ...(options.cpuProfDir !== undefined && { cpuProfDir: join(options.cpuProfDir, 'million') }),

@@ -53,7 +53,7 @@ export interface ResultTimes {
 /** Reads every per-token result of a job straight from its streams: when each was recorded, and the counts. */
 export async function resultTimes(redis: RedisClient, prefix: string, jobId: string): Promise<ResultTimes> {
   const keys = storeKeys(prefix);
-  const times: Record<Platform, number[]> = { ios: [], android: [] };
+  const times = Object.fromEntries(platforms.map((p) => [p, [] as number[]])) as Record<Platform, number[]>;
   const byStatus: Record<string, number> = {};
   for (const status of tokenStatuses) {
     let after = '-';
@@ -68,7 +68,7 @@ export async function resultTimes(redis: RedisClient, prefix: string, jobId: str
       after = `(${entries[entries.length - 1]![0]}`;
     }
   }
-  return { at: { ios: Float64Array.from(times.ios), android: Float64Array.from(times.android) }, byStatus };
+  return { at: Object.fromEntries(platforms.map((p) => [p, Float64Array.from(times[p])])) as Record<Platform, Float64Array>, byStatus };
 }
 
 /** The q-quantile (0..1) of sorted values. */

@@ -8,6 +8,12 @@ export interface BenchOptions {
   iosShare: number;
   /** Share (0..1) of clients with an Android token; with iosShare + androidShare <= 1 the two sets are disjoint. @defaultValue 1 */
   androidShare: number;
+  /**
+   * Web clients (one browser subscription each, clients of their own) of the Web Push run: one push to all
+   * of them through the service, then the same with the web-push library directly; 0: no Web Push run.
+   * @defaultValue 20000 (500 with --quick)
+   */
+  webClients: number;
   /** Simulated provider latency per request, ms. @defaultValue 20 */
   latencyMs: number;
   /** Uniform ± jitter on the latency, ms. @defaultValue 5 */
@@ -54,6 +60,8 @@ export const usage = `npm run bench -- [options]
   --clients N           registered clients (default 100000; --quick: 1000)
   --ios-share S         share 0..1 of clients with an iOS token (default 1)
   --android-share S     share 0..1 of clients with an Android token (default 1); shares summing to <= 1 are disjoint
+  --web-clients N       the Web Push run: N browser subscriptions, the service against web-push's sendNotification (default 20000; --quick: 500)
+  --no-web              no Web Push run
   --latency MS          simulated provider latency per request (default 20)
   --jitter MS           uniform +- spread on the latency (default 5)
   --workers N           worker processes per platform (default 1)
@@ -99,6 +107,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     clients: quick ? 1000 : 100_000,
     iosShare: 1,
     androidShare: 1,
+    webClients: quick ? 500 : 20_000,
     latencyMs: 20,
     jitterMs: 5,
     workers: 1,
@@ -152,6 +161,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--android-share':
         o.androidShare = share(arg);
+        break;
+      case '--web-clients':
+        o.webClients = int(arg, 1);
+        break;
+      case '--no-web':
+        o.webClients = 0;
         break;
       case '--latency':
         o.latencyMs = int(arg, 0);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Platform } from '@push/contract';
+import { createECDH, createHash } from 'node:crypto';
+import { packSubscriptionKeys, type Platform } from '@push/contract';
 import type { TokenRegistry } from '@push/store';
 
 /**
@@ -74,4 +74,42 @@ export async function registerPopulation(registry: TokenRegistry, p: Population,
 
 export function clientIds(count: number, from = 0): string[] {
   return Array.from({ length: count }, (_, i) => clientId(from + i));
+}
+
+/**
+ * The Web Push run's users: clients of their own (`web00000001`), one browser subscription each. Their keys
+ * are derived from the index like the tokens above, so the simulators' process can hold the private halves
+ * (to decrypt) while the bench registers the public ones and the direct script sends to the same.
+ */
+export const webClientId = (i: number): string => `web${String(i).padStart(8, '0')}`;
+export const webSubscriptionName = (i: number): string => `w${i}`;
+
+/** The browser's secrets of subscription `i`: its P-256 private key and auth secret (base64url). */
+export function webSecrets(i: number): { privateKey: string; auth: string } {
+  return {
+    privateKey: createHash('sha256').update(`web-key-${i}`).digest('base64url'),
+    auth: createHash('sha256').update(`web-auth-${i}`).digest().subarray(0, 16).toString('base64url'),
+  };
+}
+
+/** Subscription `i` as `PushSubscription.toJSON()` gives it, on the simulator at `origin`. */
+export function webSubscription(i: number, origin: string): { endpoint: string; keys: { p256dh: string; auth: string } } {
+  const { privateKey, auth } = webSecrets(i);
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+  return { endpoint: `${origin}/push/${webSubscriptionName(i)}`, keys: { p256dh: ecdh.getPublicKey('base64url'), auth } };
+}
+
+/** Registers `count` web clients' subscriptions straight into the registry, `window` at a time. */
+export async function registerWebClients(registry: TokenRegistry, count: number, origin: string, window = 4000): Promise<void> {
+  const now = Date.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      const { endpoint, keys } = webSubscription(i, origin);
+      await registry.register(webClientId(i), 'web', endpoint, now, { keys: packSubscriptionKeys(keys) });
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
 }

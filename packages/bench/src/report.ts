@@ -119,6 +119,40 @@ export function formatReport(r: BenchReport): string {
       ),
     );
   }
+  const w = r.web;
+  if (w) {
+    const rows: Array<Array<string | number>> = [];
+    if (w.service) {
+      const web = w.service.platforms.web;
+      rows.push([
+        'service',
+        n(web.tokens),
+        n(web.tokensPerSecond),
+        `${n(web.p50Ms)} / ${n(web.p99Ms)}`,
+        w.cpuPerToken?.service?.toFixed(1) ?? '',
+        `results ${Object.entries(w.service.statuses)
+          .map(([k, v]) => `${k} ${n(v)}`)
+          .join(', ')}; new connections ${w.service.connections.web}; ` + `simulators busy ${Math.round(w.service.simulatorBusy * 100)} %`,
+      ]);
+    }
+    for (const x of w.direct?.report.results ?? []) {
+      rows.push([
+        `direct ${x.library} sendNotification`,
+        n(x.tokens),
+        n(x.tokensPerSecond),
+        `${n(x.p50Ms)} / ${n(x.p99Ms)}`,
+        w.cpuPerToken?.['web-push']?.toFixed(1) ?? '',
+        `new connections ${w.direct!.report.connections.web}; simulators busy ${Math.round(w.direct!.report.simulatorBusy * 100)} %`,
+      ]);
+    }
+    out.push(
+      table(
+        `Web Push: ${n(w.clients)} browser subscriptions (VAPID checked and payloads decrypted by the simulator)`,
+        ['who', 'subscriptions', 'per second', 'p50 / p99 ms', 'CPU µs each', 'notes'],
+        rows,
+      ),
+    );
+  }
   if (r.scaling) {
     out.push(
       table(

@@ -1,11 +1,15 @@
-import { examplePayloads, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
+import { examplePayloads, platforms, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
 import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
-import { clientIds } from './population';
 import { CpuMeter, peakRssBytes, round } from './proc';
 import type { Service } from './service';
 import type { SimSnapshot } from './sim-host';
+
+/** A record with one entry per platform. */
+export function perPlatform<T>(value: (platform: Platform) => T): Record<Platform, T> {
+  return Object.fromEntries(platforms.map((p) => [p, value(p)])) as Record<Platform, T>;
+}
 
 /** The notification every run sends: the API document's example (push2clients.txt). */
 export const benchPayload: Payload = examplePayloads.maintenance;
@@ -37,7 +41,7 @@ export interface ServiceRunReport {
   statuses: Record<string, number>;
   /** What the simulators accepted in the run (each token exactly once when nothing failed). */
   accepted: Record<Platform, number>;
-  /** HTTP/2 connections the simulators saw opened in the run. */
+  /** Connections the simulators saw opened in the run. */
   connections: Record<Platform, number>;
   /** Peak RSS (VmHWM) of each process since it started, bytes. */
   peakRssBytes: Record<string, number>;
@@ -93,20 +97,17 @@ export async function follow(ctx: RunContext, jobId: string): Promise<{ finished
   }
 }
 
-/** Sends one push to the first `clients` clients and waits for it; no measurements (warm-up). */
-export async function warmUp(ctx: RunContext, clients: number): Promise<void> {
-  const res = await ctx.service.request(
-    'POST',
-    '/push/push2clients',
-    JSON.stringify({ clients: clientIds(clients), payload: benchPayload }),
-  );
+/** Sends one push to `clients` and waits for it; no measurements (warm-up). */
+export async function warmUp(ctx: RunContext, clients: readonly string[]): Promise<void> {
+  const res = await ctx.service.request('POST', '/push/push2clients', JSON.stringify({ clients, payload: benchPayload }));
   if (res.status !== 200) throw new Error(`warm-up push refused: ${JSON.stringify(res.body)}`);
   await follow(ctx, (res.body as SuccessEnvelope<{ jobId: string }>).result.jobId);
 }
 
-/** One measured push to the first `clients` clients, followed to `completed`. */
-export async function serviceRun(ctx: RunContext, clients: number, workersPerPlatform: number): Promise<ServiceRunReport> {
-  const body = JSON.stringify({ clients: clientIds(clients), payload: benchPayload });
+/** One measured push to `ids`, followed to `completed`. */
+export async function serviceRun(ctx: RunContext, ids: readonly string[], workersPerPlatform: number): Promise<ServiceRunReport> {
+  const clients = ids.length;
+  const body = JSON.stringify({ clients: ids, payload: benchPayload });
   await ctx.sims.call('arm');
   const memoryBefore = await usedMemory(ctx.redis);
   const commandsBefore = await commandStats(ctx.redis);
@@ -140,12 +141,10 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
       p99Ms: quantile(latencies, 0.99),
     };
   };
-  const all = new Float64Array(times.at.ios.length + times.at.android.length);
-  all.set(times.at.ios);
-  all.set(times.at.android, times.at.ios.length);
+  const all = Float64Array.from(platforms.flatMap((p) => [...times.at[p]]));
   const overall = figures(all);
   const completionMs = finishedAt - t0;
-  const firsts = [snap.firstAt.apns, snap.firstAt.fcm].filter((t): t is number => t !== null);
+  const firsts = platforms.map((p) => snap.firstAt[p]).filter((t): t is number => t !== null);
   const peaks: Record<string, number> = {};
   for (const [name, pid] of Object.entries(ctx.service.pids())) peaks[name] = peakRssBytes(pid) ?? 0;
   return {
@@ -159,10 +158,10 @@ export async function serviceRun(ctx: RunContext, clients: number, workersPerPla
     tokensPerSecond: Math.round(all.length / (completionMs / 1000)),
     p50Ms: overall.p50Ms,
     p99Ms: overall.p99Ms,
-    platforms: { ios: figures(times.at.ios), android: figures(times.at.android) },
+    platforms: perPlatform((p) => figures(times.at[p])),
     statuses: times.byStatus,
-    accepted: { ios: snap.apns.accepted, android: snap.fcm.accepted },
-    connections: { ios: snap.apns.sessions, android: snap.fcm.sessions },
+    accepted: perPlatform((p) => snap.stats[p].accepted),
+    connections: perPlatform((p) => snap.stats[p].sessions),
     peakRssBytes: peaks,
     cpu: cpuUse,
     simulatorBusy: round(snap.eventLoopUtilization, 2),
@@ -183,7 +182,8 @@ function redisCommands(
   chunkClients: number,
   tokens: number,
 ): ServiceRunReport['redisCommands'] {
-  const chunkJobs = 2 * Math.ceil(clients / chunkClients);
+  // The bench configures every platform (VAPID keys included), so each queue gets every chunk.
+  const chunkJobs = platforms.length * Math.ceil(clients / chunkClients);
   const perChunk: Record<string, number> = {};
   for (const c of [...commands].sort((a, b) => b.calls - a.calls))
     if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);

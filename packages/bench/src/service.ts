@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Platform } from '@push/contract';
+import { platforms, type Platform } from '@push/contract';
 import { createQueue, createRedis, type RedisClient } from '@push/store';
 import { freePort } from '@push/store';
 
@@ -9,16 +9,14 @@ const root = resolve(__dirname, '../../..');
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
-const entry: Record<'api' | Platform, string> = {
-  api: join(root, 'apps/api/dist/index.js'),
-  ios: join(root, 'apps/apns-worker/dist/index.js'),
-  android: join(root, 'apps/fcm-worker/dist/index.js'),
-};
+/** The worker app of each platform, under apps/. */
+const workerApp: Record<Platform, string> = { ios: 'apns-worker', android: 'fcm-worker', web: 'webpush-worker' };
+const entry = (app: string) => join(root, 'apps', app, 'dist/index.js');
 
 export interface ServiceOptions {
   redisUrl: string;
   prefix: string;
-  /** The simulators' worker environment (APNS_*, FCM_*, NODE_EXTRA_CA_CERTS). */
+  /** The simulators' worker environment (APNS_*, FCM_*, WEBPUSH_*, NODE_EXTRA_CA_CERTS). */
   providerEnv: Record<string, string>;
   /** Anything else for every process (tuning knobs, FCM_RATE_LIMIT_PER_MINUTE). */
   env: Record<string, string>;
@@ -41,7 +39,7 @@ interface Proc {
  */
 export class Service {
   private api: Proc | undefined;
-  private readonly workers: Record<Platform, Proc[]> = { ios: [], android: [] };
+  private readonly workers = Object.fromEntries(platforms.map((p) => [p, []])) as unknown as Record<Platform, Proc[]>;
   private port = 0;
   private seq = 0;
 
@@ -97,7 +95,7 @@ export class Service {
 
   async startApi(): Promise<void> {
     this.port = await freePort();
-    this.api = this.start('api', entry.api, this.environment({ PORT: String(this.port) }));
+    this.api = this.start('api', entry('api'), this.environment({ PORT: String(this.port) }));
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (this.api.child.exitCode !== null) throw new Error('the API exited at start-up (see its output above)');
@@ -113,16 +111,16 @@ export class Service {
 
   /** Starts or stops worker processes until `count` run per platform, and waits until BullMQ sees them. */
   async setWorkers(count: number): Promise<void> {
-    for (const platform of ['ios', 'android'] as const) {
+    for (const platform of platforms) {
       const list = this.workers[platform];
       while (list.length > count) await stop(list.pop()!);
       while (list.length < count) {
-        list.push(this.start(`${platform === 'ios' ? 'apns' : 'fcm'}-worker-${++this.seq}`, entry[platform], this.environment()));
+        list.push(this.start(`${workerApp[platform]}-${++this.seq}`, entry(workerApp[platform]), this.environment()));
       }
     }
     const redis = createRedis(this.options.redisUrl, 'worker');
     try {
-      for (const platform of ['ios', 'android'] as const) {
+      for (const platform of platforms) {
         // The normal lane's workers: every worker process runs one per lane.
         const queue = createQueue(platform, 'normal', redis, this.options.prefix);
         const deadline = Date.now() + 20_000;
@@ -143,7 +141,7 @@ export class Service {
   pids(): Record<string, number> {
     const out: Record<string, number> = {};
     if (this.api) out.api = this.api.child.pid!;
-    for (const w of [...this.workers.ios, ...this.workers.android]) out[w.name] = w.child.pid!;
+    for (const w of platforms.flatMap((p) => this.workers[p])) out[w.name] = w.child.pid!;
     return out;
   }
 
@@ -176,7 +174,7 @@ export class Service {
 
   /** SIGTERM to every process (workers finish their chunks; CPU profiles are written on exit). */
   async stop(): Promise<void> {
-    await Promise.all([...this.workers.ios.splice(0), ...this.workers.android.splice(0)].map(stop));
+    await Promise.all(platforms.flatMap((p) => this.workers[p].splice(0)).map(stop));
     if (this.api) await stop(this.api);
     this.api = undefined;
   }

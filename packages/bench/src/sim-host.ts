@@ -2,8 +2,10 @@
 // because the simulators need CPU like real providers would not: in the bench's own process they would
 // compete with it, and the numbers would depend on how busy the bench happens to be.
 import { performance } from 'node:perf_hooks';
-import { startSimulators, type SimulatorStats } from '@push/simulators';
+import { platforms, type Platform } from '@push/contract';
+import { startSimulators, type Simulator, type SimulatorStats } from '@push/simulators';
 import { serveHelper } from './ipc';
+import { webSecrets, webSubscriptionName } from './population';
 
 export interface SimHostOptions {
   latencyMs: number;
@@ -20,13 +22,14 @@ export interface SimHostInfo {
   apnsKeyPem: string;
   apnsKeyId: string;
   apnsTeamId: string;
+  webpushUrl: string;
 }
 
 export interface SimSnapshot {
-  apns: SimulatorStats;
-  fcm: SimulatorStats;
+  /** Each platform's simulator's counters. */
+  stats: Record<Platform, SimulatorStats>;
   /** Epoch ms of the first notification each accepted since `arm` (null: none yet). */
-  firstAt: { apns: number | null; fcm: number | null };
+  firstAt: Record<Platform, number | null>;
   /** Share of the time the simulators' event loop was busy since `arm` (1: saturated). */
   eventLoopUtilization: number;
 }
@@ -36,26 +39,25 @@ async function main(): Promise<void> {
   // recordLimit 0: counters only. The bench reads per-token times from the service's own results, and a
   // hundred thousand kept notifications would cost this process memory and time.
   const sims = await startSimulators({ common: { latencyMs: options.latencyMs, jitterMs: options.jitterMs, recordLimit: 0 } });
-  let firstAt: SimSnapshot['firstAt'] = { apns: null, fcm: null };
+  const byPlatform: Record<Platform, Simulator<object>> = { ios: sims.apns, android: sims.fcm, web: sims.webpush };
+  const none = () => Object.fromEntries(platforms.map((p) => [p, null])) as SimSnapshot['firstAt'];
+  let firstAt = none();
   let elu = performance.eventLoopUtilization();
   let poll: NodeJS.Timeout | undefined;
 
   const arm = () => {
-    sims.apns.reset();
-    sims.fcm.reset();
-    firstAt = { apns: null, fcm: null };
+    for (const p of platforms) byPlatform[p].reset();
+    firstAt = none();
     elu = performance.eventLoopUtilization();
     clearInterval(poll);
     poll = setInterval(() => {
       const now = Date.now();
-      if (firstAt.apns === null && sims.apns.stats().accepted > 0) firstAt.apns = now;
-      if (firstAt.fcm === null && sims.fcm.stats().accepted > 0) firstAt.fcm = now;
-      if (firstAt.apns !== null && firstAt.fcm !== null) clearInterval(poll);
+      for (const p of platforms) if (firstAt[p] === null && byPlatform[p].stats().accepted > 0) firstAt[p] = now;
+      if (platforms.every((p) => firstAt[p] !== null)) clearInterval(poll);
     }, 1);
   };
   const snapshot = (): SimSnapshot => ({
-    apns: sims.apns.stats(),
-    fcm: sims.fcm.stats(),
+    stats: Object.fromEntries(platforms.map((p) => [p, byPlatform[p].stats()])) as SimSnapshot['stats'],
     firstAt,
     eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
   });
@@ -70,12 +72,17 @@ async function main(): Promise<void> {
     apnsKeyPem: sims.apns.signingKeyPem,
     apnsKeyId: sims.apns.keyId,
     apnsTeamId: sims.apns.teamId,
+    webpushUrl: sims.webpush.url,
   };
   serveHelper(
     info,
     {
       arm,
       snapshot,
+      /** The benchmark's browser subscriptions 0..count-1, with the keys the bench derives for them. */
+      subscribeWeb: (count: number) => {
+        for (let i = 0; i < count; i++) sims.webpush.subscribe({ name: webSubscriptionName(i), ...webSecrets(i) });
+      },
       disarm: () => {
         clearInterval(poll);
         return snapshot();

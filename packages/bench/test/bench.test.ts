@@ -11,7 +11,7 @@ describe('npm run bench -- --quick --json', () => {
   it('runs the whole pipeline and the direct scripts, and reports every ratio as a number', async () => {
     // The built CLI (npm test builds first), as `npm run bench` runs it, on the tests' Redis (its keys are
     // deleted afterwards); a few hundred clients keep it short.
-    const args = [cli, '--quick', '--json', '--clients', '300', '--redis-url', testRedisUrl()];
+    const args = [cli, '--quick', '--json', '--clients', '300', '--web-clients', '200', '--redis-url', testRedisUrl()];
     const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
     const report = JSON.parse(stdout);
     expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
@@ -20,6 +20,10 @@ describe('npm run bench -- --quick --json', () => {
       ['node-apn', 'firebase-admin'],
       ['node-apn', 'fcm-provider'],
     ]);
+    // The Web Push run: its own clients, every subscription sent by the service and by web-push, once each.
+    expect(report.web.service).toMatchObject({ clients: 200, tokens: 200, statuses: { sent: 200 }, accepted: { web: 200 } });
+    expect(report.web.direct.report.results).toEqual([expect.objectContaining({ library: 'web-push', tokens: 200, sent: 200 })]);
+    expect(Object.keys(report.web.cpuPerToken)).toEqual(['service', 'web-push']);
     for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
     const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
     expect(ratioFields).toEqual(
@@ -29,6 +33,7 @@ describe('npm run bench -- --quick --json', () => {
         'ratioAndroidVsFcmProvider',
         'ratioOverallVsDirectLibraries',
         'ratioOverallVsDirectOwnSender',
+        'ratioWebVsWebPushLib',
       ]),
     );
     for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
@@ -73,8 +78,22 @@ describe('npm run bench -- --mixed --json', () => {
 
 describe('options', () => {
   it('has defaults for the full run and for --quick', () => {
-    expect(parseOptions([])).toMatchObject({ clients: 100_000, scaling: [1, 2, 4], apiMillion: 1_000_000, repeat: 2, json: false });
-    expect(parseOptions(['--quick'])).toMatchObject({ clients: 1000, scaling: [], apiMillion: 0, repeat: 1, waitQuietMs: 0 });
+    expect(parseOptions([])).toMatchObject({
+      clients: 100_000,
+      webClients: 20_000,
+      scaling: [1, 2, 4],
+      apiMillion: 1_000_000,
+      repeat: 2,
+      json: false,
+    });
+    expect(parseOptions(['--quick'])).toMatchObject({
+      clients: 1000,
+      webClients: 500,
+      scaling: [],
+      apiMillion: 0,
+      repeat: 1,
+      waitQuietMs: 0,
+    });
   });
 
   it.each<[string[], object]>([
@@ -83,6 +102,8 @@ describe('options', () => {
       { clients: 5000, iosShare: 0.5, androidShare: 0.5, scalingClients: 5000 },
     ],
     [['--latency', '50', '--jitter', '0', '--workers', '2'], { latencyMs: 50, jitterMs: 0, workers: 2 }],
+    [['--web-clients', '3000'], { webClients: 3000 }],
+    [['--no-web'], { webClients: 0 }],
     [['--scaling', '1,3', '--scaling-clients', '2000'], { scaling: [1, 3], scalingClients: 2000 }],
     [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
     [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],

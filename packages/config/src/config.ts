@@ -1,17 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { UNSUPPORTED_APNS_TOPIC } from '@push/contract';
+import { platforms, UNSUPPORTED_APNS_TOPIC, type Platform } from '@push/contract';
 import type { z } from 'zod';
 import {
   apiEnvSchema,
   apnsWorkerEnvSchema,
   envSchema,
   fcmWorkerEnvSchema,
+  webpushWorkerEnvSchema,
   type ApiEnv,
   type ApnsWorkerEnv,
   type BaseEnv,
   type Env,
   type FcmWorkerEnv,
+  type WebPushWorkerEnv,
 } from './env';
 
 /** Start-up refused: the message names the variable at fault. */
@@ -29,25 +31,34 @@ export interface Secrets {
   apiKeyGenerated: boolean;
   /** Tokens accepted on `GET /metrics`: METRICS_TOKEN's list, else the API keys. */
   metricsTokens: string[];
+  /** True when `metricsTokens` are the API keys (METRICS_TOKEN unset). */
+  metricsFromApiKeys: boolean;
+  /** Bearer tokens of the admin API (ADMIN_TOKEN's list; empty: no admin API). The operators' pages take them too. */
+  adminTokens: string[];
+  /** SECRETS_KEY as 32 bytes (unset: apps cannot store provider credentials). */
+  secretsKey?: Buffer;
 }
 
 export type ApiConfig = ApiEnv &
   Secrets & {
     /** Passwords of the user `admin` on /admin: ADMIN_PASSWORD's list, else the API keys. */
     adminPasswords: string[];
+    /** True when `adminPasswords` are the API keys (ADMIN_PASSWORD unset). */
+    dashboardsFromApiKeys: boolean;
   };
 export type ApnsWorkerConfig = ApnsWorkerEnv & Secrets;
 export type FcmWorkerConfig = FcmWorkerEnv & Secrets;
+export type WebPushWorkerConfig = WebPushWorkerEnv & Secrets;
 /** Every role's settings at once (`npm start`, which checks them all before starting anything; tools). */
 export type Config = Env & ApiConfig;
 
-/** A comma-separated list of secrets; ConfigError when one is shorter than 16 characters. */
-function secretList(name: string, value: string | undefined): string[] {
+/** A comma-separated list of secrets; ConfigError when one is shorter than `minLength` characters. */
+function secretList(name: string, value: string | undefined, minLength = 16): string[] {
   const list = (value ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  if (list.some((k) => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters`);
+  if (list.some((k) => k.length < minLength)) throw new ConfigError(`${name}: every key must be at least ${minLength} characters`);
   return list;
 }
 
@@ -74,12 +85,40 @@ function withSecrets<E extends BaseEnv>(env: E): E & Secrets {
   const apiKeyGenerated = keys.length === 0;
   const apiKeys = apiKeyGenerated ? [randomBytes(24).toString('base64url')] : keys;
   const metricsTokens = secretList('METRICS_TOKEN', env.METRICS_TOKEN);
-  return { ...env, apiKeys, apiKeyGenerated, metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys };
+  return {
+    ...env,
+    apiKeys,
+    apiKeyGenerated,
+    metricsTokens: metricsTokens.length > 0 ? metricsTokens : apiKeys,
+    metricsFromApiKeys: metricsTokens.length === 0,
+    adminTokens: secretList('ADMIN_TOKEN', env.ADMIN_TOKEN, 32),
+    ...(env.SECRETS_KEY && { secretsKey: Buffer.from(env.SECRETS_KEY, 'hex') }),
+  };
 }
 
-function withAdminPasswords<E extends ApiEnv & Secrets>(env: E): E & { adminPasswords: string[] } {
+function withAdminPasswords<E extends ApiEnv & Secrets>(env: E): E & { adminPasswords: string[]; dashboardsFromApiKeys: boolean } {
   const adminPasswords = secretList('ADMIN_PASSWORD', env.ADMIN_PASSWORD);
-  return { ...env, adminPasswords: adminPasswords.length > 0 ? adminPasswords : env.apiKeys };
+  return {
+    ...env,
+    adminPasswords: adminPasswords.length > 0 ? adminPasswords : env.apiKeys,
+    dashboardsFromApiKeys: adminPasswords.length === 0,
+  };
+}
+
+/**
+ * The secrets that open `/metrics` or the dashboards: METRICS_TOKEN / ADMIN_PASSWORD and ADMIN_TOKEN. The
+ * `default` app's API keys stand in for an unset METRICS_TOKEN / ADMIN_PASSWORD only while no other app
+ * exists: these pages show every app, so no app's key may open them once there are several.
+ */
+export function operatorSecrets(config: Secrets, page: 'metrics', otherAppsExist: boolean): string[];
+export function operatorSecrets(config: ApiConfig, page: 'metrics' | 'dashboards', otherAppsExist: boolean): string[];
+export function operatorSecrets(config: Secrets & Partial<ApiConfig>, page: 'metrics' | 'dashboards', otherAppsExist: boolean): string[] {
+  const [own, fromApiKeys] =
+    page === 'metrics'
+      ? [config.metricsTokens, config.metricsFromApiKeys]
+      : [config.adminPasswords ?? [], config.dashboardsFromApiKeys ?? false];
+  if (fromApiKeys && otherAppsExist) return config.adminTokens;
+  return [...own, ...config.adminTokens];
 }
 
 /** APNs settings that cannot work stop the worker at start-up rather than fail every job. */
@@ -111,6 +150,11 @@ export function loadApnsWorkerConfig(source: NodeJS.ProcessEnv = process.env): A
 /** The FCM worker's settings, read once at start-up. */
 export function loadFcmWorkerConfig(source: NodeJS.ProcessEnv = process.env): FcmWorkerConfig {
   return withSecrets(parseEnv(fcmWorkerEnvSchema, source));
+}
+
+/** The Web Push worker's settings, read once at start-up (the VAPID identity is checked by webPushCredentials). */
+export function loadWebPushWorkerConfig(source: NodeJS.ProcessEnv = process.env): WebPushWorkerConfig {
+  return withSecrets(parseEnv(webpushWorkerEnvSchema, source));
 }
 
 /** Every role's settings, checked together (what `npm start` does before it starts the API and both workers). */
@@ -172,6 +216,8 @@ export type FcmCredential =
   | { accessToken: string }
   /** A Firebase service-account JSON file (FCM_SERVICE_ACCOUNT_FILE). */
   | { serviceAccountFile: string }
+  /** A Firebase service account's JSON, parsed (an app's `fcm.serviceAccount`). */
+  | { serviceAccount: Record<string, unknown> }
   /** Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
   | { applicationDefault: true }
   /** Any firebase-admin `Credential` (tokens minted by the caller's code), cached and refreshed like the others. */
@@ -202,6 +248,50 @@ export function fcmSettings(config: FcmWorkerEnv): FcmSettings {
   return { endpoint: config.FCM_ENDPOINT, ...(config.FCM_PROJECT_ID && { projectId: config.FCM_PROJECT_ID }), credential };
 }
 
+/**
+ * The VAPID identity (RFC 8292) Web Push requests are signed with. A type of its own, separate from
+ * the environment, so that apps can later carry their own.
+ */
+export interface WebPushCredentials {
+  /** base64url of the uncompressed P-256 public key (what browsers get as `applicationServerKey`). */
+  publicKey: string;
+  /** base64url of the 32-byte private key. */
+  privateKey: string;
+  /** `mailto:` or `https:` contact sent as the JWT's `sub`. */
+  subject: string;
+}
+
+export function hasWebPushCredentials(config: Pick<WebPushWorkerEnv, 'WEBPUSH_VAPID_PUBLIC_KEY' | 'WEBPUSH_VAPID_PRIVATE_KEY'>): boolean {
+  return Boolean(config.WEBPUSH_VAPID_PUBLIC_KEY || config.WEBPUSH_VAPID_PRIVATE_KEY);
+}
+
+/**
+ * The platforms this deployment delivers to: iOS and Android always, web once a VAPID public key is
+ * configured. The API queues jobs only on these and refuses web subscriptions otherwise, so a deployment
+ * that runs no Web Push worker never has jobs waiting for one.
+ */
+export function enabledPlatforms(config: Pick<ApiEnv, 'WEBPUSH_VAPID_PUBLIC_KEY'>): Platform[] {
+  return platforms.filter((p) => p !== 'web' || config.WEBPUSH_VAPID_PUBLIC_KEY !== undefined);
+}
+
+/** The VAPID settings, checked before the first job: all three present and the two keys one pair. */
+export function webPushCredentials(config: WebPushWorkerEnv): WebPushCredentials {
+  const { WEBPUSH_VAPID_PUBLIC_KEY: publicKey, WEBPUSH_VAPID_PRIVATE_KEY: privateKey, WEBPUSH_SUBJECT: subject } = config;
+  if (!publicKey) {
+    throw new ConfigError(
+      'WEBPUSH_VAPID_PUBLIC_KEY is required by the Web Push worker (with WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_SUBJECT)',
+    );
+  }
+  if (!privateKey) throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY is required with WEBPUSH_VAPID_PUBLIC_KEY');
+  if (!subject) throw new ConfigError('WEBPUSH_SUBJECT is required with the VAPID keys (mailto: or https:, RFC 8292 §2.1)');
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+  if (ecdh.getPublicKey('base64url') !== publicKey) {
+    throw new ConfigError('WEBPUSH_VAPID_PRIVATE_KEY does not belong to WEBPUSH_VAPID_PUBLIC_KEY (not one key pair)');
+  }
+  return { publicKey, privateKey, subject };
+}
+
 /** Keys whose values never reach a log line. */
 const secretNames = [
   'IM_API_KEY',
@@ -209,6 +299,11 @@ const secretNames = [
   'FCM_ACCESS_TOKEN',
   'METRICS_TOKEN',
   'ADMIN_PASSWORD',
+  'WEBPUSH_VAPID_PRIVATE_KEY',
+  'ADMIN_TOKEN',
+  'SECRETS_KEY',
+  'secretsKey',
+  'adminTokens',
   'apiKeys',
   'metricsTokens',
   'adminPasswords',

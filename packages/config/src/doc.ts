@@ -2,18 +2,25 @@ import { z } from 'zod';
 import { envSchema, roleEnvSchemas } from './env';
 
 type Role = keyof typeof roleEnvSchemas;
-const roleNames: Record<Role, string> = { api: 'API', 'apns-worker': 'APNs worker', 'fcm-worker': 'FCM worker' };
+const roleNames: Record<Role, string> = {
+  api: 'API',
+  'apns-worker': 'APNs worker',
+  'fcm-worker': 'FCM worker',
+  'webpush-worker': 'Web Push worker',
+};
 
 /** Who reads a variable, as the table says it. */
 function readBy(name: string): string {
   const roles = (Object.keys(roleEnvSchemas) as Role[]).filter((role) => name in roleEnvSchemas[role].shape);
   if (roles.length === Object.keys(roleEnvSchemas).length) return 'all';
-  if (roles.length === 2 && !roles.includes('api')) return 'workers';
+  if (roles.length === Object.keys(roleEnvSchemas).length - 1 && !roles.includes('api')) return 'workers';
   return roles.map((role) => roleNames[role]).join(', ');
 }
 
 function defaultOf(schema: z.ZodType, unset: unknown): string {
-  if (schema instanceof z.ZodDefault) return `\`${String(schema.def.defaultValue)}\``;
+  // A default parsed further (WEBPUSH_ALLOWED_ENDPOINTS: a list of host patterns) sits at the pipe's input.
+  const given = schema instanceof z.ZodPipe ? schema.def.in : schema;
+  if (given instanceof z.ZodDefault) return `\`${String(given.def.defaultValue)}\``;
   return typeof unset === 'string' ? unset : '';
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS, isP256PublicKey, parseHostPatterns } from '@push/contract';
 import { z } from 'zod';
 import { timeZoneSchema } from '@push/contract';
 
@@ -6,6 +7,16 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const text = z.string().trim().min(1);
+/** base64url (RFC 4648 §5, unpadded as VAPID keys are written) of exactly `bytes` bytes. */
+const base64url = (bytes: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
+    .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${bytes} bytes once decoded (${what})`);
+
+/** FCM HTTP v1's base URL: FCM_ENDPOINT's default, and an app's when its `fcm.endpoint` is unset. */
+export const FCM_DEFAULT_ENDPOINT = 'https://fcm.googleapis.com';
 
 /**
  * One environment variable: its schema (with `.default()` when it has one: the only place a default is
@@ -51,10 +62,48 @@ export const baseEnvSchema = z.object({
   METRICS_TOKEN: setting(
     z.string().optional(),
     'bearer token(s) for `/metrics` (API and workers), comma-separated; at least 16 characters each',
-    'any `IM_API_KEY`',
+    'any `IM_API_KEY` while no other app exists',
+  ),
+  ADMIN_TOKEN: setting(
+    z.string().optional(),
+    'bearer token(s) of the admin API `/admin/apps`, comma-separated; at least 32 characters each. Also opens `/metrics` and the dashboards',
+    'none: no admin API (404)',
+  ),
+  SECRETS_KEY: setting(
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)')
+      .optional(),
+    "32 bytes as 64 hex characters (`openssl rand -hex 32`): encrypts the apps' provider credentials (AES-256-GCM); needed once an app stores credentials",
+    'none: apps cannot store credentials',
   ),
   JOB_RETENTION_SECONDS: setting(int(60).default(7 * 24 * 3600), 'how long jobs and per-token results are kept (7 days)'),
 });
+
+/** The Web Push settings both the API (which takes subscriptions) and the Web Push worker read. */
+const webPushShared = {
+  WEBPUSH_VAPID_PUBLIC_KEY: setting(
+    base64url(65, 'an uncompressed P-256 public key')
+      .refine((v) => isP256PublicKey(Buffer.from(v, 'base64url')), 'must be a point on P-256')
+      .optional(),
+    'VAPID public key (base64url of the uncompressed P-256 point: what pages pass to `pushManager.subscribe`); at the API it turns Web Push on',
+    'no Web Push: the API refuses browser subscriptions and queues nothing for web (`npm start` makes a pair and uses the Web Push simulator)',
+  ),
+  WEBPUSH_ALLOWED_ENDPOINTS: setting(
+    z
+      .string()
+      .default(DEFAULT_WEBPUSH_ALLOWED_ENDPOINTS)
+      .transform((value, ctx) => {
+        try {
+          return parseHostPatterns(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    'hosts subscription endpoints may name, comma-separated: `host`, `*.domain` for any subdomain, `:port` when not 443; checked at registration and again before every send',
+  ),
+};
 
 /** What the API reads, besides the base. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -76,6 +125,7 @@ export const apiEnvSchema = baseEnvSchema.extend({
   ),
   DELIVERY_ATTEMPTS: setting(int(1, 100).default(5), 'attempts per token before it is `failed` (set on the chunk jobs the API queues)'),
   RETRY_BASE_DELAY_MS: setting(int(1).default(1000), 'base of the exponential retry backoff, with 50 % jitter (set on the chunk jobs)'),
+  ...webPushShared,
 });
 
 /** What every worker reads, besides the base. */
@@ -84,6 +134,15 @@ export const workerEnvSchema = baseEnvSchema.extend({
   HIGH_WORKER_CONCURRENCY: setting(
     int(1, 1000).default(2),
     '`high` chunk jobs one worker process handles at once, in slots of their own that normal work never takes ([lanes.md](lanes.md#sizing-the-high-lane))',
+  ),
+  APP_REFRESH_MS: setting(
+    int(50, 10_000).default(5000),
+    "how often a worker checks an app's record for new credentials (they take effect within this)",
+  ),
+  APP_IDLE_MS: setting(int(100).default(60_000), "an app's provider connections on a worker are closed after this long unused"),
+  APP_MAX_OPEN: setting(
+    int(1, 100_000).default(100),
+    'apps whose provider connections one worker keeps open at once (least recently used closed first)',
   ),
   DEFAULT_TIMEZONE: setting(timeZoneSchema.default('UTC'), 'IANA time zone of clients that registered none, for `localTime` jobs'),
   STALLED_INTERVAL_MS: setting(int(500).default(5000), 'how often workers look for chunks of a crashed worker (its lock lasts twice this)'),
@@ -149,7 +208,7 @@ export const fcmWorkerEnvSchema = workerEnvSchema.extend({
   GOOGLE_APPLICATION_CREDENTIALS: setting(text.optional(), "Google's application default credentials, instead of a service account file"),
   FCM_PROJECT_ID: setting(text.optional(), 'Firebase project id', 'from the service account'),
   FCM_ENDPOINT: setting(
-    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('https://fcm.googleapis.com'),
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default(FCM_DEFAULT_ENDPOINT),
     'FCM HTTP v1 base URL',
   ),
   FCM_ACCESS_TOKEN: setting(text.optional(), 'a ready OAuth2 bearer token, used instead of a service account (needs `FCM_PROJECT_ID`)'),
@@ -161,19 +220,49 @@ export const fcmWorkerEnvSchema = workerEnvSchema.extend({
   ),
 });
 
+/** What the Web Push worker reads, besides every worker's settings. */
+export const webpushWorkerEnvSchema = workerEnvSchema.extend({
+  ...webPushShared,
+  WEBPUSH_VAPID_PRIVATE_KEY: setting(
+    base64url(32, 'a P-256 private key').optional(),
+    'VAPID private key (base64url of the 32-byte scalar); checked to belong to the public key',
+    'required by the Web Push worker',
+  ),
+  WEBPUSH_SUBJECT: setting(
+    z
+      .string()
+      .trim()
+      .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL')
+      .optional(),
+    'VAPID contact sent to the push services: a `mailto:` or `https:` URL',
+    'required by the Web Push worker',
+  ),
+  WEBPUSH_CONNECTIONS: setting(
+    int(1, 1024).default(32),
+    'keep-alive HTTPS connections per push-service origin per worker, i.e. the requests in flight to one origin',
+  ),
+  WEBPUSH_BATCH_SIZE: setting(int(1, 10_000).default(250), 'subscriptions a Web Push worker sends concurrently per chunk step'),
+  WEBPUSH_RATE_LIMIT_PER_MINUTE: setting(int(0).default(0), 'proactive Web Push limit shared by all workers (0: none)'),
+});
+
 /** Each process role and the variables it reads. */
 export const roleEnvSchemas = {
   api: apiEnvSchema,
   'apns-worker': apnsWorkerEnvSchema,
   'fcm-worker': fcmWorkerEnvSchema,
+  'webpush-worker': webpushWorkerEnvSchema,
 } as const;
 
 /** Every variable any process reads: what `npm start`, which runs them all, checks before starting any. */
-export const envSchema = apiEnvSchema.extend(apnsWorkerEnvSchema.shape).extend(fcmWorkerEnvSchema.shape);
+export const envSchema = apiEnvSchema
+  .extend(apnsWorkerEnvSchema.shape)
+  .extend(fcmWorkerEnvSchema.shape)
+  .extend(webpushWorkerEnvSchema.shape);
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 export type ApnsWorkerEnv = z.infer<typeof apnsWorkerEnvSchema>;
 export type FcmWorkerEnv = z.infer<typeof fcmWorkerEnvSchema>;
+export type WebPushWorkerEnv = z.infer<typeof webpushWorkerEnvSchema>;
 export type Env = z.infer<typeof envSchema>;

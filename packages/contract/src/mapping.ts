@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Payload } from './schemas';
+import { toWebPush, WEBPUSH_ENCRYPTION_OVERHEAD } from './webpush';
 
 /** Apple and Google both cap a notification's payload at 4096 bytes. */
 export const MAX_PAYLOAD_BYTES = 4096;
@@ -121,10 +122,14 @@ export function toFcm(payload: Payload, nowMs: number, jobId?: string): FcmMessa
 /** As long as any job id (a UUID): the size check counts the per-job tag a worker adds. */
 const SIZED_JOB_ID = '00000000-0000-0000-0000-000000000000';
 
-/** The larger of the two encodings' sizes in bytes; the API refuses a payload above MAX_PAYLOAD_BYTES. */
-export function encodedSizes(payload: Payload, nowMs: number): { apns: number; fcm: number } {
+/**
+ * Each encoding's size in bytes (Web Push: the encrypted body); the API refuses a payload when one is
+ * above MAX_PAYLOAD_BYTES.
+ */
+export function encodedSizes(payload: Payload, nowMs: number): { apns: number; fcm: number; web: number } {
   return {
     apns: Buffer.byteLength(JSON.stringify(toApns(payload).body)),
     fcm: Buffer.byteLength(JSON.stringify(toFcm(payload, nowMs, SIZED_JOB_ID))),
+    web: Buffer.byteLength(toWebPush(payload, nowMs).body) + WEBPUSH_ENCRYPTION_OVERHEAD,
   };
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { localTimeSchema, timeZoneSchema } from './campaign';
+import { pushSubscriptionSchema } from './webpush';
 
-/** The two platforms the service delivers to; the token registry and job totals are split by them. */
-export const platforms = ['ios', 'android'] as const;
+/** The platforms the service delivers to; the token registry and job totals are split by them. */
+export const platforms = ['ios', 'android', 'web'] as const;
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;
 
@@ -97,10 +98,20 @@ const apnsTokenSchema = z
   .transform((token) => token.toLowerCase());
 const fcmTokenSchema = z.string().regex(FCM_TOKEN_PATTERN, 'an Android token must be 16 to 4096 characters of A-Z a-z 0-9 _ : -');
 
-/** `POST /push/tokens`; `timezone` (optional) becomes the client's zone, as `PUT /push/clients/:client` sets it. */
+/**
+ * `POST /push/tokens`; `timezone` (optional) becomes the client's zone, as `PUT /push/clients/:client` sets it.
+ * A browser registers its `PushSubscription` instead of a token; its endpoint is its token everywhere else
+ * (its host is checked against the allowlist by the API, which has it).
+ */
 export const registerTokenSchema = z.discriminatedUnion('platform', [
   z.strictObject({ client: clientIdSchema, platform: z.literal('ios'), token: apnsTokenSchema, timezone: timeZoneSchema.optional() }),
   z.strictObject({ client: clientIdSchema, platform: z.literal('android'), token: fcmTokenSchema, timezone: timeZoneSchema.optional() }),
+  z.strictObject({
+    client: clientIdSchema,
+    platform: z.literal('web'),
+    subscription: pushSubscriptionSchema,
+    timezone: timeZoneSchema.optional(),
+  }),
 ]);
 
 /** `PUT /push/clients/:client`: the client's time zone, for `localTime` jobs. */

@@ -1,4 +1,4 @@
-import { chunk, isExpired, nextLocalTime, type Platform } from '@push/contract';
+import { chunk, isExpired, nextLocalTime, type Platform, type Priority } from '@push/contract';
 import { maskToken, type Logger } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -47,8 +47,10 @@ export interface DeliveryContext {
   provider: PushProvider;
   registry: TokenRegistry;
   jobs: JobStore;
-  /** Proactive provider limit, shared by every worker of the platform. */
+  /** Proactive provider limit, shared by every worker of the platform (per app: each has its own project). */
   limiter: RateLimiter;
+  /** The app's own `tokensPerMinute` quota, over both platforms, when it has one. */
+  quota?: RateLimiter;
   /** "Stop sending for a while" (FCM quota, a suspected misconfiguration), shared by every worker of the platform. */
   pause: ProviderPause;
   /** The provider-wide breaker, shared by every worker of the platform. */
@@ -62,10 +64,20 @@ export interface DeliveryContext {
   deliveryWindowMs: number;
   /** Tokens handed to the provider at once. */
   batchSize: number;
+  /**
+   * Set for apps other than `default`: a pause or open breaker longer than this hands the chunk back to the
+   * queue (delayed until it ends) instead of waiting in its worker slot, so one app's throttling or failing
+   * provider never fills the slots another app's chunks need.
+   */
+  handBackAfterMs?: number;
   /** Payloads, creation times and campaign controls of the jobs this worker has seen, by job id (they never change). */
   jobsSeen: Map<string, JobPlan>;
+  /** The lane whose chunks this context delivers: the jobs' priority (Web Push `Urgency: high` for `high`). */
+  lane?: Priority;
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
+  /** Awaited before each send group: a normal chunk waits there while a high chunk of its process runs. */
+  beforeSend?: () => Promise<void>;
   /** The zone of clients that registered none (DEFAULT_TIMEZONE), for `localTime` jobs. */
   defaultTimeZone: string;
   /** The time `sendAt`, `localTime` and `expiry` are read against. @defaultValue systemClock */
@@ -146,6 +158,8 @@ async function waitForTurn(ctx: DeliveryContext, deadline: number): Promise<Turn
     const now = Date.now();
     if (now >= deadline) return { kind: 'late' };
     if (ctx.stopping?.aborted) return { kind: 'stopped', waitMs: admission.waitMs };
+    // A long hold of this app's sending hands the chunk back rather than keep a worker slot other apps need.
+    if (ctx.handBackAfterMs !== undefined && admission.waitMs > ctx.handBackAfterMs) return { kind: 'stopped', waitMs: admission.waitMs };
     await sleep(Math.min(admission.waitMs, deadline - now), ctx.stopping);
   }
 }
@@ -222,6 +236,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   let lastFailure: string | undefined;
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
+    await ctx.beforeSend?.();
     // A step reserved in a throttled job's schedule, for the group about to go (kept if it is handed back).
     let step: number | undefined;
     if (ratePerMinute !== undefined) {
@@ -262,7 +277,10 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       group = group.slice(0, 1);
     }
     const size = group.length;
-    const held = await waitOut(() => ctx.limiter.take(size), ctx.stopping);
+    // The app's quota, then the proactive provider limit (each takes its permits when it answers 0).
+    const held =
+      (ctx.quota && (await waitOut(() => ctx.quota!.take(size), ctx.stopping))) ??
+      (await waitOut(() => ctx.limiter.take(size), ctx.stopping));
     if (held !== undefined) {
       groups.unshift(group);
       return handBack(held, stopped, step);
@@ -274,11 +292,13 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       return endCanceled(ctx, data, rest(), clientsWithTokens, counts);
     }
 
+    // Keys (Web Push) never travel in job data or hand-backs: tokens without theirs read them again.
+    group = await ctx.registry.withKeys(group, platform);
     const started = process.hrtime.bigint();
     const outcomes = await ctx.provider.send(
       group.map((t) => t.token),
       payload,
-      { jobId: data.jobId },
+      { jobId: data.jobId, keys: group.map((t) => t.keys), ...(ctx.lane && { priority: ctx.lane }) },
     );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);

@@ -1,9 +1,10 @@
+import { operatorSecrets, type Secrets } from '@push/config';
 import { createMetricsRegistry, deliveryMetrics, redisUpMetric, startMetricsServer } from '@push/metrics';
 import { createDeliveryWorker, type DeliveryWorkerDeps } from './worker';
 
 export interface WorkerServiceOptions extends Omit<DeliveryWorkerDeps, 'events'> {
-  /** Bearer tokens accepted on the worker's `/metrics`. */
-  metricsTokens: readonly string[];
+  /** The secrets that may open the worker's `/metrics` (config.ts `operatorSecrets`). */
+  secrets: Secrets;
   /** Port of `/metrics` and `/healthz` (0: a free port). */
   metricsPort: number;
 }
@@ -20,7 +21,7 @@ export interface WorkerService {
  * worker, consuming once Redis answers, and its metrics server (`/metrics`, `/healthz`).
  */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<WorkerService> {
-  const { provider, logger, metricsTokens, metricsPort, ...deps } = options;
+  const { provider, logger, secrets, metricsPort, ...deps } = options;
   // Which APNs environment / FCM project this worker sends to: the first thing to check when every
   // token is suddenly refused.
   const target = await provider.describe();
@@ -29,7 +30,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   redisUpMetric(registry, () => delivery.redisReady());
   const lanes = Object.values(delivery.workers);
   await Promise.all(lanes.map((w) => w.waitUntilReady()));
-  const metrics = await startMetricsServer({ registry, tokens: metricsTokens, port: metricsPort });
+  const tokens = async () => operatorSecrets(secrets, 'metrics', await delivery.otherAppsExist());
+  const metrics = await startMetricsServer({ registry, tokens, port: metricsPort });
   const queues = Object.fromEntries(lanes.map((w) => [w.name, w.concurrency]));
   logger.info({ queues, metricsPort: metrics.port, ...target }, 'worker ready');
   return {

@@ -19,7 +19,7 @@ async function clientsWithTokens(stack: TestStack, name: string, count: number, 
   const clients = Array.from({ length: count }, (_, i) => `${name}${i}`);
   await Promise.all(
     clients.flatMap((client, i) => [
-      registry.register(client, 'ios', iosToken(from + i), Date.now(), timezone),
+      registry.register(client, 'ios', iosToken(from + i), Date.now(), { timezone }),
       registry.register(client, 'android', fcmToken(from + i)),
     ]),
   );

@@ -66,7 +66,10 @@ describe('a provider outage', () => {
         BREAKER_FAILURES: '1000000',
       },
     });
-    const env = { WORKER_CONCURRENCY: '4', APNS_BATCH_SIZE: '10', FCM_BATCH_SIZE: '10', LOG_LEVEL: 'info' };
+    // A slot for each of the 10 chunks: every chunk is taken at once and meets the outage. (With fewer slots a
+    // retried chunk, whose fair-share round is lower, goes before the job's later chunks, which then may
+    // first run once the outage is over.)
+    const env = { WORKER_CONCURRENCY: '10', APNS_BATCH_SIZE: '10', FCM_BATCH_SIZE: '10', LOG_LEVEL: 'info' };
     workers = [stack.startWorkerProcess('ios', env), stack.startWorkerProcess('android', env)];
     // Ready before the outage starts, so every chunk meets it.
     await Promise.all(workers.map((w) => w.waitForOutput(/worker ready/)));

@@ -4,6 +4,9 @@ import type { Registry } from 'prom-client';
 import { failure } from '@push/contract';
 import { bearerToken, matchesSecret } from '@push/config';
 
+/** Bearer tokens `/metrics` accepts, or a function of those it accepts now (config.ts `operatorSecrets`). */
+export type MetricsTokens = readonly string[] | (() => Promise<readonly string[]>);
+
 export interface MetricsAnswer {
   status: number;
   headers: Record<string, string>;
@@ -14,12 +17,8 @@ export interface MetricsAnswer {
  * The answer to `GET /metrics` (the API's route and a worker's server alike): the registry in Prometheus
  * text format for `Authorization: Bearer <one of tokens>`, else an enveloped 401.
  */
-export async function metricsAnswer(
-  registry: Registry,
-  tokens: readonly string[],
-  authorization: string | undefined,
-): Promise<MetricsAnswer> {
-  if (!matchesSecret(tokens, bearerToken(authorization))) {
+export async function metricsAnswer(registry: Registry, tokens: MetricsTokens, authorization: string | undefined): Promise<MetricsAnswer> {
+  if (!matchesSecret(typeof tokens === 'function' ? await tokens() : tokens, bearerToken(authorization))) {
     return {
       status: 401,
       headers: { 'Content-Type': 'application/json; charset=utf-8', 'WWW-Authenticate': 'Bearer realm="metrics"' },
@@ -31,8 +30,8 @@ export async function metricsAnswer(
 
 export interface MetricsServerOptions {
   registry: Registry;
-  /** Tokens accepted in `Authorization: Bearer <token>` (METRICS_TOKEN, else the API keys). */
-  tokens: readonly string[];
+  /** Tokens accepted in `Authorization: Bearer <token>`. */
+  tokens: MetricsTokens;
   /** 0: a free port. */
   port: number;
   /** @defaultValue every interface */

@@ -30,24 +30,38 @@ describe('metric definitions', () => {
     events.breakerOpened('ios', 1000);
     events.breakerOpened('ios', 2000);
     const text = await registry.metrics();
-    expect(sample(text, 'push_notifications_total{platform="ios",status="sent"}')).toBe(2);
-    expect(sample(text, 'push_notifications_total{platform="ios",status="invalid"}')).toBe(1);
-    expect(sample(text, 'push_notifications_total{platform="android",status="expired"}')).toBe(1);
-    expect(sample(text, 'push_notifications_total{platform="android",status="sent"}')).toBe(0);
-    expect(sample(text, 'push_notifications_total{platform="android",status="canceled"}')).toBe(2);
-    expect(sample(text, 'push_notifications_total{platform="ios",status="canceled"}')).toBe(0);
-    expect(sample(text, 'push_provider_request_duration_seconds_count{platform="ios"}')).toBe(2);
-    expect(sample(text, 'push_provider_request_duration_seconds_bucket{le="0.025",platform="ios"}')).toBe(1);
-    expect(sample(text, 'push_provider_tokens_total{platform="ios"}')).toBe(8);
-    expect(sample(text, 'push_retries_total{platform="android"}')).toBe(4);
-    expect(sample(text, 'push_rate_limit_pauses_total{platform="android"}')).toBe(1);
-    expect(sample(text, 'push_rate_limit_pause_seconds_total{platform="android"}')).toBe(1.5);
-    expect(sample(text, 'push_dead_tokens_removed_total{platform="ios"}')).toBe(1);
-    expect(sample(text, 'push_dead_tokens_removed_total{platform="android"}')).toBe(0);
-    expect(sample(text, 'push_dead_tokens_kept_total{platform="android"}')).toBe(7);
-    expect(sample(text, 'push_suspected_misconfiguration_total{platform="android"}')).toBe(1);
-    expect(sample(text, 'push_suspected_misconfiguration_total{platform="ios"}')).toBe(0);
-    expect(sample(text, 'push_provider_breaker_opens_total{platform="ios"}')).toBe(2);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="sent",app="default"}')).toBe(2);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="invalid",app="default"}')).toBe(1);
+    expect(sample(text, 'push_notifications_total{platform="android",status="expired",app="default"}')).toBe(1);
+    expect(sample(text, 'push_notifications_total{platform="android",status="sent",app="default"}')).toBe(0);
+    expect(sample(text, 'push_notifications_total{platform="android",status="canceled",app="default"}')).toBe(2);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="canceled",app="default"}')).toBe(0);
+    expect(sample(text, 'push_provider_request_duration_seconds_count{platform="ios",app="default"}')).toBe(2);
+    expect(sample(text, 'push_provider_request_duration_seconds_bucket{le="0.025",platform="ios",app="default"}')).toBe(1);
+    expect(sample(text, 'push_provider_tokens_total{platform="ios",app="default"}')).toBe(8);
+    expect(sample(text, 'push_retries_total{platform="android",app="default"}')).toBe(4);
+    expect(sample(text, 'push_rate_limit_pauses_total{platform="android",app="default"}')).toBe(1);
+    expect(sample(text, 'push_rate_limit_pause_seconds_total{platform="android",app="default"}')).toBe(1.5);
+    expect(sample(text, 'push_dead_tokens_removed_total{platform="ios",app="default"}')).toBe(1);
+    expect(sample(text, 'push_dead_tokens_removed_total{platform="android",app="default"}')).toBe(0);
+    expect(sample(text, 'push_dead_tokens_kept_total{platform="android",app="default"}')).toBe(7);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="android",app="default"}')).toBe(1);
+    expect(sample(text, 'push_suspected_misconfiguration_total{platform="ios",app="default"}')).toBe(0);
+    expect(sample(text, 'push_provider_breaker_opens_total{platform="ios",app="default"}')).toBe(2);
+  });
+
+  it("counts another app's events under its own app label", async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const events = deliveryMetrics(registry);
+    events.forApp('shop').recorded('ios', [{ status: 'sent' }, { status: 'failed' }]);
+    events.forApp('shop').paused('android', 2000);
+    events.recorded('ios', [{ status: 'sent' }]);
+    const text = await registry.metrics();
+    expect(sample(text, 'push_notifications_total{platform="ios",status="sent",app="shop"}')).toBe(1);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="failed",app="shop"}')).toBe(1);
+    expect(sample(text, 'push_rate_limit_pauses_total{platform="android",app="shop"}')).toBe(1);
+    expect(sample(text, 'push_notifications_total{platform="ios",status="sent",app="default"}')).toBe(1);
+    expect(sample(text, 'push_rate_limit_pauses_total{platform="android",app="default"}')).toBe(0);
   });
 
   it('reads queue depth per lane and Redis state at scrape, and leaves out a queue that cannot be read', async () => {
@@ -108,7 +122,7 @@ describe('the worker metrics server', () => {
     const res = await get('/metrics', { Authorization: `Bearer ${token}` });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(sample(await res.text(), 'push_notifications_total{platform="ios",status="sent"}')).toBe(1);
+    expect(sample(await res.text(), 'push_notifications_total{platform="ios",status="sent",app="default"}')).toBe(1);
   });
 
   it.each([

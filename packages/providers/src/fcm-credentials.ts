@@ -33,15 +33,18 @@ export function createFcmAuth(credential: FcmCredential, projectId?: string): Fc
       projectId: () => Promise.resolve(projectId),
     };
   }
-  if ('serviceAccountFile' in credential) {
-    const account = readServiceAccount(credential.serviceAccountFile);
+  if ('serviceAccountFile' in credential || 'serviceAccount' in credential) {
+    const [account, source] =
+      'serviceAccount' in credential
+        ? [credential.serviceAccount, 'the service account']
+        : [readServiceAccount(credential.serviceAccountFile), credential.serviceAccountFile];
     const id = projectId ?? (typeof account.project_id === 'string' ? account.project_id : undefined);
-    if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${credential.serviceAccountFile} has none)`);
+    if (!id) throw new ProviderConfigError(`${NO_PROJECT} (${source} has none)`);
     let firebaseCredential: Credential;
     try {
       firebaseCredential = cert(account); // it reads the JSON's snake_case keys itself
     } catch (error) {
-      throw new ProviderConfigError(`${credential.serviceAccountFile}: not a usable service account: ${(error as Error).message}`);
+      throw new ProviderConfigError(`${source}: not a usable service account: ${(error as Error).message}`);
     }
     return { ...cachedAccessToken(firebaseCredential), projectId: () => Promise.resolve(id) };
   }

@@ -6,3 +6,4 @@ export * from './fcm';
 export * from './fcm-classify';
 export type { FcmCredential } from '@push/config';
 export { isApnsToken, isFcmToken } from './token-format';
+export * from './webpush';

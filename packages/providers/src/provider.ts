@@ -1,4 +1,4 @@
-import type { Payload, Platform } from '@push/contract';
+import type { Payload, Platform, Priority } from '@push/contract';
 
 /**
  * What a provider said about one token. Dead tokens are data, not exceptions; errors come in two kinds
@@ -37,14 +37,21 @@ export interface SendContext {
    * the payload sets `collapseKey`, so a notification re-sent after a crash replaces the first one.
    */
   jobId?: string;
+  /**
+   * In the order of the tokens: what the registry stores with a token besides it (Web Push: the
+   * subscription's packed keys). Platforms without keys ignore it.
+   */
+  keys?: readonly (string | undefined)[];
+  /** The job's priority (its lane): Web Push asks for `Urgency: high` for `high` jobs. */
+  priority?: Priority;
 }
 
-/** One push provider (APNs or FCM). The delivery pipeline drives it without knowing which it is. */
+/** One push provider (APNs, FCM or Web Push). The delivery pipeline drives it without knowing which it is. */
 export interface PushProvider {
   readonly platform: Platform;
   /** Sends one notification per token concurrently; the outcomes are in the order of `tokens`. */
   send(tokens: readonly string[], payload: Payload, context?: SendContext): Promise<SendOutcome[]>;
-  /** Where this provider sends (APNs environment and host, FCM project), for the start-up log. No secrets. */
+  /** Where this provider sends (APNs environment and host, FCM project, VAPID key), for the start-up log. No secrets. */
   describe(): Promise<Record<string, string>>;
   /** Closes connections after in-flight requests finish. */
   close(): Promise<void>;

@@ -88,6 +88,12 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     teamId,
     signingKeyPem,
     expireProviderTokens: () => verifier.expireAll(Date.now()),
+    addKey(key = {}) {
+      const generated = generateSigningKey();
+      const added = { keyId: key.keyId ?? appleId(), teamId: key.teamId ?? appleId(), signingKeyPem: generated.privatePem };
+      verifier.addKey(generated.publicKey, added.keyId, added.teamId);
+      return added;
+    },
   };
 }
 
@@ -108,7 +114,7 @@ function handle(ex: Exchange, core: SimulatorCore<ApnsBehaviour>, verifier: Prov
   const outcome = check(ex, token, requestId, now, core, verifier);
   if (typeof outcome === 'string') return reject(ex, core, apnsId, outcome, delay, now);
 
-  core.recorder.add({ token, headers: deviceHeaders(h), body: outcome.payload, at: now });
+  core.recorder.add({ token, headers: deviceHeaders(h), body: outcome.payload, at: now, credential: outcome.credential });
   // Apple sends apns-unique-id in the development environment only; a simulator is one.
   core.later(delay, () => ex.respond(200, { 'apns-id': apnsId, 'apns-unique-id': randomUUID() }));
 }
@@ -121,7 +127,7 @@ function check(
   now: number,
   core: SimulatorCore<ApnsBehaviour>,
   verifier: ProviderTokenVerifier,
-): string | { payload: object } {
+): string | { payload: object; credential: string } {
   const b = core.behaviour;
   const h = ex.headers;
   const outage = b.outageStatus(now);
@@ -129,7 +135,7 @@ function check(
   if (b.randomError()) return 'InternalServerError';
 
   const auth = verifier.check(header(h, 'authorization'), now);
-  if (auth) return auth;
+  if (typeof auth === 'string') return auth;
 
   const topic = header(h, 'apns-topic');
   if (!topic) return 'MissingTopic';
@@ -155,7 +161,7 @@ function check(
   if (b.in('dead', token)) return 'Unregistered';
   if (b.in('throttled', token)) return 'TooManyRequests';
   if (b.flakyFirstTime(token)) return 'ServiceUnavailable';
-  return { payload };
+  return { payload, credential: auth.credential };
 }
 
 function reject(ex: Exchange, core: SimulatorCore<ApnsBehaviour>, apnsId: string, reason: string, delayMs: number, now = Date.now()): void {

@@ -32,8 +32,9 @@ export const COMMON_DEFAULTS = {
   recordLimit: 100_000,
 } satisfies CommonBehaviour;
 
-/** The per-token lists, across both simulators. */
-export type ListName = 'dead' | 'bad' | 'flakyOnce' | 'throttled' | 'slow' | 'wrongTopic' | 'senderMismatch' | 'deviceThrottled';
+/** The per-token lists, across the simulators. */
+export type ListName =
+  'dead' | 'bad' | 'flakyOnce' | 'throttled' | 'slow' | 'wrongTopic' | 'senderMismatch' | 'deviceThrottled' | 'badRequest';
 
 /**
  * The live behaviour of one simulator: the plain settings, the token lists compiled into matchers (so a

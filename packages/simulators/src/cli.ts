@@ -34,7 +34,8 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
-  const hint = e.code === 'EADDRINUSE' ? ' (a port is taken: set SIM_APNS_PORT / SIM_FCM_PORT, 0 for any free port)' : '';
+  const hint =
+    e.code === 'EADDRINUSE' ? ' (a port is taken: set SIM_APNS_PORT / SIM_FCM_PORT / SIM_WEBPUSH_PORT, 0 for any free port)' : '';
   console.error(`simulators: ${e.message ?? String(err)}${hint}`);
   process.exit(1);
 });

@@ -11,6 +11,8 @@ export interface ControlTarget {
   /** Throws (a BehaviourError) when the input is not a valid behaviour. */
   setBehaviour(input: unknown): void;
   outage(ms: number, status?: number): void;
+  /** Web Push only: mints a subscription like a browser (`POST /_sim/subscribe`). */
+  subscribe?(input: unknown): object;
 }
 
 const DEFAULT_LIMIT = 1000;
@@ -23,12 +25,14 @@ const DEFAULT_LIMIT = 1000;
  *   POST /_sim/reset                   clear records, counters, flaky-once memory
  *   GET  /_sim/behaviour               current behaviour; POST: change it (JSON, partial)
  *   POST /_sim/outage                  {"ms": 5000, "status": 503}
+ *   POST /_sim/subscribe               Web Push: {"name"?, "applicationServerKey"?} -> a PushSubscription
  */
 export function controlHandler(target: ControlTarget): Handler {
   return (ex: Exchange) => {
     const url = new URL(ex.path, 'https://sim.invalid');
     const route = `${ex.method} ${url.pathname}`;
     try {
+      if (route === 'POST /_sim/subscribe' && target.subscribe) return json(ex, 200, target.subscribe(parseBody(ex)));
       switch (route) {
         case 'GET /_sim/received': {
           const token = url.searchParams.get('token');

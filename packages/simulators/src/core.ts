@@ -1,6 +1,6 @@
 import { BehaviourState, COMMON_DEFAULTS, type ListName } from './behaviour';
 import { loadOrCreateCerts } from './certs';
-import { controlHandler } from './control';
+import { controlHandler, type ControlTarget } from './control';
 import { Recorder } from './recorder';
 import { startServer, type Handler, type SimServer } from './server';
 import { parseBehaviour, type Kind } from './settings';
@@ -65,6 +65,7 @@ export async function listen<B extends CommonBehaviour>(
   server: ServerOptions,
   allowHTTP1: boolean,
   handle: Handler,
+  controlExtras: Pick<ControlTarget, 'subscribe'> = {},
 ): Promise<{ sim: Simulator<B>; server: SimServer }> {
   const certs = await loadOrCreateCerts(server.certDir, server.certHosts);
   const methods = {
@@ -84,6 +85,7 @@ export async function listen<B extends CommonBehaviour>(
     ...methods,
     behaviour: () => core.behaviour.current,
     setBehaviour: (b) => core.setBehaviour(b),
+    ...controlExtras,
   });
   const srv = await startServer({
     host: server.host ?? '127.0.0.1',

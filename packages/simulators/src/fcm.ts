@@ -94,17 +94,28 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
   const bucket = new TokenBucket(core.behaviour.current.quotaPerMinute ?? 0);
   core.onChange = (b) => bucket.setRate(b.quotaPerMinute ?? 0);
 
-  const ctx: Context = { core, bucket, projectId, accessToken, namePrefix: `projects/${projectId}/messages/0:`, seq: 0 };
+  const ctx: Context = { core, bucket, projects: new Map([[accessToken, projectId]]), seq: 0 };
   const { sim } = await listen(core, server, true, (ex) => handle(ex, ctx));
-  return { ...sim, projectId, accessToken };
+  return {
+    ...sim,
+    projectId,
+    accessToken,
+    addProject(project = {}) {
+      const added = {
+        projectId: project.projectId ?? `sim-project-${ctx.projects.size + 1}`,
+        accessToken: project.accessToken ?? `ya29.sim-${randomBytes(24).toString('base64url')}`,
+      };
+      ctx.projects.set(added.accessToken, added.projectId);
+      return added;
+    },
+  };
 }
 
 interface Context {
   core: SimulatorCore<FcmBehaviour>;
   bucket: TokenBucket;
-  projectId: string;
-  accessToken: string;
-  namePrefix: string;
+  /** Each accepted bearer token and the one project it may send for. */
+  projects: Map<string, string>;
   seq: number;
 }
 
@@ -124,15 +135,16 @@ function handle(ex: Exchange, ctx: Context): void {
   let name: string;
   if (outcome.validateOnly) {
     // What Google answers to a dry run.
-    name = `projects/${ctx.projectId}/messages/fake_message_id`;
+    name = `projects/${outcome.projectId}/messages/fake_message_id`;
   } else {
-    core.recorder.add({ token: outcome.token, headers: deviceHeaders(ex.headers), body: outcome.body, at: now });
-    name = `${ctx.namePrefix}${now}%${(++ctx.seq).toString(16)}`;
+    const { token, body, projectId } = outcome;
+    core.recorder.add({ token, headers: deviceHeaders(ex.headers), body, at: now, credential: projectId });
+    name = `projects/${projectId}/messages/0:${now}%${(++ctx.seq).toString(16)}`;
   }
   core.later(delay, () => ex.respond(200, { ...JSON_HEADERS }, `{"name":"${name}"}`));
 }
 
-type Outcome = (Answer & { token?: string }) | { token: string; body: unknown; validateOnly: boolean };
+type Outcome = (Answer & { token?: string }) | { token: string; body: unknown; validateOnly: boolean; projectId: string };
 
 /** Google's answer to this request, or what to record when it is accepted. */
 function decide(ex: Exchange, ctx: Context, now: number): Outcome {
@@ -150,10 +162,9 @@ function decide(ex: Exchange, ctx: Context, now: number): Outcome {
   if (b.randomError()) return ANSWERS.unavailable;
   const auth = ex.headers.authorization;
   // The scheme is case-insensitive (RFC 9110), the credential is not.
-  if (auth === undefined || auth.slice(7) !== ctx.accessToken || auth.slice(0, 7).toLowerCase() !== 'bearer ') {
-    return ANSWERS.unauthenticated;
-  }
-  if (route[1] !== ctx.projectId) return permissionDenied(decodeURIComponent(route[1] ?? ''));
+  const projectId = auth?.slice(0, 7).toLowerCase() === 'bearer ' ? ctx.projects.get(auth.slice(7)) : undefined;
+  if (projectId === undefined) return ANSWERS.unauthenticated;
+  if (route[1] !== projectId) return permissionDenied(decodeURIComponent(route[1] ?? ''));
   const wait = bucket.take(now);
   if (wait > 0) return { ...ANSWERS.projectQuota, retryAfter: wait };
 
@@ -177,5 +188,5 @@ function decide(ex: Exchange, ctx: Context, now: number): Outcome {
   if (b.in('deviceThrottled', token)) return { ...ANSWERS.deviceQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
   if (b.in('throttled', token)) return { ...ANSWERS.projectQuota, retryAfter: b.current.retryAfterSeconds ?? 1, token };
   if (b.flakyFirstTime(token)) return { ...ANSWERS.internal, token };
-  return { token, body, validateOnly: (request.validate_only ?? request.validateOnly) === true };
+  return { token, body, validateOnly: (request.validate_only ?? request.validateOnly) === true, projectId };
 }

@@ -23,15 +23,15 @@ export function appleId(): string {
   return Array.from(randomBytes(10), (b) => alphabet[b % alphabet.length]).join('');
 }
 
-type Verified = { ok: true; iat: number; epoch: number } | { ok: false; reason: ProviderTokenError };
+type Verified = { ok: true; iat: number; epoch: number; credential: string } | { ok: false; reason: ProviderTokenError };
 
 /** Cache bound: a client keeps one JWT for 20-60 minutes, so a handful of entries is the normal case. */
 const CACHE_LIMIT = 10_000;
 
 /**
- * Checks `authorization: bearer <JWT>` the way APNs does: ES256 signature by the configured key, `kid` =
- * keyId, `iss` = teamId, `iat` not older than the maximum age. Each distinct JWT is verified once and
- * then served from a cache, so the per-request cost is a Map look-up.
+ * Checks `authorization: bearer <JWT>` the way APNs does: ES256 signature by one of the known keys, `kid` =
+ * its keyId, `iss` = its teamId, `iat` not older than the maximum age. Each distinct JWT is verified once
+ * and then served from a cache, so the per-request cost is a Map look-up.
  */
 export class ProviderTokenVerifier {
   maxAgeSeconds = 3600;
@@ -40,14 +40,20 @@ export class ProviderTokenVerifier {
   private epoch = 0;
   /** Tokens issued before this (Unix seconds) are expired. */
   private notBeforeIat = 0;
+  /** The accepted keys by key id, each with its team. */
+  private readonly keys = new Map<string, { publicKey: KeyObject; teamId: string }>();
 
-  constructor(
-    private readonly publicKey: KeyObject,
-    private readonly keyId: string,
-    private readonly teamId: string,
-  ) {}
+  constructor(publicKey: KeyObject, keyId: string, teamId: string) {
+    this.addKey(publicKey, keyId, teamId);
+  }
 
-  check(authorization: string | undefined, nowMs: number): ProviderTokenError | undefined {
+  /** Accepts one more signing key (another Apple developer account: several apps in one test). */
+  addKey(publicKey: KeyObject, keyId: string, teamId: string): void {
+    this.keys.set(keyId, { publicKey, teamId });
+  }
+
+  /** The error APNs would answer, or the accepted key as `<teamId>.<keyId>`. */
+  check(authorization: string | undefined, nowMs: number): ProviderTokenError | { credential: string } {
     if (!authorization) return 'MissingProviderToken';
     let entry = this.cache.get(authorization);
     if (entry === undefined) {
@@ -59,7 +65,7 @@ export class ProviderTokenVerifier {
     if (entry.epoch < this.epoch || nowMs - entry.iat * 1000 > this.maxAgeSeconds * 1000) {
       return 'ExpiredProviderToken';
     }
-    return undefined;
+    return { credential: entry.credential };
   }
 
   /** Every token issued before now is expired; tokens issued from now on are accepted. */
@@ -79,8 +85,9 @@ export class ProviderTokenVerifier {
     const header = decodeJson(h);
     const payload = decodeJson(p);
     if (!header || !payload) return { ok: false, reason: 'InvalidProviderToken' };
-    if (header.alg !== 'ES256' || header.kid !== this.keyId) return { ok: false, reason: 'InvalidProviderToken' };
-    if (payload.iss !== this.teamId || typeof payload.iat !== 'number' || !Number.isInteger(payload.iat)) {
+    const key = typeof header.kid === 'string' ? this.keys.get(header.kid) : undefined;
+    if (header.alg !== 'ES256' || !key) return { ok: false, reason: 'InvalidProviderToken' };
+    if (payload.iss !== key.teamId || typeof payload.iat !== 'number' || !Number.isInteger(payload.iat)) {
       return { ok: false, reason: 'InvalidProviderToken' };
     }
     // An iat far in the future is a client clock or signing bug, not a fresh token.
@@ -88,14 +95,15 @@ export class ProviderTokenVerifier {
     const signature = Buffer.from(s, 'base64url');
     // JWS ES256 signatures are r||s (64 bytes), not DER.
     const valid =
-      signature.length === 64 && verify('sha256', Buffer.from(`${h}.${p}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+      signature.length === 64 && verify('sha256', Buffer.from(`${h}.${p}`), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
     if (!valid) return { ok: false, reason: 'InvalidProviderToken' };
     const iat = payload.iat;
-    return { ok: true, iat, epoch: iat < this.notBeforeIat ? -1 : this.epoch };
+    return { ok: true, iat, epoch: iat < this.notBeforeIat ? -1 : this.epoch, credential: `${key.teamId}.${String(header.kid)}` };
   }
 }
 
-function decodeJson(part: string): Record<string, unknown> | undefined {
+/** One base64url JWT part as a JSON object, or undefined when it is not one. */
+export function decodeJson(part: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

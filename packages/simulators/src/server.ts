@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { CertBundle } from './certs';
 import type { Recorder } from './recorder';
 
@@ -67,7 +68,9 @@ export async function startServer(o: SimServerOptions): Promise<SimServer> {
     session.on('close', () => sessions.delete(session));
     session.on('error', noop);
   });
-  server.on('secureConnection', (socket: Socket) => {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // HTTP/2 connections are counted as sessions above; HTTP/1.1 ones here.
+    if (socket.alpnProtocol !== 'h2') o.recorder.sessionOpened();
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });

@@ -1,6 +1,6 @@
-import type { ApnsBehaviour, FcmBehaviour } from './types';
+import type { ApnsBehaviour, FcmBehaviour, WebPushBehaviour } from './types';
 
-export type Kind = 'apns' | 'fcm';
+export type Kind = 'apns' | 'fcm' | 'webpush';
 
 /** A behaviour setting that cannot be used; the message names it. */
 export class BehaviourError extends Error {
@@ -44,6 +44,11 @@ const RULES: Record<Kind, Record<string, Rule>> = {
     outageRetryAfter: { type: 'boolean' },
     quotaPerMinute: { type: 'number', min: 0 },
   },
+  webpush: {
+    ...COMMON,
+    badRequest: { type: 'list' },
+    maxPayloadBytes: { type: 'number', min: 0, integer: true },
+  },
 };
 
 /** The names `kind` accepts, for messages and the README. */
@@ -57,8 +62,9 @@ export function behaviourKeys(kind: Kind): string[] {
  */
 export function parseBehaviour(kind: 'apns', input: unknown): Partial<ApnsBehaviour>;
 export function parseBehaviour(kind: 'fcm', input: unknown): Partial<FcmBehaviour>;
-export function parseBehaviour(kind: Kind, input: unknown): Partial<ApnsBehaviour & FcmBehaviour>;
-export function parseBehaviour(kind: Kind, input: unknown): Partial<ApnsBehaviour & FcmBehaviour> {
+export function parseBehaviour(kind: 'webpush', input: unknown): Partial<WebPushBehaviour>;
+export function parseBehaviour(kind: Kind, input: unknown): Partial<ApnsBehaviour & FcmBehaviour & WebPushBehaviour>;
+export function parseBehaviour(kind: Kind, input: unknown): Partial<ApnsBehaviour & FcmBehaviour & WebPushBehaviour> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new BehaviourError('behaviour must be an object');
   }

@@ -61,14 +61,28 @@ export interface FcmBehaviour extends CommonBehaviour {
   quotaPerMinute?: number;
 }
 
+export interface WebPushBehaviour extends CommonBehaviour {
+  /** Subscriptions answered 400 (a request the push service refuses). */
+  badRequest?: TokenList;
+  /** Encrypted bodies above this answer 413 (RFC 8030 §7.2: at least 4096 must be accepted). @defaultValue 4096 */
+  maxPayloadBytes?: number;
+}
+
 export interface RecordedNotification {
   token: string;
   /** Request headers without HTTP/2 pseudo-headers and without `authorization`. */
   headers: Record<string, string>;
-  /** The request body, parsed as JSON (APNs: the payload; FCM: `{ message, validate_only? }`). */
+  /**
+   * The request body, parsed as JSON (APNs: the payload; FCM: `{ message, validate_only? }`; Web Push:
+   * the decrypted plaintext, parsed when it is JSON).
+   */
   body: unknown;
+  /** Web Push: the claims of the VAPID token the message was sent with. */
+  vapid?: { aud: string; exp: number; sub: string; k: string };
   /** Epoch ms when the notification was accepted. */
   at: number;
+  /** Whose credentials it came with: APNs `<teamId>.<keyId>`, FCM the project id. */
+  credential?: string;
 }
 
 export interface SimulatorStats {
@@ -77,7 +91,7 @@ export interface SimulatorStats {
   accepted: number;
   /** Rejections by provider reason (APNs `reason`, FCM `errorCode` or else `status`). */
   rejected: Record<string, number>;
-  /** HTTP/2 sessions (connections) opened. */
+  /** Connections opened (HTTP/2 sessions and HTTP/1.1 keep-alive connections). */
   sessions: number;
   /** Streams open right now. */
   inFlight: number;
@@ -113,12 +127,48 @@ export interface ApnsSimulator extends Simulator<ApnsBehaviour> {
   readonly signingKeyPem: string;
   /** Every provider token issued before now answers 403 ExpiredProviderToken. */
   expireProviderTokens(): void;
+  /** Accepts one more signing key (another team's, or the same team's second key); returns it with its ids. */
+  addKey(key?: { keyId?: string; teamId?: string }): { keyId: string; teamId: string; signingKeyPem: string };
 }
 
 export interface FcmSimulator extends Simulator<FcmBehaviour> {
   readonly projectId: string;
   readonly accessToken: string;
+  /** Accepts one more project with its own bearer token (a token is valid for its project only); returns both. */
+  addProject(project?: { projectId?: string; accessToken?: string }): { projectId: string; accessToken: string };
 }
+
+/** A browser's `PushSubscription.toJSON()`. */
+export interface SimulatedSubscription {
+  endpoint: string;
+  expirationTime: null;
+  keys: { p256dh: string; auth: string };
+}
+
+export interface SubscribeOptions {
+  /** The endpoint's last path segment (A-Z a-z 0-9 _ -). @defaultValue random */
+  name?: string;
+  /** The VAPID public key the page subscribed with: messages signed with another key answer 403. @defaultValue unset (any key) */
+  applicationServerKey?: string;
+  /**
+   * The subscription's P-256 private key and 16-byte auth secret (base64url), for a caller that derives
+   * the same subscriptions in several processes (the benchmark). @defaultValue random, as a browser makes them
+   */
+  privateKey?: string;
+  auth?: string;
+}
+
+export interface WebPushSimulator extends Simulator<WebPushBehaviour> {
+  /**
+   * Creates a subscription the way a browser does (`pushManager.subscribe`): a P-256 key pair and a
+   * 16-byte auth secret whose private halves stay here, so what arrives can be decrypted.
+   */
+  subscribe(options?: SubscribeOptions): SimulatedSubscription;
+  /** The user unsubscribed: the endpoint answers 410 Gone from now on. */
+  unsubscribe(endpoint: string): void;
+}
+
+export interface WebPushSimulatorOptions extends ServerOptions, WebPushBehaviour {}
 
 export interface ServerOptions {
   /** @defaultValue 0 (a free port) */

@@ -16,12 +16,13 @@ afterEach(async () => {
 });
 
 describe('startSimulators', () => {
-  it('starts both on one CA, writes the key, and reuses CA, key and ids on restart', async () => {
+  it('starts all three on one CA, writes the key, and reuses CA, key and ids on restart', async () => {
     const first = await startSimulators({ dir });
     let info;
     try {
       info = first.info;
       expect(first.apns.caFile).toBe(first.fcm.caFile);
+      expect(first.webpush.caFile).toBe(first.fcm.caFile);
       expect(first.apns.caFile).toBe(path.join(dir, 'ca.pem'));
       expect(await fs.readFile(info.apns.keyFile, 'utf8')).toBe(first.apns.signingKeyPem);
       expect(info.env).toEqual({
@@ -33,6 +34,7 @@ describe('startSimulators', () => {
         FCM_ENDPOINT: first.fcm.url,
         FCM_PROJECT_ID: first.fcm.projectId,
         FCM_ACCESS_TOKEN: first.fcm.accessToken,
+        WEBPUSH_ALLOWED_ENDPOINTS: `127.0.0.1:${first.webpush.port}`,
         NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem'),
       });
       expect(first.describe()).toContain(`curl --http2 -k ${first.apns.url}/_sim/received`);

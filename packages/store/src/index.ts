@@ -9,4 +9,6 @@ export * from './dead-token-guard';
 export * from './queues';
 export * from './redis-server';
 export * from './scripts';
+export * from './sealed';
+export * from './app-store';
 export * from './clock';

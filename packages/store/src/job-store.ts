@@ -46,6 +46,8 @@ export interface NewJob {
   jobId: string;
   clients: number;
   chunks: number;
+  /** The platforms the job is queued on; it completes when each has finished every chunk. */
+  platforms: readonly Platform[];
   payload: Payload;
   priority: Priority;
   campaign?: Campaign;
@@ -57,6 +59,9 @@ export interface NewJob {
 }
 
 const countNames = ['tokens', ...tokenStatuses] as const;
+
+/** The platforms of a job created before jobs listed their own (before Web Push): it was queued on these. */
+const LEGACY_PLATFORMS: readonly string[] = ['ios', 'android'];
 
 /** A results cursor: which status stream, and the last stream id returned. */
 function parseCursor(cursor: string | undefined): { status: number; after: string } | null {
@@ -104,6 +109,7 @@ export class JobStore {
         createdAt: now,
         clients: job.clients,
         chunks: job.chunks,
+        platforms: job.platforms.join(','),
         payload: JSON.stringify(job.payload),
         priority: job.priority,
         expiresAt,
@@ -160,7 +166,7 @@ export class JobStore {
     return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, await this.expiresAt(jobId));
   }
 
-  /** Marks every chunk of the job as queued on both platforms (the API's last step). */
+  /** Marks every chunk of the job as queued on every platform (the API's last step). */
   async markQueued(jobId: string, now = Date.now()): Promise<void> {
     await this.redis.hset(this.keys.job(jobId), 'queuedAt', now);
   }
@@ -241,7 +247,7 @@ export class JobStore {
     return Math.max(recorded, 0);
   }
 
-  /** Marks one chunk of one platform finished; the job completes when every chunk of both has. */
+  /** Marks one chunk of one platform finished; the job completes when every chunk of every platform has. */
   async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
     await this.scripts.chunkDone(
       this.keys.job(jobId),
@@ -251,7 +257,7 @@ export class JobStore {
       clientsWithTokens,
       now,
       await this.expiresAt(jobId),
-      ...platforms,
+      ...LEGACY_PLATFORMS,
     );
   }
 
@@ -259,18 +265,18 @@ export class JobStore {
     const hash = await this.redis.hgetall(this.keys.job(jobId));
     if (!hash.createdAt) return undefined;
     const num = (field: string) => Number(hash[field] ?? 0);
-    const chunks = num('chunks');
+    const queuedOn = hash.platforms?.split(',') ?? LEGACY_PLATFORMS;
     const platformCounts = (p: Platform) =>
       ({
         clients: num(`${p}:clients`),
         ...Object.fromEntries(countNames.map((name) => [name, num(`${p}:${name}`)])),
-        chunks,
+        chunks: queuedOn.includes(p) ? num('chunks') : 0,
         chunksDone: num(`${p}:chunksDone`),
       }) as Counts & { chunks: number; chunksDone: number };
-    const perPlatform = { ios: platformCounts('ios'), android: platformCounts('android') };
+    const perPlatform = Object.fromEntries(platforms.map((p) => [p, platformCounts(p)])) as JobStatus['platforms'];
     const totals = {
       clients: num('clients'),
-      ...Object.fromEntries(countNames.map((name) => [name, perPlatform.ios[name] + perPlatform.android[name]])),
+      ...Object.fromEntries(countNames.map((name) => [name, platforms.reduce((sum, p) => sum + perPlatform[p][name], 0)])),
     } as Counts;
     const priority = prioritySchema.safeParse(hash.priority);
     const iso = (field: string) => new Date(num(field)).toISOString();

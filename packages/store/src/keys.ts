@@ -1,9 +1,33 @@
-import type { Platform } from '@push/contract';
+import { DEFAULT_APP, type Platform } from '@push/contract';
 import type { RedisClient } from './redis';
 
 /**
- * What the provider-wide state (dead-token guard, breaker) is kept per: today one platform (`ios`,
- * `android`, later `web`). Tenancy adds the app here, `<app>:<platform>`, and nowhere else.
+ * The key prefix of one app's data (registry, jobs, results, idempotency keys, pauses, limits): the
+ * `default` app keeps the deployment's own prefix, so a deployment from before apps keeps its data;
+ * another app's keys gain an `app:<id>` segment (outside the {hash tag}, so the Cluster slots are as before).
+ */
+export function appPrefix(prefix: string, app: string = DEFAULT_APP): string {
+  return app === DEFAULT_APP ? prefix : `${prefix}:app:${app}`;
+}
+
+/** Every Redis key of the app records (one per deployment, beside the default app's data). */
+export function appRegistryKeys(prefix: string) {
+  return {
+    /** Set of the ids of every app but `default`. */
+    appIds: () => `${prefix}:apps`,
+    /** Hash of one app: `meta` (JSON, no secret), `secrets` (sealed JSON), `keys` (JSON key id -> hash), `version`. */
+    app: (id: string) => `${prefix}:apps:{${id}}`,
+    /** String `<app> <key id>` under the SHA-256 (hex) of an API key: how a request finds its app. */
+    apiKey: (hash: string) => `${prefix}:apikey:{${hash}}`,
+    /** What SCAN matches to find every key of a deleted app. */
+    appData: (id: string) => `${appPrefix(prefix, id)}:*`,
+  };
+}
+
+/**
+ * What the provider-wide state (dead-token guard, breaker) is kept per within one app: the platform (`ios`,
+ * `android`, later `web`). The app is in the key prefix the stores are given (`appPrefix`), so each app
+ * has its own guard and breaker per platform.
  */
 export function deliveryScope(platform: string): string {
   return platform;

@@ -9,6 +9,8 @@ export interface PlannedToken extends ResolvedToken {
 
 /** One chunk of a push job for one platform: up to PUSH_CHUNK_CLIENTS client ids. No secrets, no payload. */
 export interface ChunkJobData {
+  /** The app of the job; absent: `default`. */
+  app?: string;
   jobId: string;
   chunk: number;
   clients: string[];
@@ -27,7 +29,7 @@ export interface ChunkJobData {
  * The BullMQ queue of each platform: the one home of the platform list's queue names. Every lane of a
  * platform has its own queue under the platform's name (`laneQueueName`), so a new platform is one entry here.
  */
-export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm' };
+export const queueName: Record<Platform, string> = { ios: 'apns', android: 'fcm', web: 'webpush' };
 
 /**
  * The queue of one lane of a platform. The `normal` lane keeps the platform's own name (chunks queued

@@ -11,16 +11,25 @@ export interface ResolvedToken {
   token: string;
   /** When the token was registered (epoch ms): a provider's "dead since" older than this does not count. */
   at?: number;
+  /**
+   * What a platform needs besides the token to send to it, stored with it: a Web Push subscription's
+   * packed keys (`packSubscriptionKeys`). Never written into job data: a retried chunk reads it again.
+   */
+  keys?: string;
 }
 
-const platformCode: Record<Platform, string> = { ios: 'i', android: 'a' };
-const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android' };
+const platformCode: Record<Platform, string> = { ios: 'i', android: 'a', web: 'w' };
+const codePlatform: Record<string, Platform> = { i: 'ios', a: 'android', w: 'web' };
+/** Platforms whose tokens carry keys (a web token is the subscription's endpoint; its keys are separate). */
+const keyedPlatforms: ReadonlySet<Platform> = new Set(['web']);
 
 /**
  * Redis layout (the figures are `npm run bench` measurements, docs/performance.md):
  *
  * - `clientDevices(client)` (keys.ts): a string, the client's devices, one line each, `<code><createdAt ms>:<token>`
- *   (code `i` or `a`). A hash with the token as field would be the obvious layout, but Redis keeps a hash
+ *   (code `i`, `a` or `w`); a web line is `w<createdAt ms>.<keys>:<endpoint>`, the subscription's p256dh and
+ *   auth packed into 108 base64url characters (no `:`, so the first `:` still ends the prefix). A hash with
+ *   the token as field would be the obvious layout, but Redis keeps a hash
  *   compact (listpack) only while every field is at most 64 bytes (`hash-max-listpack-value`) and FCM
  *   tokens are ~150: such a client hash costs ~370 bytes for one token, the string ~230.
  * - `tokenOwners(<4 hex>)`: the reverse index token -> client, in 65,536 bucket hashes whose fields are
@@ -56,16 +65,27 @@ export class TokenRegistry {
   }
 
   /**
-   * Registers `token` for `client`, taking it away from any client that had it; a `timezone` becomes the
-   * client's (a device that registers from a new zone moves its user there).
+   * Registers `token` for `client`, taking it away from any client that had it. A `timezone` becomes the
+   * client's (a device that registers from a new zone moves its user there). `keys` is required for a
+   * platform whose tokens carry keys (web: the packed subscription keys) and refused for the others.
    */
-  async register(client: string, platform: Platform, token: string, now = Date.now(), timezone?: string): Promise<void> {
+  async register(
+    client: string,
+    platform: Platform,
+    token: string,
+    now = Date.now(),
+    { timezone, keys }: { timezone?: string; keys?: string } = {},
+  ): Promise<void> {
     if (token.includes('\n')) throw new RangeError('a device token cannot contain a line break');
+    if (keyedPlatforms.has(platform) !== (keys !== undefined))
+      throw new RangeError(`${platform} tokens ${keys === undefined ? 'need' : 'take no'} keys`);
+    if (keys !== undefined && !/^[A-Za-z0-9_-]+$/.test(keys)) throw new RangeError('keys must be base64url');
     if (timezone !== undefined) await this.setTimeZone(client, timezone);
     const digest = digestOf(token);
     const previous = await this.scripts.setOwner(this.keys.tokenOwners(digest.toString('hex', 0, 2)), digest.subarray(2, 12), client);
     if (previous !== null && previous !== client) await this.scripts.putDevice(this.keys.clientDevices(previous), token);
-    await this.scripts.putDevice(this.keys.clientDevices(client), token, `${platformCode[platform]}${now}:${token}`);
+    const line = `${platformCode[platform]}${now}${keys === undefined ? '' : `.${keys}`}:${token}`;
+    await this.scripts.putDevice(this.keys.clientDevices(client), token, line);
   }
 
   /** Removes a token wherever it is registered; returns the client that had it, if any. */
@@ -92,7 +112,7 @@ export class TokenRegistry {
       this.redis.get(this.keys.clientDevices(client)),
       this.redis.get(this.keys.clientTimeZone(client)),
     ]);
-    forEachDevice(value, (code, createdAt, token) => {
+    forEachDevice(value, (code, createdAt, _keys, token) => {
       const platform = codePlatform[code];
       if (platform) devices.push({ token, platform, createdAt: new Date(createdAt).toISOString(), ...(timezone !== null && { timezone }) });
     });
@@ -110,11 +130,30 @@ export class TokenRegistry {
     const code = platformCode[platform];
     const resolved: ResolvedToken[] = [];
     values.forEach((value, i) => {
-      forEachDevice(value, (c, createdAt, token) => {
-        if (c === code) resolved.push({ client: clients[i]!, token, at: createdAt });
+      forEachDevice(value, (c, createdAt, keys, token) => {
+        if (c === code)
+          resolved.push(
+            keys === undefined ? { client: clients[i]!, token, at: createdAt } : { client: clients[i]!, token, at: createdAt, keys },
+          );
       });
     });
     return resolved;
+  }
+
+  /**
+   * `tokens` with their keys, for a platform whose tokens carry keys: those without (job data holds none)
+   * read them again; a token no longer registered to its client comes back without. `tokens` itself when
+   * nothing is missing or the platform has no keys.
+   */
+  async withKeys<T extends ResolvedToken>(tokens: T[], platform: Platform): Promise<T[]> {
+    if (!keyedPlatforms.has(platform) || tokens.every((t) => t.keys !== undefined)) return tokens;
+    const missing = tokens.filter((t) => t.keys === undefined);
+    const current = await this.resolve([...new Set(missing.map((t) => t.client))], platform);
+    const keysOf = new Map(current.map((t) => [`${t.client}\n${t.token}`, t.keys]));
+    return tokens.map((t) => {
+      const keys = t.keys ?? keysOf.get(`${t.client}\n${t.token}`);
+      return keys === undefined ? t : { ...t, keys };
+    });
   }
 
   /** Reads many one-per-client keys: MGETs on a single Redis, GETs (auto-pipelined per node) on a Cluster. */
@@ -130,14 +169,26 @@ function digestOf(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** Calls `each` for every `<code><createdAt ms>:<token>` line of a client's device string. */
-function forEachDevice(value: string | null, each: (code: string, createdAt: number, token: string) => void): void {
+/** Calls `each` for every `<code><createdAt ms>[.<keys>]:<token>` line of a client's device string. */
+function forEachDevice(
+  value: string | null,
+  each: (code: string, createdAt: number, keys: string | undefined, token: string) => void,
+): void {
   if (!value) return;
   for (let start = 0; start < value.length;) {
     let end = value.indexOf('\n', start);
     if (end < 0) end = value.length;
     const colon = value.indexOf(':', start);
-    if (colon > start && colon < end) each(value[start]!, Number(value.slice(start + 1, colon)), value.slice(colon + 1, end));
+    if (colon > start && colon < end) {
+      const dot = value.indexOf('.', start);
+      const keyed = dot > start && dot < colon;
+      each(
+        value[start]!,
+        Number(value.slice(start + 1, keyed ? dot : colon)),
+        keyed ? value.slice(dot + 1, colon) : undefined,
+        value.slice(colon + 1, end),
+      );
+    }
     start = end + 1;
   }
 }

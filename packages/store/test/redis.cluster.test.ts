@@ -8,11 +8,19 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
-import { createLogger, loadApiConfig, loadApnsWorkerConfig, type ApiConfig } from '@push/config';
+import { createLogger, loadApiConfig, loadApnsWorkerConfig, loadWebPushWorkerConfig, type ApiConfig } from '@push/config';
 import { platforms } from '@push/contract';
 import { createDeliveryWorker, type DeliveryWorker } from '@push/delivery';
 import { apnsWorkerDeps } from '@push/apns-worker/worker';
-import { startApnsSimulator, startFcmSimulator, type ApnsSimulator, type FcmSimulator } from '@push/simulators';
+import { webpushWorkerDeps } from '@push/webpush-worker/worker';
+import {
+  startApnsSimulator,
+  startFcmSimulator,
+  startWebPushSimulator,
+  type ApnsSimulator,
+  type FcmSimulator,
+  type WebPushSimulator,
+} from '@push/simulators';
 import {
   createLaneQueues,
   createRedis,
@@ -175,18 +183,24 @@ describe('Redis Cluster', () => {
     let env: Record<string, string>;
     let apns: ApnsSimulator;
     let fcm: FcmSimulator;
+    let webpush: WebPushSimulator;
     let redis: RedisClient;
     let queues: LaneQueues;
     let server: Server;
     let url: string;
     let apnsWorker: DeliveryWorker;
+    let webWorker: DeliveryWorker;
     let fcmWorker: ChildProcess;
     let keyFile: string;
 
     const request = (method: string, path: string, body?: unknown) => fetchJson(url + path, method, body, { 'IM-API-KEY': API_KEY });
 
     beforeAll(async () => {
-      [apns, fcm] = await Promise.all([startApnsSimulator({ dead: [iosToken(1)] }), startFcmSimulator({ flakyOnce: [fcmToken(2)] })]);
+      [apns, fcm, webpush] = await Promise.all([
+        startApnsSimulator({ dead: [iosToken(1)] }),
+        startFcmSimulator({ flakyOnce: [fcmToken(2)] }),
+        startWebPushSimulator(),
+      ]);
       env = {
         REDIS_URL: seedUrl,
         REDIS_CLUSTER: 'true',
@@ -196,7 +210,7 @@ describe('Redis Cluster', () => {
         PUSH_CHUNK_CLIENTS: '7',
         RETRY_BASE_DELAY_MS: '50',
         STALLED_INTERVAL_MS: '1000',
-        ...simulatorEnv(apns, fcm),
+        ...simulatorEnv(apns, fcm, webpush),
         FCM_RATE_LIMIT_PER_MINUTE: '100000',
         NODE_EXTRA_CA_CERTS: apns.caFile,
         LOG_LEVEL: 'silent',
@@ -217,6 +231,9 @@ describe('Redis Cluster', () => {
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
       apnsWorker = createDeliveryWorker(apnsWorkerDeps(loadApnsWorkerConfig({ ...env, APNS_CONNECTIONS: '1' }), logger, apns.caPem));
+      webWorker = createDeliveryWorker(
+        webpushWorkerDeps(loadWebPushWorkerConfig({ ...env, WEBPUSH_CONNECTIONS: '2' }), logger, webpush.caPem),
+      );
       fcmWorker = await startFcmWorkerProcess(env);
     });
 
@@ -227,6 +244,7 @@ describe('Redis Cluster', () => {
         await exited;
       }
       await apnsWorker?.close();
+      await webWorker?.close();
       server?.closeAllConnections();
       await new Promise((r) => server?.close(r));
       await Promise.all(
@@ -237,7 +255,7 @@ describe('Redis Cluster', () => {
         }),
       );
       redis?.disconnect();
-      await Promise.all([apns?.close(), fcm?.close()]);
+      await Promise.all([apns?.close(), fcm?.close(), webpush?.close()]);
       rmSync(keyFile, { force: true });
     });
 
@@ -254,6 +272,8 @@ describe('Redis Cluster', () => {
       // ...and through the API for one client (register, list).
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'ios', token: iosToken(0) })).status).toBe(200);
       expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'android', token: fcmToken(0) })).status).toBe(200);
+      const subscription = webpush.subscribe();
+      expect((await request('POST', '/push/tokens', { client: clients[0], platform: 'web', subscription })).status).toBe(200);
 
       const pushed = await fetch(`${url}/push/push2clients`, {
         method: 'POST',
@@ -271,9 +291,11 @@ describe('Redis Cluster', () => {
         60_000,
         'the job to complete on the cluster',
       );
-      expect(job.totals).toEqual({ clients: 21, tokens: 40, sent: 39, failed: 0, invalid: 1, expired: 0, canceled: 0 });
+      expect(job.totals).toEqual({ clients: 21, tokens: 41, sent: 40, failed: 0, invalid: 1, expired: 0, canceled: 0 });
       expect(job.platforms.ios).toMatchObject({ clients: 20, tokens: 20, sent: 19, invalid: 1, chunks: 3, chunksDone: 3 });
       expect(job.platforms.android).toMatchObject({ clients: 20, tokens: 20, sent: 20, chunks: 3, chunksDone: 3 });
+      expect(job.platforms.web).toMatchObject({ clients: 1, tokens: 1, sent: 1, chunks: 3, chunksDone: 3 });
+      expect(webpush.receivedFor(subscription.endpoint).map((n) => n.body)).toEqual([{ alert: 'cluster' }]);
       expect(new Set(apns.received().map((n) => n.token)).size).toBe(19);
       expect(new Set(fcm.received().map((n) => n.token)).size).toBe(20);
 

@@ -89,8 +89,9 @@ describe('store scripts, called directly', () => {
   it('chunkDone counts a chunk once and finishes the job when every chunk of every platform is done', async () => {
     const job = keys.job('j3');
     const chunks = keys.jobChunks('j3');
+    // A job hash without its own `platforms` (created before jobs listed them): the platforms given.
     const done = (platform: string, chunk: number, now: number) =>
-      scripts.chunkDone(job, chunks, platform, chunk, 3, now, expiresAt(), ...platforms);
+      scripts.chunkDone(job, chunks, platform, chunk, 3, now, expiresAt(), 'ios', 'android');
     expect(await done('ios', 0, 1)).toBe(-1);
 
     await newJob('j3', 2);
@@ -107,6 +108,18 @@ describe('store scripts, called directly', () => {
       '10',
       '14',
     ]);
+  });
+
+  it('chunkDone finishes a job that lists its platforms when every chunk of those is done, whatever is given', async () => {
+    const job = keys.job('j9');
+    const done = (platform: string, chunk: number, now: number) =>
+      scripts.chunkDone(job, keys.jobChunks('j9'), platform, chunk, 0, now, expiresAt(), 'ios', 'android');
+    await redis.hset(job, { createdAt: 1, chunks: 1, platforms: platforms.join(',') });
+    expect(await done('ios', 0, 10)).toBe(1);
+    expect(await done('android', 0, 11)).toBe(1);
+    expect(await redis.hget(job, 'finishedAt')).toBeNull();
+    expect(await done('web', 0, 12)).toBe(1);
+    expect(await redis.hget(job, 'finishedAt')).toBe('12');
   });
 
   it('extendPause only ever lengthens a pause', async () => {

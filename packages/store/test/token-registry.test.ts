@@ -72,4 +72,39 @@ describe('token registry', () => {
       clients.filter((_, i) => i % 3 === 0).map((c, i) => ({ client: c, token: fcm(10_000 + i), at: expect.any(Number) })),
     );
   });
+
+  it("keeps a web subscription's keys beside its endpoint, resolves them, and finds them again for a retried chunk", async () => {
+    const endpoint = 'https://updates.push.services.mozilla.com/wpush/v2/gAAAAAB:x?y=1';
+    const keys = 'k'.repeat(108);
+    await registry.register('erin', 'web', endpoint, 7000, { keys });
+    await registry.register('erin', 'ios', ios(70), 8000);
+    expect(await registry.list('erin')).toEqual([
+      { token: endpoint, platform: 'web', createdAt: new Date(7000).toISOString() },
+      { token: ios(70), platform: 'ios', createdAt: new Date(8000).toISOString() },
+    ]);
+    expect(await registry.resolve(['erin'], 'web')).toEqual([{ client: 'erin', token: endpoint, at: 7000, keys }]);
+    expect(await registry.resolve(['erin'], 'ios')).toEqual([{ client: 'erin', token: ios(70), at: 8000 }]);
+    expect(
+      await registry.withKeys(
+        [
+          { client: 'erin', token: endpoint, at: 7000 },
+          { client: 'erin', token: 'https://gone.example/x' },
+        ],
+        'web',
+      ),
+    ).toEqual([
+      { client: 'erin', token: endpoint, at: 7000, keys },
+      { client: 'erin', token: 'https://gone.example/x' },
+    ]);
+    expect(await registry.withKeys([{ client: 'erin', token: ios(70) }], 'ios')).toEqual([{ client: 'erin', token: ios(70) }]);
+    expect(await registry.remove(endpoint)).toBe('erin');
+    expect(await registry.list('erin')).toEqual([{ token: ios(70), platform: 'ios', createdAt: new Date(8000).toISOString() }]);
+  });
+
+  it('refuses keys for a platform without them, a web token without keys, and keys that are not base64url', async () => {
+    await expect(registry.register('finn', 'web', 'https://fcm.googleapis.com/x')).rejects.toThrow(RangeError);
+    await expect(registry.register('finn', 'ios', ios(71), Date.now(), { keys: 'k'.repeat(108) })).rejects.toThrow(RangeError);
+    await expect(registry.register('finn', 'web', 'https://fcm.googleapis.com/x', Date.now(), { keys: 'a:b' })).rejects.toThrow(RangeError);
+    expect(await registry.list('finn')).toEqual([]);
+  });
 });

@@ -71,7 +71,9 @@ export function spawnNode(script: string, env: Record<string, string>): ManagedP
 }
 
 /** The path of a built app's entry point (`apps/<name>/dist/index.js`); tests spawn the built code. */
-export function appEntry(name: 'api' | 'apns-worker' | 'fcm-worker'): string {
+export type WorkerApp = 'apns-worker' | 'fcm-worker' | 'webpush-worker';
+
+export function appEntry(name: 'api' | WorkerApp): string {
   return join(root, 'apps', name, 'dist', 'index.js');
 }
 

@@ -2,28 +2,35 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig } from '@push/config';
-import type { Platform } from '@push/contract';
+import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig, loadWebPushWorkerConfig } from '@push/config';
+import { platforms, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
+import { generateVapidKeys } from '@push/providers';
 import { apnsWorkerDeps } from '@push/apns-worker/worker';
 import { fcmWorkerDeps } from '@push/fcm-worker/worker';
+import { webpushWorkerDeps } from '@push/webpush-worker/worker';
 import {
   startApnsSimulator,
   startFcmSimulator,
+  startWebPushSimulator,
   type ApnsBehaviour,
   type ApnsSimulator,
   type FcmBehaviour,
   type FcmSimulator,
+  type SimulatedSubscription,
+  type WebPushBehaviour,
+  type WebPushSimulator,
 } from '@push/simulators';
 import type { Clock, JobStatus, ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
-import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess } from './processes';
+import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess, type WorkerApp } from './processes';
 import { waitFor } from './redis';
 
 export interface TestStack {
   api: TestApi;
   apns: ApnsSimulator;
   fcm: FcmSimulator;
+  webpush: WebPushSimulator;
   /** The environment a worker process needs to reach this stack (Redis prefix, simulators, CA). */
   workerEnv: Record<string, string>;
   /** Starts one more in-process worker for a platform, optionally with other settings and observers. */
@@ -35,6 +42,8 @@ export interface TestStack {
   /** Starts the built API as its own process on this stack's Redis and prefix (stopped by close()). */
   startApiProcess(env?: Record<string, string>): Promise<ApiProcess>;
   register(client: string, platform: Platform, token: string): Promise<void>;
+  /** Mints a browser subscription on the Web Push simulator and registers it for `client` (POST /push/tokens). */
+  subscribe(client: string): Promise<SimulatedSubscription>;
   /** POST /push/push2clients; `fields` adds top-level fields (`priority`). Resolves to the job id. */
   push(clients: string[], payload: Record<string, unknown>, fields?: Record<string, unknown>): Promise<string>;
   waitForCompletion(jobId: string, timeoutMs?: number): Promise<JobStatus>;
@@ -45,6 +54,7 @@ export interface TestStack {
 export interface StackOptions {
   apns?: ApnsBehaviour;
   fcm?: FcmBehaviour;
+  webpush?: WebPushBehaviour;
   /** In-process workers per platform started with the stack (default 1 each). */
   workers?: Partial<Record<Platform, number>>;
   env?: Record<string, string>;
@@ -57,14 +67,22 @@ export interface StackOptions {
   clock?: Clock;
 }
 
+/** The worker app of each platform, under apps/. */
+const workerApp: Record<Platform, WorkerApp> = { ios: 'apns-worker', android: 'fcm-worker', web: 'webpush-worker' };
+
 /**
- * The environment that points a process at both simulators (APNS_TOPIC included); writes the APNs
- * signing key to a temporary file, as APNS_KEY_FILE names it.
+ * The environment that points a process at the simulators (APNS_TOPIC included, a fresh VAPID key pair
+ * for Web Push); writes the APNs signing key to a temporary file, as APNS_KEY_FILE names it.
  */
-export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator): Record<string, string> {
+export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator, webpush: WebPushSimulator): Record<string, string> {
   const keyFile = join(tmpdir(), `push-test-apns-${apns.port}.p8`);
   writeFileSync(keyFile, apns.signingKeyPem);
+  const vapid = generateVapidKeys();
   return {
+    WEBPUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+    WEBPUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+    WEBPUSH_SUBJECT: 'mailto:tests@example.com',
+    WEBPUSH_ALLOWED_ENDPOINTS: `fcm.googleapis.com,${new URL(webpush.url).host}`,
     APNS_KEY_FILE: keyFile,
     APNS_KEY_ID: apns.keyId,
     APNS_TEAM_ID: apns.teamId,
@@ -79,14 +97,18 @@ export function simulatorEnv(apns: ApnsSimulator, fcm: FcmSimulator): Record<str
 
 /** API + simulators + workers on the test Redis, each test file with its own prefix. */
 export async function startTestStack(name: string, options: StackOptions = {}): Promise<TestStack> {
-  const [apns, fcm] = await Promise.all([startApnsSimulator(options.apns ?? {}), startFcmSimulator(options.fcm ?? {})]);
+  const [apns, fcm, webpush] = await Promise.all([
+    startApnsSimulator(options.apns ?? {}),
+    startFcmSimulator(options.fcm ?? {}),
+    startWebPushSimulator(options.webpush ?? {}),
+  ]);
   const baseEnv = {
     API_RATE_LIMIT_PER_MINUTE: '0',
     RETRY_BASE_DELAY_MS: '50',
     STALLED_INTERVAL_MS: '1000',
     // A dead token's verdict within a fifth of a second when the window does not fill (default 10 s).
     DEAD_TOKEN_GUARD_WAIT_MS: '200',
-    ...simulatorEnv(apns, fcm),
+    ...simulatorEnv(apns, fcm, webpush),
     FCM_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.redisUrl !== undefined && { REDIS_URL: options.redisUrl }),
     ...options.env,
@@ -98,17 +120,26 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
   const logger = createLogger('test-worker', 'silent');
 
   // The workers' own wiring (apps/*-worker/src/worker.ts), in this process, trusting the simulators' CA.
+  const depsFor = (platform: Platform, source: Record<string, string>) => {
+    switch (platform) {
+      case 'ios':
+        return apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem);
+      case 'android':
+        return fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
+      case 'web':
+        return webpushWorkerDeps(loadWebPushWorkerConfig(source), logger, webpush.caPem);
+    }
+  };
   const addWorker = (platform: Platform, env: Record<string, string> = {}, events?: DeliveryEvents) => {
-    const source = { ...api.env, ...env };
-    const deps =
-      platform === 'ios'
-        ? apnsWorkerDeps(loadApnsWorkerConfig(source), logger, apns.caPem)
-        : fcmWorkerDeps(loadFcmWorkerConfig(source), logger, fcm.caPem);
-    const worker = createDeliveryWorker({ ...deps, ...(events && { events }), ...(options.clock && { clock: options.clock }) });
+    const worker = createDeliveryWorker({
+      ...depsFor(platform, { ...api.env, ...env }),
+      ...(events && { events }),
+      ...(options.clock && { clock: options.clock }),
+    });
     workers.push(worker);
     return worker;
   };
-  for (const platform of ['ios', 'android'] as const) {
+  for (const platform of platforms) {
     for (let i = 0; i < (options.workers?.[platform] ?? 1); i++) addWorker(platform);
   }
 
@@ -125,10 +156,12 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     api,
     apns,
     fcm,
+    webpush,
     workerEnv,
     addWorker,
     spawnWorker(platform, env = {}) {
-      const child = spawn(process.execPath, [appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker')], {
+      const file = appEntry(workerApp[platform]);
+      const child = spawn(process.execPath, [file], {
         env: { ...process.env, ...workerEnv, ...env },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -136,7 +169,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       return child;
     },
     startWorkerProcess(platform, env = {}) {
-      const proc = spawnNode(appEntry(platform === 'ios' ? 'apns-worker' : 'fcm-worker'), { ...workerEnv, ...env });
+      const proc = spawnNode(appEntry(workerApp[platform]), { ...workerEnv, ...env });
       managed.push(proc);
       return proc;
     },
@@ -148,6 +181,12 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
     async register(client, platform, token) {
       const res = await api.request('POST', '/push/tokens', { client, platform, token });
       if (res.status !== 200) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
+    },
+    async subscribe(client) {
+      const subscription = webpush.subscribe();
+      const res = await api.request('POST', '/push/tokens', { client, platform: 'web', subscription });
+      if (res.status !== 200) throw new Error(`subscribe failed: ${JSON.stringify(res.body)}`);
+      return subscription;
     },
     async push(clients, payload, fields = {}) {
       const res = await api.request('POST', '/push/push2clients', { clients, payload, ...fields });
@@ -180,7 +219,7 @@ export async function startTestStack(name: string, options: StackOptions = {}): 
       await Promise.all(managed.map((proc) => proc.stop('SIGKILL')));
       await Promise.all(workers.map((w) => w.close()));
       await api.close();
-      await Promise.all([apns.close(), fcm.close()]);
+      await Promise.all([apns.close(), fcm.close(), webpush.close()]);
     },
   };
 }

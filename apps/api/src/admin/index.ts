@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { JobStore, LaneQueues } from '@push/store';
+import type { AppStore, JobStore, LaneQueues } from '@push/store';
 import type { CancelDeps } from '../cancel';
 import { requireAdmin } from './auth';
 import { adminJobsApi } from './jobs-api';
@@ -7,12 +7,14 @@ import { jobsPage } from './jobs-page';
 import { queueDashboard } from './queue-dashboard';
 
 export interface AdminDeps {
-  jobs: JobStore;
+  /** The job store of each app. */
+  jobsOf: (app: string) => JobStore;
+  apps: AppStore;
   queues: LaneQueues;
-  /** Passwords of the user `admin` (ADMIN_PASSWORD, else the API keys). */
-  passwords: readonly string[];
-  /** What the jobs page's cancel button needs. */
-  cancel: CancelDeps;
+  /** Passwords of the user `admin` (config.ts `operatorSecrets`). */
+  passwords: () => Promise<readonly string[]>;
+  /** Every queue a job's chunks can be on (the jobs page's cancel button). */
+  cancelQueues: CancelDeps['queues'];
   /** Where the router is mounted. @defaultValue /admin */
   mountPath?: string;
 }
@@ -22,12 +24,12 @@ export interface AdminDeps {
  * and the work waiting and active per lane, live, with a cancel button) and the JSON the jobs page reads
  * and posts (`/api/...`).
  */
-export function adminRoutes({ jobs, queues, passwords, cancel, mountPath = '/admin' }: AdminDeps): Router {
+export function adminRoutes({ jobsOf, apps, queues, passwords, cancelQueues, mountPath = '/admin' }: AdminDeps): Router {
   const router = Router();
   router.use(requireAdmin(passwords));
   router.get('/', (_req, res) => res.redirect(302, `${mountPath}/jobs`));
   router.use(jobsPage());
-  router.use(adminJobsApi(jobs, queues, cancel));
+  router.use(adminJobsApi({ jobsOf, apps, queues, cancelQueues }));
   router.use('/queues', queueDashboard(queues, `${mountPath}/queues`));
   return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import {
   clientIdSchema,
   describeIssues,
@@ -12,12 +12,16 @@ import {
   push2clientsSchema,
   type Push2ClientsRequest,
 } from '@push/contract';
+import type { AppStores } from '../app-stores';
 import { ApiError, methodNotAllowed } from '../errors';
 import { enqueuePush, type PushJobsDeps } from '../push-jobs';
 import { requireJsonBody } from '../validation';
 
-/** `POST /push/push2clients` (push2clients.txt). */
-export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router {
+/** `POST /push/push2clients` (push2clients.txt), in the request's app: its stores and its `maxClientsPerRequest`. */
+export function pushRoutes(
+  deps: Omit<PushJobsDeps, 'prefix' | 'jobs' | 'app'> & { maxClients: number },
+  storesOf: (res: Response) => AppStores,
+): Router {
   const schema = push2clientsSchema(deps.maxClients);
   const router = Router();
   router.post('/push2clients', async (req, res) => {
@@ -25,17 +29,19 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
     if (body.clients == null || body.payload == null) {
       throw new ApiError(400, 'MISSING_PARAMETER', 'clients and payload are required');
     }
-    if (Array.isArray(body.clients) && body.clients.length > deps.maxClients) {
-      throw new ApiError(400, 'TOO_MANY_CLIENTS', `clients: at most ${deps.maxClients} clients per request`);
+    const stores = storesOf(res);
+    const maxClients = Math.min(deps.maxClients, stores.app.limits.maxClientsPerRequest ?? Infinity);
+    if (Array.isArray(body.clients) && body.clients.length > maxClients) {
+      throw new ApiError(400, 'TOO_MANY_CLIENTS', `clients: at most ${maxClients} clients per request`);
     }
-    const parsed = parseCommonCase(body, deps.maxClients) ?? schema.safeParse(body);
+    const parsed = parseCommonCase(body, maxClients) ?? schema.safeParse(body);
     if (!parsed.success) throw new ApiError(400, 'INVALID_PARAMETER', describeIssues(parsed.error));
     const sizes = encodedSizes(parsed.data.payload, Date.now());
-    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES) {
+    if (sizes.apns > MAX_PAYLOAD_BYTES || sizes.fcm > MAX_PAYLOAD_BYTES || sizes.web > MAX_PAYLOAD_BYTES) {
       throw new ApiError(
         400,
         'PAYLOAD_TOO_LARGE',
-        `payload encodes to ${sizes.apns} bytes for APNs and ${sizes.fcm} for FCM; the limit is ${MAX_PAYLOAD_BYTES}`,
+        `payload encodes to ${sizes.apns} bytes for APNs, ${sizes.fcm} for FCM and ${sizes.web} for Web Push; the limit is ${MAX_PAYLOAD_BYTES}`,
       );
     }
     checkCampaign(parsed.data, deps.clock.now());
@@ -43,7 +49,11 @@ export function pushRoutes(deps: PushJobsDeps & { maxClients: number }): Router 
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    const { jobId } = await enqueuePush(deps, parsed.data, idempotencyKey);
+    const { jobId } = await enqueuePush(
+      { ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs },
+      parsed.data,
+      idempotencyKey,
+    );
     res.json(ok({ jobId }));
   });
   // Every other method, OPTIONS included (Express would answer that one itself, in plain text).

@@ -1,5 +1,6 @@
 --[[
-  Rewrites one client's device lines ("<code><createdAt ms>:<token>", one per line): the line of token
+  Rewrites one client's device lines ("<code><createdAt ms>[.<keys>]:<token>", one per line; keys, of a
+  web subscription, hold no ':'): the line of token
   ARGV[1] is removed, and ARGV[2] appended when given. The key is deleted when no line is left.
 
   KEYS[1] the client's devices string

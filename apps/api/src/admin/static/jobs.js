@@ -55,7 +55,10 @@
     return job.state + ' ' + JSON.stringify(job.totals);
   }
 
+  // The app whose jobs are shown: ?app= of the page's own address (default: the app default).
+  var app = new URLSearchParams(location.search).get('app') || 'default';
   async function getJson(url) {
+    url += (url.indexOf('?') < 0 ? '?' : '&') + 'app=' + encodeURIComponent(app);
     var res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
     var body = await res.json();
     if (body.RC !== 0) throw new Error(body.error ? body.error.code + ': ' + body.error.message : 'HTTP ' + res.status);
@@ -80,6 +83,7 @@
       });
       progress(tr, job.platforms.ios, 'ios');
       progress(tr, job.platforms.android, 'android');
+      progress(tr, job.platforms.web, 'web');
       tr.addEventListener('click', function () {
         select(job.jobId);
       });
@@ -140,7 +144,7 @@
   // A custom header: a cross-site page cannot send it without a CORS preflight, which this server never grants.
   async function cancelSelected() {
     if (!selected || !confirm('Cancel job ' + selected + '? Nothing more of it will be sent.')) return;
-    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel', {
+    var res = await fetch('api/jobs/' + encodeURIComponent(selected) + '/cancel?app=' + encodeURIComponent(app), {
       method: 'POST',
       headers: { Accept: 'application/json', 'X-Push-Admin-Action': 'cancel' },
       cache: 'no-store',
@@ -229,6 +233,22 @@
     $('status').className = 'error';
     $('status').textContent = error.message;
   }
+
+  getJson('api/apps')
+    .then(function (result) {
+      var select = $('app');
+      select.replaceChildren();
+      result.apps.forEach(function (id) {
+        var option = document.createElement('option');
+        option.textContent = id;
+        option.selected = id === app;
+        select.appendChild(option);
+      });
+    })
+    .catch(showError);
+  $('app').addEventListener('change', function () {
+    location.search = '?app=' + encodeURIComponent($('app').value);
+  });
 
   if (location.hash.length > 1) selected = decodeURIComponent(location.hash.slice(1));
   refresh();

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
+  appIdSchema,
   clientIdSchema,
+  createAppSchema,
   clientSettingsSchema,
   clientTokensSchema,
   deleteTokenSchema,
@@ -8,6 +10,7 @@ import {
   examplePayloads,
   jobCanceledSchema,
   jobStatusSchema,
+  patchAppSchema,
   push2clientsSchema,
   pushAcceptedSchema,
   registerTokenSchema,
@@ -111,6 +114,7 @@ export function openApiDocument(maxClients: number): Record<string, unknown> {
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'IM-API-KEY' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, else an IM_API_KEY' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (the admin API answers 404 while it is unset)' },
       },
       schemas: {
         ErrorCode: { type: 'string', enum: errorCodes(paths), description: 'every `error.code` the API answers with' },
@@ -201,6 +205,7 @@ function pathsOf(maxClients: number, jobId: ReturnType<typeof pathParameter>): R
         responses: responses(resultsPageSchema, merge(anyPushRoute, jobCodes)),
       },
     },
+    ...adminPaths(),
     '/healthz': { get: { summary: 'Whether the process runs', responses: responses(z.object({ status: z.literal('ok') }), {}) } },
     '/readyz': {
       get: {
@@ -237,4 +242,66 @@ function errorCodes(paths: Record<string, unknown>): string[] {
       for (const answer of Object.values(operation.responses))
         for (const code of answer.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum ?? []) codes.add(code);
   return [...codes];
+}
+
+/**
+ * The apps admin API (`/admin/apps`, contract Part 2): its request bodies are the contract's schemas; an app
+ * as answered (ids, names, key ids, fingerprints, limits: never a secret) is an object here.
+ */
+function adminPaths(): Record<string, unknown> {
+  const security = [{ adminToken: [] }];
+  const anyAdmin: Codes = {
+    401: ['INVALID_ADMIN_TOKEN'],
+    404: ['APP_NOT_FOUND'],
+    405: ['METHOD_NOT_ALLOWED'],
+    500: ['INTERNAL_ERROR'],
+    503: ['SERVICE_UNAVAILABLE'],
+  };
+  const writes: Codes = { 400: ['INVALID_PARAMETER', 'SECRETS_KEY_MISSING'] };
+  const app = z.looseObject({}).meta({ description: 'an app: ids, names, key ids, fingerprints, limits; never a secret' });
+  const id = pathParameter('id', appIdSchema, 'the app id');
+  const created = z.object({ app, apiKey: z.string().meta({ description: 'shown this once' }) });
+  return {
+    '/admin/apps': {
+      post: {
+        summary: 'Create an app (its first API key is in the answer, once)',
+        security,
+        requestBody: body(createAppSchema),
+        responses: responses(created, merge(anyAdmin, anyBody, writes, { 409: ['APP_EXISTS'] })),
+      },
+      get: { summary: 'Every app', security, responses: responses(z.object({ apps: z.array(app) }), anyAdmin) },
+    },
+    '/admin/apps/{id}': {
+      get: { summary: 'One app', security, parameters: [id], responses: responses(z.object({ app }), anyAdmin) },
+      patch: {
+        summary: "Change an app's name, credentials or limits (a section given replaces the old one; null removes it)",
+        security,
+        parameters: [id],
+        requestBody: body(patchAppSchema),
+        responses: responses(z.object({ app }), merge(anyAdmin, anyBody, writes)),
+      },
+      delete: {
+        summary: 'Delete an app: its keys stop working at once, its data is deleted',
+        security,
+        parameters: [id],
+        responses: responses(emptyResultSchema, anyAdmin),
+      },
+    },
+    '/admin/apps/{id}/keys': {
+      post: {
+        summary: 'A new API key for the app (shown once)',
+        security,
+        parameters: [id],
+        responses: responses(z.object({ keyId: z.string(), apiKey: z.string() }), anyAdmin),
+      },
+    },
+    '/admin/apps/{id}/keys/{keyId}': {
+      delete: {
+        summary: 'Revoke an API key at once',
+        security,
+        parameters: [id, pathParameter('keyId', z.string(), 'the key id')],
+        responses: responses(emptyResultSchema, merge(anyAdmin, { 404: ['KEY_NOT_FOUND'] })),
+      },
+    },
+  };
 }

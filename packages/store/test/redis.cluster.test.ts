@@ -1,11 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
 import { createLogger, loadApiConfig, loadApnsWorkerConfig, loadWebPushWorkerConfig, type ApiConfig } from '@push/config';
@@ -27,105 +25,24 @@ import {
   laneQueueName,
   listQueues,
   queuePrefix,
+  startRedisCluster,
   storeKeys,
   waitForReady,
   type JobStatus,
   type LaneQueues,
   type RedisClient,
+  type RedisClusterProcesses,
 } from '@push/store';
-import { fetchJson, freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
+import { fetchJson, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
 // (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
 // and every queue key lands where its scripts and transactions need it, or the job could not complete.
 
 const root = resolve(__dirname, '../../..');
-const run = promisify(execFile);
 const API_KEY = 'cluster-key-0123456789abcdef';
 const iosToken = (n: number) => `c1${n}`.padEnd(64, 'a');
 const fcmToken = (n: number) => `cluster_token_${String(n).padStart(20, '0')}`;
-
-interface RedisClusterProcesses {
-  ports: number[];
-  stop(): Promise<void>;
-}
-
-async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
-  const ports: number[] = [];
-  const children: ChildProcess[] = [];
-  const dirs: string[] = [];
-  const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise((r) => {
-            if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
-            child.once('exit', r);
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), 'push-cluster-'));
-      dirs.push(dir);
-      ports.push(port);
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--dir',
-            dir,
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, 'nodes.conf'),
-            '--cluster-node-timeout',
-            '5000',
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-    }
-    for (const port of ports) {
-      await waitFor(
-        () =>
-          run('redis-cli', ['-p', String(port), 'ping']).then(
-            (r) => (r.stdout.trim() === 'PONG' ? true : undefined),
-            () => undefined,
-          ),
-        10_000,
-        `redis-server on ${port}`,
-      );
-    }
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    for (const port of ports) {
-      await waitFor(
-        async () => {
-          const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
-          return stdout.includes('cluster_state:ok') ? true : undefined;
-        },
-        20_000,
-        `cluster_state:ok on ${port}`,
-      );
-    }
-    return { ports, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
 
 /** The FCM worker as its own process (REDIS_CLUSTER from its environment), ready once it says so. */
 function startFcmWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {

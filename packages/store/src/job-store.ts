@@ -263,12 +263,13 @@ export class JobStore {
     // Positions come from `track`; a token this process has not tracked (another run did) is looked up.
     const untracked = results.filter((r) => !known.has(r.token));
     if (untracked.length > 0) await this.track(jobId, platform, chunk, untracked, now);
+    // Results as runs of consecutive positions of one class (status and reason), each position once.
     const classes = new Map<string, number>();
     const classArgs: string[] = [];
-    const pairs: Array<[number, number]> = [];
+    const byPosition = new Map<number, number>();
     for (const r of results) {
       const position = known.get(r.token);
-      if (position === undefined || position < 0) continue;
+      if (position === undefined || position < 0 || byPosition.has(position)) continue;
       const reason = r.reason ?? '';
       const name = `${r.status}\n${reason}`;
       let id = classes.get(name);
@@ -276,18 +277,17 @@ export class JobStore {
         classes.set(name, (id = classes.size + 1));
         classArgs.push(r.status, reason);
       }
-      pairs.push([position, id]);
+      byPosition.set(position, id);
     }
-    if (pairs.length === 0) return 0;
-    pairs.sort((a, b) => a[0] - b[0]);
-    const recorded = await this.scripts.recordChunk(
-      this.keys.jobChunk(jobId, chunk),
-      platform,
-      now,
-      classes.size,
-      ...classArgs,
-      ...pairs.flat(),
-    );
+    if (byPosition.size === 0) return 0;
+    const runs: number[] = [];
+    for (const position of [...byPosition.keys()].sort((a, b) => a - b)) {
+      const id = byPosition.get(position)!;
+      const n = runs.length;
+      if (n > 0 && runs[n - 3]! + runs[n - 2]! === position && runs[n - 1] === id) runs[n - 2]!++;
+      else runs.push(position, 1, id);
+    }
+    const recorded = await this.scripts.recordChunk(this.keys.jobChunk(jobId, chunk), platform, now, classes.size, ...classArgs, ...runs);
     return Math.max(recorded, 0);
   }
 

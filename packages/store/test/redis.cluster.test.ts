@@ -221,19 +221,31 @@ describe('Redis Cluster', () => {
       expect(listed.body.result.tokens.map((t: { platform: string }) => t.platform)).toEqual(['android']);
       const results = await request('GET', `/push/jobs/${jobId}/results?status=invalid`);
       expect(results.body.result.items).toEqual([expect.objectContaining({ client: clients[1], token: iosToken(1), status: 'invalid' })]);
+      // Every token once, from the three chunks' records (each in a slot of its own).
+      const all = (await request('GET', `/push/jobs/${jobId}/results?limit=1000`)).body.result;
+      expect(all.nextCursor).toBeNull();
+      expect(new Set(all.items.map((i: { platform: string; token: string }) => `${i.platform} ${i.token}`)).size).toBe(41);
+      const keys = storeKeys(config.REDIS_PREFIX);
+      expect(await Promise.all([0, 1, 2].map((c) => redis.exists(keys.jobChunk(jobId, c))))).toEqual([1, 1, 1]);
     });
 
-    it('spreads the keys over the masters, each queue and each job within one slot', async () => {
+    it("spreads the keys over the masters: a job's chunks over every master, its record and each queue within one slot", async () => {
       const c = redis as Cluster;
       const masters = c.nodes('master');
       const counts = await Promise.all(masters.map((node) => node.dbsize()));
       expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
       const slotOf = (key: string) => c.cluster('KEYSLOT', key);
       const keys = storeKeys(config.REDIS_PREFIX);
+      // What the scripts touch together with a job's record shares its slot (the old layout's keys too).
       const jobSlots = await Promise.all(
-        [keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf),
+        [keys.job('j'), keys.jobChunks('j'), keys.jobThrottle('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent')].map(slotOf),
       );
       expect(new Set(jobSlots).size).toBe(1);
+      // Its chunks' results records (what most of a job's writes go to) land on every master.
+      const ranges = (await c.cluster('SLOTS')) as Array<[number, number, [string, number]]>;
+      const masterOf = (slot: number) => ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
+      const chunkSlots = await Promise.all(Array.from({ length: 12 }, (_, i) => slotOf(keys.jobChunk('j', i))));
+      expect(new Set(chunkSlots.map(masterOf)).size).toBe(3);
       const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));
       expect(queueSlots[0]).not.toBe(queueSlots[1]);
       // Both lanes of a platform share its slot.

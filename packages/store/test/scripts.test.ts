@@ -150,15 +150,18 @@ describe('store scripts, called directly', () => {
     });
 
     it('recordChunk records each position once, counts it, and keeps its class; trackChunk then says it is final', async () => {
-      const record = (now: number, classes: string[], ...pairs: number[]) =>
-        scripts.recordChunk(chunk, 'ios', now, classes.length / 2, ...classes, ...pairs);
-      expect(await scripts.recordChunk(keys.jobChunk('j4', 9), 'ios', 5, 1, 'sent', '', 0, 1)).toBe(-1);
-      expect(await record(100, ['sent', '', 'invalid', 'Unregistered'], 0, 1, 1, 2)).toBe(2);
-      // Position 0 again (a late duplicate) and 65536 (new), twice in one call: once.
-      expect(await record(200, ['failed', 'late'], 0, 1, 65536, 1, 65536, 1)).toBe(1);
+      // Runs: position, count, class.
+      const record = (now: number, classes: string[], ...runs: number[]) =>
+        scripts.recordChunk(chunk, 'ios', now, classes.length / 2, ...classes, ...runs);
+      expect(await scripts.recordChunk(keys.jobChunk('j4', 9), 'ios', 5, 1, 'sent', '', 0, 1, 1)).toBe(-1);
+      expect(await record(100, ['sent', '', 'invalid', 'Unregistered'], 0, 1, 1, 1, 1, 2)).toBe(2);
+      // Positions 0 and 1 again (late duplicates, in a run with 2, which block 0 does not have), and 65536 (new).
+      expect(await record(200, ['failed', 'late'], 0, 3, 1, 65536, 1, 1)).toBe(1);
+      await expect(record(300, ['sent', ''], 5, 2, 1, 6, 1, 1)).rejects.toThrow('must ascend');
       expect(await redis.hmget(chunk, 'ios:sent', 'ios:invalid', 'ios:failed', 'ios:kn')).toEqual(['1', '1', '1', '3']);
       expect(await redis.hmget(chunk, 'ios:k1', 'ios:k2', 'ios:k3')).toEqual(['100,sent,', '100,invalid,Unregistered', '200,failed,late']);
       expect([...(await redis.hgetBuffer(chunk, 'ios:c0'))!]).toEqual([0, 1, 0, 2]);
+      expect([...(await redis.hgetBuffer(chunk, 'ios:c1'))!]).toEqual([0, 3]);
       expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), ...blocksOf(['c1', 'aa01'], ['c3', 'aa03']))).toEqual([-1, -1]);
     });
 
@@ -167,9 +170,9 @@ describe('store scripts, called directly', () => {
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([0, 0, 0, 0, 0, 0]);
       expect(await redis.exists(other)).toBe(0); // nothing written without an expiry
       await scripts.trackChunk(other, 'ios', expiresAt(), ...blocksOf(['c1', 'bb01'], ['c2', 'bb02']));
-      await scripts.recordChunk(other, 'ios', 1, 1, 'sent', '', 0, 1);
+      await scripts.recordChunk(other, 'ios', 1, 1, 'sent', '', 0, 1, 1);
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
-      expect(await scripts.recordChunk(other, 'ios', 2, 1, 'sent', '', 1, 1)).toBe(0);
+      expect(await scripts.recordChunk(other, 'ios', 2, 1, 'sent', '', 1, 1, 1)).toBe(0);
       expect(await scripts.trackChunk(other, 'ios', expiresAt(), ...blocksOf(['c2', 'bb02'], ['c9', 'bb09']))).toEqual([-1, -1]);
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
     });

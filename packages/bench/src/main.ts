@@ -131,8 +131,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const redis = createRedis(redisUrl, 'worker', { cluster: cluster !== undefined });
     const runId = redisServer || cluster ? '' : `-${randomBytes(4).toString('hex')}`;
     const prefix = `bench${runId}`;
-    cleanup.push(async () => {
-      if (!redisServer) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
+    // Before the private servers stop (`unshift`): an existing Redis keeps nothing of the run.
+    cleanup.unshift(async () => {
+      if (options.redisUrl !== undefined) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
       redis.disconnect();
     });
     log(

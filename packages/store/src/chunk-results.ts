@@ -3,8 +3,8 @@
  * `commands/trackChunk-1.lua` / `recordChunk-1.lua` and read by `JobStore.results`.
  *
  * One hash per chunk holds, for each platform `<p>`:
- * - `<p>:m<b>`: block `b` of the chunk's tokens, entries `<varint n><token, packed (n bytes)><varint n><client>`.
- *   Blocks are cut at BLOCK_BYTES so each stays one allocation of about that size.
+ * - `<p>:m<b>`: block `b` of the chunk's tokens, entries `<varint n><token, packed (n bytes)><varint n><client>`,
+ *   cut at BLOCK_BYTES.
  * - `<p>:c<b>`: the block's codes, 2 bytes (big-endian) per entry: 0 while the token has no final result,
  *   else the number of its class.
  * - `<p>:k<code>`: a class, `<ms>,<status>,<reason>`: the results one record call gave one status and reason.
@@ -15,8 +15,12 @@
  * its token: a 64-character APNs token takes 33 bytes, a 152-character FCM token 116.
  */
 
-/** A block is closed before it would pass this many bytes (Redis allocates a value as one block of memory). */
-export const BLOCK_BYTES = 16_000;
+/**
+ * A block is closed before it would pass this many bytes. Redis allocates a value as one piece of memory,
+ * rounded up to the allocator's next size: this many bytes, with the 6 of Redis' string header, are 16 KiB
+ * exactly (a 130 KB value would take 160 KiB).
+ */
+export const BLOCK_BYTES = 16_378;
 /** Entries per block at most: a position's index within its block is 16 bits. */
 export const BLOCK_ENTRIES = 65_535;
 /** Classes per chunk and platform at most: a code is 16 bits, 0 meaning "no result yet". */

@@ -14,7 +14,7 @@ import {
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
-import { packBlocks, packEntry, positionOf } from './chunk-results';
+import { BLOCK_BYTES, packBlocks, packEntry, positionOf } from './chunk-results';
 import { chunkResultsPage, streamResultsPage } from './result-pages';
 import type { ResolvedToken } from './token-registry';
 
@@ -240,6 +240,7 @@ export class JobStore {
       this.keys.jobChunk(jobId, chunk),
       platform,
       info.expiresAt,
+      BLOCK_BYTES,
       ...blocks.flatMap((b) => [b.count, b.bytes]),
     );
     // 0: stored as given, block by block; else each token's position, -1 once it has its final result.

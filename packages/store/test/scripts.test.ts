@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { platforms, tokenStatuses } from '@push/contract';
-import { packBlocks, packEntry, readBlock, storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
+import { BLOCK_BYTES, packBlocks, packEntry, readBlock, storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '@push/testing';
 
 // Each Lua script called directly, as the stores call it: the atomic guarantees live here.
@@ -133,7 +133,7 @@ describe('store scripts, called directly', () => {
     const chunk = keys.jobChunk('j4', 0);
 
     it('trackChunk stores new tokens as given, then finds known ones and appends the rest', async () => {
-      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), ...blocksOf(['c1', 'aa01'], ['c2', 'aa02']))).toBe(0);
+      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'aa01'], ['c2', 'aa02']))).toBe(0);
       expect(await redis.hmget(chunk, 'ios:n', 'ios:b')).toEqual(['2', '1']);
       expect(readBlock((await redis.hgetBuffer(chunk, 'ios:m0'))!)).toEqual([
         { client: 'c1', token: 'aa01' },
@@ -141,12 +141,12 @@ describe('store scripts, called directly', () => {
       ]);
       expect(await redis.ttl(chunk)).toBeGreaterThan(3500);
       // Again, with a new token: the known keep their positions, the new one opens block 1.
-      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), ...blocksOf(['c2', 'aa02'], ['c3', 'aa03'], ['c1', 'aa01']))).toEqual([
-        1, 65536, 0,
-      ]);
+      expect(
+        await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c2', 'aa02'], ['c3', 'aa03'], ['c1', 'aa01'])),
+      ).toEqual([1, 65536, 0]);
       expect(await redis.hmget(chunk, 'ios:n', 'ios:b')).toEqual(['3', '2']);
       // Another platform of the same chunk has a record of its own.
-      expect(await scripts.trackChunk(chunk, 'android', expiresAt(), ...blocksOf(['c1', 'f:1']))).toBe(0);
+      expect(await scripts.trackChunk(chunk, 'android', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'f:1']))).toBe(0);
     });
 
     it('recordChunk records each position once, counts it, and keeps its class; trackChunk then says it is final', async () => {
@@ -162,18 +162,22 @@ describe('store scripts, called directly', () => {
       expect(await redis.hmget(chunk, 'ios:k1', 'ios:k2', 'ios:k3')).toEqual(['100,sent,', '100,invalid,Unregistered', '200,failed,late']);
       expect([...(await redis.hgetBuffer(chunk, 'ios:c0'))!]).toEqual([0, 1, 0, 2]);
       expect([...(await redis.hgetBuffer(chunk, 'ios:c1'))!]).toEqual([0, 3]);
-      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), ...blocksOf(['c1', 'aa01'], ['c3', 'aa03']))).toEqual([-1, -1]);
+      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'aa01'], ['c3', 'aa03']))).toEqual([
+        -1, -1,
+      ]);
     });
 
     it('sealChunk returns the final counts; after it nothing is recorded, and every token counts as final', async () => {
       const other = keys.jobChunk('j4', 1);
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([0, 0, 0, 0, 0, 0]);
       expect(await redis.exists(other)).toBe(0); // nothing written without an expiry
-      await scripts.trackChunk(other, 'ios', expiresAt(), ...blocksOf(['c1', 'bb01'], ['c2', 'bb02']));
+      await scripts.trackChunk(other, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'bb01'], ['c2', 'bb02']));
       await scripts.recordChunk(other, 'ios', 1, 1, 'sent', '', 0, 1, 1);
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
       expect(await scripts.recordChunk(other, 'ios', 2, 1, 'sent', '', 1, 1, 1)).toBe(0);
-      expect(await scripts.trackChunk(other, 'ios', expiresAt(), ...blocksOf(['c2', 'bb02'], ['c9', 'bb09']))).toEqual([-1, -1]);
+      expect(await scripts.trackChunk(other, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c2', 'bb02'], ['c9', 'bb09']))).toEqual([
+        -1, -1,
+      ]);
       expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
     });
   });

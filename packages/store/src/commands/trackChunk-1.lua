@@ -6,7 +6,8 @@
 
   ARGV[1] platform
   ARGV[2] the job's expiry (Unix seconds)
-  ARGV[3..] pairs: entry count, block of packed entries (`<varint n><token><varint n><client>`...);
+  ARGV[3] the most bytes a block holds (BLOCK_BYTES), for the blocks of tokens this script adds itself
+  ARGV[4..] pairs: entry count, block of packed entries (`<varint n><token><varint n><client>`...);
             the tokens are distinct
 
   Returns 0 when the platform had no record in this chunk: the blocks are stored as blocks 0, 1, ... in
@@ -15,11 +16,11 @@
   it is sent).
 ]]
 local h, p = KEYS[1], ARGV[1]
-local BLOCK_BYTES, BLOCK_ENTRIES = 16000, 65535
+local BLOCK_BYTES, BLOCK_ENTRIES = tonumber(ARGV[3]), 65535
 
 if redis.call('HEXISTS', h, p .. ':n') == 0 then
   local fields, n, b = {}, 0, 0
-  for i = 3, #ARGV, 2 do
+  for i = 4, #ARGV, 2 do
     local count = tonumber(ARGV[i])
     fields[#fields + 1] = p .. ':m' .. b
     fields[#fields + 1] = ARGV[i + 1]
@@ -82,7 +83,7 @@ local function close()
   count = count + #added
   added, size, b = {}, 0, b + 1
 end
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   entries(ARGV[i], function(token, entry)
     local position = known[token]
     if position == nil then

@@ -116,8 +116,9 @@ export async function resultMemory(redis: RedisClient, prefix: string, jobId: st
   const pattern = `${prefix}:job:{${jobId}*`;
   const estimate = await keysMemory(redis, pattern);
   const before = await usedMemory(redis);
+  // One DEL per key: on a Cluster a job's keys are in many slots.
   await scanKeys(redis, pattern, async (node, keys) => {
-    await node.del(...keys);
+    await Promise.all(keys.map((key) => node.del(key)));
   });
   const freed = before - (await usedMemory(redis));
   return { bytesPerResult: results > 0 ? round(freed / results, 1) : 0, jobKeysBytes: estimate.bytes, jobKeys: estimate.keys };

@@ -415,8 +415,9 @@ export class JobStore {
     const key = positionsKey(jobId, platform, chunk);
     let known = this.positions.get(key);
     if (!known) {
-      // Chunks handed back (retries, later) leave theirs behind: the oldest go first.
-      if (this.positions.size >= 1000) this.positions.delete(this.positions.keys().next().value!);
+      // Chunks handed back (retries, later) leave theirs behind: the oldest go first, beyond what a worker
+      // runs at once (a chunk whose positions are gone looks them up again: `record` tracks what it lacks).
+      if (this.positions.size >= POSITIONS_KEPT) this.positions.delete(this.positions.keys().next().value!);
       this.positions.set(key, (known = new Map<string, number>()));
     }
     return known;
@@ -441,6 +442,9 @@ export class JobStore {
     return info;
   }
 }
+
+/** Chunks whose token positions a JobStore keeps (up to ~100 KB each for 1,000 tokens). */
+const POSITIONS_KEPT = 64;
 
 const positionsKey = (jobId: string, platform: Platform, chunk: number) => `${jobId} ${platform} ${chunk}`;
 

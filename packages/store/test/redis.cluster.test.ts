@@ -242,8 +242,8 @@ describe('Redis Cluster', () => {
       );
       expect(new Set(jobSlots).size).toBe(1);
       // Its chunks' results records (what most of a job's writes go to) land on every master.
-      const ranges = (await c.cluster('SLOTS')) as Array<[number, number, [string, number]]>;
-      const masterOf = (slot: number) => ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
+      const ranges = await c.cluster('SLOTS');
+      const masterOf = (slot: number) => ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
       const chunkSlots = await Promise.all(Array.from({ length: 12 }, (_, i) => slotOf(keys.jobChunk('j', i))));
       expect(new Set(chunkSlots.map(masterOf)).size).toBe(3);
       const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));

@@ -1,6 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
+import {
+  chunkJobOptions,
+  fairShareRound,
+  shareAmongApps,
+  storeKeys,
+  type Clock,
+  type JobStore,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -101,6 +110,13 @@ export async function enqueuePush(
         ),
       ),
     );
+    await shareAmongApps(deps.redis, deps.queues, deps.platforms, {
+      app: deps.app,
+      jobId,
+      lane: priority,
+      chunks: chunks.length,
+      delayed: delay > 0,
+    });
     await deps.jobs.markQueued(jobId);
     return { jobId, replayed: false };
   } catch (error) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
 import {
+  chunkJobName,
   chunkJobOptions,
   fairShareRound,
   shareAmongApps,
@@ -102,7 +103,7 @@ export async function enqueuePush(
       deps.platforms.map((platform) =>
         deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
-            name: 'chunk',
+            name: chunkJobName(deps.app),
             // The default app's chunks carry no app, as before apps existed.
             data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
             opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },

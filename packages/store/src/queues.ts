@@ -1,5 +1,5 @@
 import { PRIORITY_LIMIT, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { platforms, priorities, type Platform, type Priority } from '@push/contract';
+import { DEFAULT_APP, platforms, priorities, type Platform, type Priority } from '@push/contract';
 import type { ResolvedToken } from './token-registry';
 
 /** A resolved token of a chunk; `due` (epoch ms, clock time) when a `localTime` job plans it for later. */
@@ -23,6 +23,19 @@ export interface ChunkJobData {
   reserved?: number;
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
+}
+
+/** The BullMQ job name of a chunk of `app`: the dashboards show it (bull-board's per-app boards find the app's chunks by it). */
+export function chunkJobName(app: string): string {
+  return `chunk:${app}`;
+}
+
+/**
+ * The app of a chunk job from its name, or from its data (`app`, absent: `default`) for a chunk queued under
+ * the name `chunk` before names said the app. Workers read the app from the data only.
+ */
+export function appOfChunkJob(name: string, data: () => ChunkJobData): string {
+  return name.startsWith('chunk:') ? name.slice('chunk:'.length) : (data().app ?? DEFAULT_APP);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { packSubscriptionKeys } from '@push/contract';
 import { TokenRegistry } from '@push/store';
 import { generateVapidKeys } from '@push/providers';
-import { appsEnv, createTestApp, startTestStack, waitFor, type TestStack } from '@push/testing';
+import { allSent, appsEnv, createTestApp, startTestStack, waitFor, type TestStack } from '@push/testing';
 
 // Web Push end to end: a browser subscription registered through the API, a push through the queue and
 // the web worker (the real web-push library), the simulator over TLS verifying VAPID and decrypting.
@@ -33,7 +33,7 @@ describe('Web Push, end to end', () => {
     };
     const job = await stack.waitForCompletion(await stack.push(['mixed'], payload));
 
-    expect(job.totals).toEqual({ clients: 1, tokens: 4, sent: 4, failed: 0, invalid: 0, expired: 0, canceled: 0 });
+    expect(job.totals).toEqual(allSent(1, 4));
     expect(job.platforms.web).toMatchObject({ clients: 1, tokens: 2, sent: 2, chunks: 1, chunksDone: 1 });
     expect(job.platforms.ios).toMatchObject({ tokens: 1, sent: 1 });
     expect(job.platforms.android).toMatchObject({ tokens: 1, sent: 1 });

@@ -168,7 +168,7 @@ describe("Web Push with each app's own VAPID keys", () => {
       {
         id: 'default',
         vapid: { publicKey: stack.workerEnv.WEBPUSH_VAPID_PUBLIC_KEY!, subject: stack.workerEnv.WEBPUSH_SUBJECT! },
-        request: stack.api.request,
+        request: (method: string, path: string, body?: unknown) => stack.api.request(method, path, body),
       },
       { id: 'news', vapid: news, request: (await createTestApp(stack, 'news', { webpush: news })).request },
       { id: 'shop', vapid: shop, request: (await createTestApp(stack, 'shop', { webpush: shop })).request },

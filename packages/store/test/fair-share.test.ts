@@ -59,8 +59,7 @@ describe('fair share between apps, then between the jobs of an app', () => {
   it('gives a job of an app alone its rounds within the job, as before apps', async () => {
     await push('a', 'j', 4);
     expect(await order()).toEqual(['j.0', 'j.1', 'j.2', 'j.3']);
-    const priorities = await Promise.all((await queues.ios.normal.getPrioritized()).map((job) => job.priority));
-    expect(priorities).toEqual([1, 2, 3, 4]);
+    expect((await queues.ios.normal.getPrioritized()).map((job) => job.priority)).toEqual([1, 2, 3, 4]);
   });
 
   it("alternates between apps whatever number of jobs each runs, and between an app's jobs within its turns", async () => {

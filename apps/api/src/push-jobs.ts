@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
+import {
+  chunkJobName,
+  chunkJobOptions,
+  fairShareRound,
+  shareAmongApps,
+  storeKeys,
+  type Clock,
+  type JobStore,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -93,7 +103,7 @@ export async function enqueuePush(
       deps.platforms.map((platform) =>
         deps.queues[platform][priority].addBulk(
           chunks.map((chunkClients, chunk) => ({
-            name: 'chunk',
+            name: chunkJobName(deps.app),
             // The default app's chunks carry no app, as before apps existed.
             data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
             opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
@@ -101,6 +111,13 @@ export async function enqueuePush(
         ),
       ),
     );
+    await shareAmongApps(deps.redis, deps.queues, deps.platforms, {
+      app: deps.app,
+      jobId,
+      lane: priority,
+      chunks: chunks.length,
+      delayed: delay > 0,
+    });
     await deps.jobs.markQueued(jobId);
     return { jobId, replayed: false };
   } catch (error) {

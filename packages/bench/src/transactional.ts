@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { storeKeys } from '@push/store';
-import { quantile } from './measure';
+import { commandsBetween, commandStats, quantile } from './measure';
 import { clientId } from './population';
 import { CpuMeter, round } from './proc';
 import { benchPayload, type RunContext } from './service-run';
@@ -54,6 +54,8 @@ export interface TransactionalStep {
   cpuMicrosPerPush: Record<string, number>;
   /** Cores each process used meanwhile (`others`: processes outside the benchmark). */
   cores: Record<string, number>;
+  /** Redis commands per completed push (INFO commandstats; scripts' inner calls included), busiest first: calls and µs. */
+  redisPerPush: Array<{ command: string; calls: number; usec: number }>;
   /** `uptime`'s 1-minute load average before the rate started. */
   loadBefore: number;
   sustained: boolean;
@@ -154,6 +156,7 @@ async function finishedTimes(ctx: RunContext, jobIds: string[], deadline: number
 
 async function step(ctx: RunContext, o: TransactionalOptions, rate: number, clients: number, agent: Agent): Promise<TransactionalStep> {
   const loadBefore = round(loadavg()[0]!, 2);
+  const commandsBefore = await commandStats(ctx.redis);
   const cpu = new CpuMeter(() => ({ ...ctx.service.pids(), ...ctx.otherPids }));
   cpu.start();
   const sent = await offer(ctx, rate, o.seconds, clients, agent);
@@ -165,6 +168,7 @@ async function step(ctx: RunContext, o: TransactionalOptions, rate: number, clie
     lastDue + o.drainMs,
   );
   const used = cpu.stop();
+  const commands = commandsBetween(commandsBefore, await commandStats(ctx.redis));
   const refused: Record<string, number> = {};
   for (const s of sent) if (s.status !== 200) refused[String(s.status)] = (refused[String(s.status)] ?? 0) + 1;
   const api = sent.map((s) => s.apiMs ?? Infinity).sort((a, b) => a - b);
@@ -193,6 +197,9 @@ async function step(ctx: RunContext, o: TransactionalOptions, rate: number, clie
     drainedAfterMs: done > 0 ? round(lastFinish - lastDue) : 0,
     cpuMicrosPerPush: Object.fromEntries(Object.entries(used).map(([name, c]) => [name, perPush(c.cpuSeconds)])),
     cores: Object.fromEntries(Object.entries(used).map(([name, c]) => [name, c.cores])),
+    redisPerPush: commands
+      .slice(0, 12)
+      .map((c) => ({ command: c.command, calls: round(c.calls / done, 2), usec: round(c.usec / done, 1) })),
     loadBefore,
     sustained: accepted.length === sent.length && done === accepted.length && completionP99Ms <= SUSTAINED_P99_MS,
   };

@@ -1,7 +1,7 @@
 import type { Platform } from '@push/contract';
 import type { DeliveryEvents, DeliveryWorker } from '@push/delivery';
 import { TokenRegistry } from '@push/store';
-import { startTestStack, type TestStack } from '@push/testing';
+import { allSent, deliveries, mobileSimulators, pushThroughOutage, startTestStack, type TestStack } from '@push/testing';
 
 /**
  * Real providers' faults against the workers, the simulators (HTTP/2 + TLS) and Redis: an outage that
@@ -70,22 +70,14 @@ describe('real providers: outages, misconfigurations, dead tokens', () => {
       events,
     );
     const clients = await registerAll('o', 200, (i) => [iosToken('0ff', i), fcmToken('off', i)]);
-    stack.apns.outage(OUTAGE_MS);
-    stack.fcm.outage(OUTAGE_MS);
-    const outageEnds = Date.now() + OUTAGE_MS;
-    const jobId = await stack.push(clients, { alert: 'after the outage' });
-    const job = await stack.waitForCompletion(jobId, 60_000);
-    expect(job.totals).toEqual({ clients: 200, tokens: 400, sent: 400, failed: 0, invalid: 0, expired: 0, canceled: 0 });
+    const { job, outageEnds } = await pushThroughOutage(stack, clients, OUTAGE_MS);
+    expect(job.totals).toEqual(allSent(200, 400));
 
     const figures: string[] = [];
-    for (const [platform, sim] of [
-      ['ios', stack.apns],
-      ['android', stack.fcm],
-    ] as const) {
-      const { requests, accepted } = sim.stats();
-      expect(accepted).toBe(200);
-      expect(new Set(sim.received().map((n) => n.token)).size).toBe(200);
-      expect(Math.min(...sim.received().map((n) => n.at))).toBeGreaterThanOrEqual(outageEnds - 50);
+    for (const [platform, sim] of mobileSimulators(stack)) {
+      const { requests, accepted, distinctTokens, firstAt } = deliveries(sim);
+      expect({ accepted, distinctTokens }).toEqual({ accepted: 200, distinctTokens: 200 });
+      expect(firstAt).toBeGreaterThanOrEqual(outageEnds - 50);
       // One failed request for the tokens in flight when it began, the probes, and one that is accepted.
       expect(requests).toBeLessThanOrEqual(2 * 200 + 40);
       const opens = seen.breakerOpens[platform]!;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadApnsWorkerConfig, loadFcmWorkerConfig, loadWebPushWorkerConfig } from '@push/config';
-import { platforms, type Platform } from '@push/contract';
+import { platforms, type Counts, type Platform } from '@push/contract';
 import { createDeliveryWorker, type DeliveryEvents, type DeliveryWorker } from '@push/delivery';
 import { generateVapidKeys } from '@push/providers';
 import { apnsWorkerDeps } from '@push/apns-worker/worker';
@@ -18,6 +18,7 @@ import {
   type FcmBehaviour,
   type FcmSimulator,
   type SimulatedSubscription,
+  type Simulator,
   type WebPushBehaviour,
   type WebPushSimulator,
 } from '@push/simulators';
@@ -65,6 +66,45 @@ export interface StackOptions {
   redisUrl?: string;
   /** The clock of the API and the in-process workers (scheduling tests). @defaultValue the system's */
   clock?: Clock;
+}
+
+/** The totals of a job whose every token was sent. */
+export function allSent(clients: number, tokens: number): Counts {
+  return { clients, tokens, sent: tokens, failed: 0, invalid: 0, expired: 0, canceled: 0 };
+}
+
+/** What a simulator received: requests it answered, notifications it accepted, distinct tokens, the first one's time. */
+export function deliveries(sim: Simulator<unknown>): { requests: number; accepted: number; distinctTokens: number; firstAt: number } {
+  const received = sim.received();
+  const { requests, accepted } = sim.stats();
+  return {
+    requests,
+    accepted,
+    distinctTokens: new Set(received.map((n) => n.token)).size,
+    firstAt: Math.min(...received.map((n) => n.at)),
+  };
+}
+
+/** Distinct `platform/token` pairs among results: a token listed twice would count once. */
+export function distinctResults(results: readonly ResultItem[]): number {
+  return new Set(results.map((r) => `${r.platform}/${r.token}`)).size;
+}
+
+/** The mobile platforms' simulators of a stack, each with its platform. */
+export function mobileSimulators(stack: TestStack): ReadonlyArray<readonly ['ios' | 'android', ApnsSimulator | FcmSimulator]> {
+  return [
+    ['ios', stack.apns],
+    ['android', stack.fcm],
+  ];
+}
+
+/** One push to `clients` while both mobile providers fail for `ms`: the completed job, and when the outage ended. */
+export async function pushThroughOutage(stack: TestStack, clients: string[], ms: number): Promise<{ job: JobStatus; outageEnds: number }> {
+  stack.apns.outage(ms);
+  stack.fcm.outage(ms);
+  const outageEnds = Date.now() + ms;
+  const jobId = await stack.push(clients, { alert: 'after the outage' });
+  return { job: await stack.waitForCompletion(jobId, 60_000), outageEnds };
 }
 
 /** The worker app of each platform, under apps/. */

@@ -215,6 +215,13 @@ export async function transactionalRun(ctx: RunContext, o: TransactionalOptions,
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const steps: TransactionalStep[] = [];
   try {
+    // The one-client path (API route, high lane) warmed up first: the service's warm-up push is one big job.
+    const warmUp = await offer(ctx, o.rates[0]!, Math.min(3, o.seconds), TRANSACTIONAL_CLIENTS, agent);
+    await finishedTimes(
+      ctx,
+      warmUp.flatMap((s) => s.jobId ?? []),
+      Date.now() + o.drainMs,
+    );
     for (const rate of o.rates) {
       await quiet();
       ctx.log(`transactional: ${rate} one-client pushes/s for ${o.seconds} s`);

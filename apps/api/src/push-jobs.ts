@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chunk, DEFAULT_APP, type Platform, type Priority, type Push2ClientsRequest } from '@push/contract';
-import { chunkJobOptions, fairShareRound, storeKeys, type Clock, type JobStore, type LaneQueues, type RedisClient } from '@push/store';
+import {
+  chunkJobName,
+  chunkJobOptions,
+  fairShareRound,
+  shareAmongApps,
+  storeKeys,
+  type Clock,
+  type JobStore,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 
 export interface PushJobsDeps {
   redis: RedisClient;
@@ -90,7 +100,7 @@ export async function enqueuePush(
     const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     const chunkJob = (chunkClients: string[], chunk: number) => ({
-      name: 'chunk',
+      name: chunkJobName(deps.app),
       // The default app's chunks carry no app, as before apps existed.
       data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
       opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
@@ -106,6 +116,13 @@ export async function enqueuePush(
         return queue.addBulk(chunks.map(chunkJob));
       }),
     );
+    await shareAmongApps(deps.redis, deps.queues, deps.platforms, {
+      app: deps.app,
+      jobId,
+      lane: priority,
+      chunks: chunks.length,
+      delayed: delay > 0,
+    });
     // Only a retry with the same Idempotency-Key asks whether its job was queued in full.
     if (idemKey) await deps.jobs.markQueued(jobId);
     return { jobId, replayed: false };

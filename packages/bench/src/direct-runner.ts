@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { DirectLibrary, DirectRunReport, DirectRunRequest } from './direct';
 import { forkHelper, type Helper } from './ipc';
 import { CpuMeter, round } from './proc';
+import { monotonicUs } from './profile-stages';
 import type { Platform } from '@push/contract';
 import { perPlatform } from './service-run';
 import type { SimHostInfo, SimSnapshot } from './sim-host';
@@ -15,7 +16,14 @@ export interface DirectScriptReport extends DirectRunReport {
   /** Connections the simulators saw opened during the measured run. */
   connections: Record<Platform, number>;
   accepted: Record<Platform, number>;
+  /** The script's process id and its measured run, CLOCK_MONOTONIC µs (to find and slice its CPU profile). */
+  pid: number;
+  window: { fromUs: number; toUs: number };
 }
+
+/** Where a direct script's CPU profiles go under --cpu-prof's folder. */
+export const directProfileDir = (cpuProfDir: string, libraries: readonly DirectLibrary[]): string =>
+  join(cpuProfDir, `direct-${libraries.join('+')}`);
 
 /**
  * Runs one direct script (direct.ts) in a fresh process: the given libraries send their platform's
@@ -28,15 +36,16 @@ export async function runDirect(
   otherPids: Record<string, number> = {},
   cpuProfDir?: string,
 ): Promise<DirectScriptReport> {
-  const execArgv =
-    cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `direct-${request.libraries.join('+')}`)];
+  const execArgv = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', directProfileDir(cpuProfDir, request.libraries)];
   const { helper } = await forkHelper<boolean>(join(__dirname, 'direct.js'), [JSON.stringify(sim)], { execArgv });
   try {
     await helper.call('prepare', request);
     await sims.call('arm');
     const meter = new CpuMeter(() => ({ direct: helper.pid, simulators: sims.pid, ...otherPids }));
     meter.start();
+    const fromUs = monotonicUs();
     const report = await helper.call<DirectRunReport>('run', request);
+    const toUs = monotonicUs();
     const cpu = meter.stop();
     const snap = await sims.call<SimSnapshot>('disarm');
     return {
@@ -46,6 +55,8 @@ export async function runDirect(
       simulatorBusy: round(snap.eventLoopUtilization, 2),
       connections: perPlatform((p) => snap.stats[p].sessions),
       accepted: perPlatform((p) => snap.stats[p].accepted),
+      pid: helper.pid,
+      window: { fromUs, toUs },
     };
   } finally {
     await helper.stop();

@@ -4,22 +4,37 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { envSchema } from '@push/config';
+import { platforms } from '@push/contract';
 import { generateVapidKeys } from '@push/providers';
 import { createRedis, deleteKeys, hasRedisServer, startRedisServer, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
-import { runDirect, type DirectScriptReport } from './direct-runner';
+import { directProfileDir, runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
 import { keysMemory, usedMemory } from './measure';
-import { mixedRun, type MixedReport } from './mixed';
+import { mixedClients, mixedRun, type MixedReport } from './mixed';
 import { transactionalRun, type TransactionalReport } from './transactional';
 import type { BenchOptions } from './options';
 import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
-import { Service } from './service';
+import { Service, workerApp } from './service';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
-import { webRatio, webRun, type WebReport } from './web-run';
-import { cpuPerToken, directRequest, directScripts, method, ratios, serviceWarnings, targets } from './summary';
+import { webRun, type WebReport } from './web-run';
+import {
+  acrossRounds,
+  cpuPerToken,
+  directRequest,
+  directScripts,
+  median,
+  medianRun,
+  method,
+  ratios,
+  serviceWarnings,
+  targets,
+  tooSmall,
+  type Spread,
+} from './summary';
+import { readProfile, stageMicrosPerToken, type Stage } from './profile-stages';
 import type { SimHostInfo } from './sim-host';
 
 export interface Machine {
@@ -46,6 +61,13 @@ export interface ScalingPoint {
   simulatorBusy: number;
   peakWorkerRssBytes: number;
   cpu: Record<string, { cpuSeconds: number; cores: number }>;
+}
+
+export interface StageFigures {
+  /** Tokens of the run the figures are per (the platform's, for a worker). */
+  tokens: number;
+  /** CPU per token by stage, µs (they sum to the process's CPU per token over the run). */
+  microsPerToken: Partial<Record<Stage, number>>;
 }
 
 export interface Target {
@@ -78,10 +100,22 @@ export interface BenchReport {
   direct?: DirectComparison[];
   /** The Web Push run (--web-clients); its ratio is `ratios.ratioWebVsWebPushLib`. */
   web?: WebReport;
-  /** Service throughput / direct-library throughput. Every field name contains `ratio`. */
+  /**
+   * Service / direct: throughput (service over direct) and CPU per token (direct over the service's
+   * workers), each the median over the rounds. Every field name contains `ratio`.
+   */
   ratios?: Record<string, number>;
-  /** CPU per token, microseconds: `service` (API + workers + Redis) and each direct script (simulators excluded). */
+  /** Each ratio's spread over the rounds (min, max, every round's value). */
+  ratioSpread?: Record<string, Spread>;
+  /** Ratios of a run too small to measure (too few clients, too short a round), with the reason. */
+  unmeasured?: Record<string, string>;
+  /**
+   * CPU per token, microseconds, medians over the rounds: `service` (API + workers + Redis), `workers`,
+   * and each direct script (simulators excluded).
+   */
   cpuPerToken?: Record<string, number>;
+  /** With --cpu-prof: where each process's CPU per token went during the reported runs, by stage (profile-stages.ts). */
+  stages?: Record<string, StageFigures>;
   scaling?: ScalingPoint[];
   apiMillion?: ApiMillionReport;
   /** `--mixed`: lanes and fair share under a blast. */
@@ -91,6 +125,35 @@ export interface BenchReport {
   targets: Target[];
   /** Anything that makes a figure doubtful (tokens not sent, failures). */
   warnings: string[];
+}
+
+/**
+ * CPU per token by stage of each service process in the reported run and of each direct script, from
+ * their CPU profiles sliced to the run. A worker's figures are per token of its platform (per token of
+ * the push when its platform had none: the chunks it resolved to nothing).
+ */
+function stageFigures(cpuProfDir: string, service?: ServiceRunReport, direct?: DirectComparison[]): Record<string, StageFigures> {
+  const out: Record<string, StageFigures> = {};
+  if (service) {
+    for (const [name, pid] of Object.entries(service.pids)) {
+      const profile = readProfile(join(cpuProfDir, name), pid);
+      const platform = platforms.find((p) => name.startsWith(workerApp[p]));
+      const own = platform === undefined ? 0 : service.platforms[platform].tokens;
+      const tokens = own > 0 ? own : service.tokens;
+      if (profile)
+        out[name] = { tokens, microsPerToken: stageMicrosPerToken(profile, service.window, service.cpu[name]?.cpuSeconds ?? 0, tokens) };
+    }
+  }
+  for (const d of direct ?? []) {
+    const profile = readProfile(directProfileDir(cpuProfDir, d.libraries), d.report.pid);
+    const tokens = d.report.overall.tokens;
+    if (profile)
+      out[`direct ${d.libraries.join(' + ')}`] = {
+        tokens,
+        microsPerToken: stageMicrosPerToken(profile, d.report.window, d.report.cpuSeconds, tokens),
+      };
+  }
+  return out;
 }
 
 function machine(): Machine {
@@ -168,6 +231,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         registryKeyBytesPerToken: Math.round(registryKeys.bytes / registered),
       };
       log(`  ${registered} tokens in ${registerSeconds} s; Redis ${report.redis.bytesPerRegisteredToken} bytes per token`);
+      if (options.withMixed && mixedClients(options.withMixed) > options.clients) {
+        log(`  and clients ${options.clients} to ${mixedClients(options.withMixed) - 1} for the lanes run`);
+        await registerPopulation(
+          new TokenRegistry(redis, prefix),
+          { ...population, clients: mixedClients(options.withMixed) },
+          options.clients,
+        );
+      }
       if (options.webClients > 0) {
         // The simulators' process holds the subscriptions' private keys (to decrypt); the registry the public ones.
         await sims.call('subscribeWeb', options.webClients);
@@ -193,13 +264,6 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       log(`  ${result.overall.tokensPerSecond} tokens/s (${result.results.map((r) => `${r.library} ${r.tokensPerSecond}/s`).join(', ')})`);
       return { libraries, report: result };
     };
-    const best: { service?: ServiceRunReport; direct: Map<string, DirectComparison> } = { direct: new Map() };
-    const keepDirect = (d: DirectComparison) => {
-      const key = d.libraries.join('+');
-      const kept = best.direct.get(key);
-      if (!kept || d.report.overall.tokensPerSecond > kept.report.overall.tokensPerSecond) best.direct.set(key, d);
-    };
-
     let service: Service | undefined;
     let ctx: RunContext | undefined;
     if (!options.skipService) {
@@ -230,26 +294,39 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     }
     if (ctx && options.mixed) report.mixed = await mixedRun(ctx, options.mixed, quiet);
     if (ctx && options.transactional) report.transactional = await transactionalRun(ctx, options.transactional, quiet);
-    // Service and direct scripts take turns, `repeat` times; the best run of each is kept, so that a
-    // neighbour's burst of CPU (this machine is shared) does not decide a ratio.
+    // Service and direct scripts take turns, `repeat` times; each round's ratios compare its own runs, and
+    // the report gives their medians and spread, so that a neighbour's burst of CPU (this machine is
+    // shared) neither decides a ratio nor hides.
+    const serviceRuns: ServiceRunReport[] = [];
+    const directRuns: DirectComparison[][] = [];
     for (let round = 1; round <= (options.mixed || options.transactional ? 0 : options.repeat); round++) {
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);
         const run = await serviceRun(ctx, clientIds(options.clients), options.workers);
         log(`  ${run.tokensPerSecond} tokens/s, completed in ${run.completionMs} ms (others used ${run.cpu.others?.cores ?? 0} cores)`);
-        if (!best.service || run.tokensPerSecond > best.service.tokensPerSecond) best.service = run;
+        serviceRuns.push(run);
       }
-      if (options.baselines) for (const libraries of scripts) keepDirect(await runScript(libraries, round));
+      if (options.baselines) {
+        const direct: DirectComparison[] = [];
+        for (const libraries of scripts) direct.push(await runScript(libraries, round));
+        directRuns.push(direct);
+      }
     }
-    if (best.service) {
-      report.service = best.service;
-      report.redis!.bytesPerResult = best.service.redis.bytesPerResult;
-      report.warnings.push(...serviceWarnings(best.service));
+    if (serviceRuns.length > 0) {
+      report.service = medianRun(serviceRuns, (r) => r.tokensPerSecond);
+      report.redis!.bytesPerResult = report.service.redis.bytesPerResult;
+      for (const run of serviceRuns) report.warnings.push(...serviceWarnings(run));
     }
-    if (options.baselines) {
-      report.direct = scripts.map((libraries) => best.direct.get(libraries.join('+'))!);
-      for (const d of report.direct) {
+    if (directRuns.length > 0) {
+      // In full: each script's run of median throughput.
+      report.direct = scripts.map((_, i) =>
+        medianRun(
+          directRuns.map((r) => r[i]!),
+          (d) => d.report.overall.tokensPerSecond,
+        ),
+      );
+      for (const d of directRuns.flat()) {
         const others = d.report.cpu.others?.cores ?? 0;
         if (others > 0.25)
           report.warnings.push(
@@ -259,14 +336,24 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           if (r.sent !== r.tokens) report.warnings.push(`direct ${r.library}: ${r.tokens - r.sent} of ${r.tokens} tokens not accepted`);
         }
       }
-      if (report.service) {
-        report.ratios = ratios(report.service, report.direct);
-        report.cpuPerToken = cpuPerToken(report.service, report.direct);
+      if (serviceRuns.length > 0) {
+        const { median: medians, spread } = acrossRounds(serviceRuns.map((run, i) => ratios(run, directRuns[i]!)));
+        report.ratios = medians;
+        report.ratioSpread = spread;
+        const cpu = serviceRuns.map((run, i) => cpuPerToken(run, directRuns[i]!));
+        report.cpuPerToken = Object.fromEntries(Object.keys(cpu[0]!).map((k) => [k, round(median(cpu.map((c) => c[k]!)), 1)]));
+        const why = tooSmall(options.clients, [
+          ...serviceRuns.map((r) => r.completionMs),
+          ...directRuns.flat().map((d) => Math.round(d.report.overall.seconds * 1000)),
+        ]);
+        if (why.length > 0) report.unmeasured = Object.fromEntries(Object.keys(medians).map((name) => [name, why.join(', ')]));
       }
     }
 
+    if (ctx && options.withMixed) report.mixed = await mixedRun(ctx, options.withMixed, quiet);
+
     if (options.webClients > 0 && (ctx || options.baselines)) {
-      report.web = await webRun({
+      const { rounds, roundsMs, ...web } = await webRun({
         ...(ctx && { ctx }),
         workers: options.workers,
         clients: options.webClients,
@@ -275,9 +362,15 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         quiet,
         runScript,
       });
-      const ratio = webRatio(report.web);
-      if (ratio !== undefined) report.ratios = { ...report.ratios, ratioWebVsWebPushLib: ratio };
-      if (report.web.service) report.warnings.push(...serviceWarnings(report.web.service));
+      report.web = web;
+      if (rounds.length > 0) {
+        const { median: medians, spread } = acrossRounds(rounds);
+        report.ratios = { ...report.ratios, ...medians };
+        report.ratioSpread = { ...report.ratioSpread, ...spread };
+        const why = tooSmall(undefined, roundsMs);
+        if (why.length > 0) report.unmeasured = { ...report.unmeasured, ratioWebVsWebPushLib: `Web Push run: ${why.join(', ')}` };
+      }
+      if (web.service) report.warnings.push(...serviceWarnings(web.service));
     }
 
     if (service && ctx && options.scaling.length > 0) {
@@ -314,6 +407,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
     }
     await service?.stop();
+    // The processes have written their profiles on exit.
+    if (options.cpuProfDir !== undefined) report.stages = stageFigures(options.cpuProfDir, report.service, report.direct);
 
     if (options.apiMillion > 0) {
       log(`API alone: ${options.apiMillion} clients in one request, ${options.apiRepeat} times`);

@@ -46,7 +46,7 @@ export interface BenchOptions {
   /** Print one JSON document instead of tables. */
   json: boolean;
   quick: boolean;
-  /** Measured runs of the service and of each direct script, taking turns; the best of each is reported. @defaultValue 2 (1 with --quick) */
+  /** Measured rounds of the service and of each direct script, taking turns; ratios are medians over them. @defaultValue 3 (1 with --quick) */
   repeat: number;
   /** Before each measured run, wait up to this long for other processes to leave the CPU alone, ms (0: don't). @defaultValue 60000 (0 with --quick) */
   waitQuietMs: number;
@@ -56,6 +56,8 @@ export interface BenchOptions {
   mixed?: MixedOptions;
   /** `--transactional`: only one-client pushes at fixed rates (transactional.ts); registers the clients it needs. */
   transactional?: TransactionalOptions;
+  /** `--with-mixed`: the lanes run too, after the main rounds of a full run (registering the clients it needs beyond --clients). */
+  withMixed?: MixedOptions;
 }
 
 export const usage = `npm run bench -- [options]
@@ -81,11 +83,13 @@ export const usage = `npm run bench -- [options]
   --env NAME=VALUE      extra environment for the API and the workers (repeatable)
   --node-arg FLAG        an extra node flag for the API and the workers, e.g. --node-arg=--trace-gc (repeatable)
   --cpu-prof DIR        write CPU profiles (node --cpu-prof) of the API and the workers into DIR
-  --repeat N            measured runs of the service and of each direct script, taking turns; the best of each counts (default 2; --quick: 1)
+  --repeat N            measured rounds of the service and of each direct script, taking turns; each ratio is the median
+                        of the rounds, with its spread (default 3; --quick: 1)
   --wait-quiet MS       before each measured run, wait up to MS for other processes to go quiet (default 60000; --quick: 0)
   --quick               small and fast (under a minute): 1000 clients, no scaling, no million run
   --mixed               only the lanes run: a blast, a high-priority alert to one user every 500 ms while it drains,
                         a normal campaign a few seconds in; each alone first (mixedAlertP50Ms ... mixedBlastThroughputRatio)
+  --with-mixed          the full run includes the lanes run (as --mixed, after the main rounds; the --mixed-* options apply)
   --mixed-blast N       clients of the blast (default 200000)
   --mixed-campaign N    clients of the campaign (default 2000)
   --mixed-alert-every MS  interval between alerts (default 500)
@@ -130,10 +134,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     nodeArgs: [],
     json: false,
     quick,
-    repeat: quick ? 1 : 2,
+    repeat: quick ? 1 : 3,
     waitQuietMs: quick ? 0 : 60_000,
     timeoutMs: 600_000,
   };
+  let withMixed = false;
   const args = [...argv];
   const next = (name: string): string => {
     const value = args.shift();
@@ -255,6 +260,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--mixed':
         o.mixed ??= mixedDefaults();
         break;
+      case '--with-mixed':
+        withMixed = true;
+        break;
       case '--mixed-blast':
         (o.mixed ??= mixedDefaults()).blastClients = int(arg, 1);
         break;
@@ -285,9 +293,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new UsageError(`unknown option ${arg}`);
     }
   }
-  if (o.mixed) {
+  if (withMixed) {
+    o.withMixed = o.mixed ?? mixedDefaults();
+    delete o.mixed;
+  } else if (o.mixed) {
     // The mixed run alone, on the clients it names.
-    Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1 });
+    Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1, webClients: 0 });
   }
   if (o.transactional) {
     // The transactional run alone, on its own population unless --clients names one.

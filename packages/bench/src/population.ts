@@ -48,13 +48,13 @@ export function countTokens(p: Population, platform: Platform): number {
 
 /**
  * Registers every client's tokens straight into the registry (not through the API: a hundred thousand
- * HTTP calls would measure the API, not the pipeline). `window` registrations are in flight at once and
+ * HTTP calls would measure the API, not the pipeline). Clients `from`..p.clients-1; `window` registrations are in flight at once and
  * ioredis pipelines them automatically.
  */
-export async function registerPopulation(registry: TokenRegistry, p: Population, window = 4000): Promise<number> {
+export async function registerPopulation(registry: TokenRegistry, p: Population, from = 0, window = 4000): Promise<number> {
   const now = Date.now();
   let registered = 0;
-  let next = 0;
+  let next = from;
   const lane = async () => {
     while (next < p.clients) {
       const i = next++;

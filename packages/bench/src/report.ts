@@ -1,5 +1,6 @@
 import type { BenchReport } from './main';
 import { transactionalRows } from './transactional';
+import { stages } from './profile-stages';
 
 const mb = (bytes: number | undefined) => `${((bytes ?? 0) / 2 ** 20).toFixed(0)} MB`;
 const n = (value: number) => value.toLocaleString('en-US');
@@ -105,18 +106,47 @@ export function formatReport(r: BenchReport): string {
   if (r.ratios) {
     out.push(
       table(
-        'Service / direct throughput',
-        ['ratio', 'value'],
-        Object.entries(r.ratios).map(([k, v]) => [k, v.toFixed(2)]),
+        'Service / direct (throughput: service over direct; CPU per token: direct over the workers), median of the rounds',
+        ['ratio', 'median', 'rounds (min..max)'],
+        Object.entries(r.ratios).map(([k, v]) => {
+          const spread = r.ratioSpread?.[k];
+          const why = r.unmeasured?.[k];
+          return [
+            k,
+            why === undefined ? v.toFixed(2) : 'too small to measure',
+            spread ? `${spread.rounds.map((x) => x.toFixed(2)).join(', ')} (${spread.min.toFixed(2)}..${spread.max.toFixed(2)})` : '',
+          ];
+        }),
+      ),
+    );
+    const reasons = [...new Set(Object.values(r.unmeasured ?? {}))];
+    if (reasons.length > 0) out.push(`Too small to measure: ${reasons.join('; ')}.`);
+  }
+  if (r.cpuPerToken) {
+    const who = (k: string) =>
+      k === 'service' ? 'service (API + workers + Redis)' : k === 'workers' ? 'service: its workers' : `direct ${k}`;
+    out.push(
+      table(
+        'CPU per token, median of the rounds (simulators excluded; hardly affected by other load on the machine)',
+        ['who', 'µs per token'],
+        Object.entries(r.cpuPerToken).map(([k, v]) => [who(k), v.toFixed(1)]),
       ),
     );
   }
-  if (r.cpuPerToken) {
+  if (r.stages) {
+    const names = stages.filter((st) => Object.values(r.stages!).some((f) => f.microsPerToken[st] !== undefined));
     out.push(
       table(
-        'CPU per token (simulators excluded; hardly affected by other load on the machine)',
-        ['who', 'µs per token'],
-        Object.entries(r.cpuPerToken).map(([k, v]) => [k === 'service' ? 'service (API + workers + Redis)' : `direct ${k}`, v.toFixed(1)]),
+        'CPU per token by stage, µs (--cpu-prof: the process CPU of the reported run, split by its profile)',
+        ['process', 'tokens', ...names, 'total'],
+        Object.entries(r.stages).map(([name, f]) => [
+          name,
+          n(f.tokens),
+          ...names.map((st) => f.microsPerToken[st]?.toFixed(1) ?? ''),
+          Object.values(f.microsPerToken)
+            .reduce((a, b) => a + b, 0)
+            .toFixed(1),
+        ]),
       ),
     );
   }

@@ -1,6 +1,7 @@
 import { examplePayloads, platforms, type Payload, type Platform, type SuccessEnvelope } from '@push/contract';
 import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
+import { monotonicUs } from './profile-stages';
 import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
 import { CpuMeter, peakRssBytes, round } from './proc';
 import type { Service } from './service';
@@ -49,6 +50,10 @@ export interface ServiceRunReport {
   cpu: Record<string, { cpuSeconds: number; cores: number }>;
   /** The simulators' event-loop utilisation during the run (1: their core was saturated). */
   simulatorBusy: number;
+  /** The service's process ids during the run, by name (to find their CPU profiles). */
+  pids: Record<string, number>;
+  /** From the request to completion, CLOCK_MONOTONIC µs (the clock of CPU profiles: see profile-stages.ts). */
+  window: { fromUs: number; toUs: number };
   /**
    * Redis commands the run caused (INFO commandstats: the commands scripts run inside count too, and the
    * bench's own status polls, a few a second), per chunk job (clients / PUSH_CHUNK_CLIENTS, per platform)
@@ -115,6 +120,7 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   cpu.start();
 
   const t0 = Date.now();
+  const fromUs = monotonicUs();
   const h0 = performance.now();
   const res = await ctx.service.request('POST', '/push/push2clients', body);
   const apiAnswerMs = performance.now() - h0;
@@ -122,6 +128,7 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   const { jobId } = (res.body as SuccessEnvelope<{ jobId: string }>).result;
   ctx.log(`  job ${jobId}: API answered in ${apiAnswerMs.toFixed(0)} ms; following it to completion`);
   const { finishedAt } = await follow(ctx, jobId);
+  const toUs = monotonicUs();
   const cpuUse = cpu.stop();
   const snap = await ctx.sims.call<SimSnapshot>('disarm');
   const commands = commandsBetween(commandsBefore, await commandStats(ctx.redis));
@@ -165,6 +172,8 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
     peakRssBytes: peaks,
     cpu: cpuUse,
     simulatorBusy: round(snap.eventLoopUtilization, 2),
+    pids: ctx.service.pids(),
+    window: { fromUs, toUs },
     redisCommands: redisCommands(commands, clients, ctx.chunkClients, all.length),
     redis: {
       usedMemoryDelta: memoryAfter - memoryBefore,

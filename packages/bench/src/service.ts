@@ -10,7 +10,7 @@ const root = resolve(__dirname, '../../..');
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
 /** The worker app of each platform, under apps/. */
-const workerApp: Record<Platform, string> = { ios: 'apns-worker', android: 'fcm-worker', web: 'webpush-worker' };
+export const workerApp: Record<Platform, string> = { ios: 'apns-worker', android: 'fcm-worker', web: 'webpush-worker' };
 const entry = (app: string) => join(root, 'apps', app, 'dist/index.js');
 
 export interface ServiceOptions {

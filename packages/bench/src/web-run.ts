@@ -2,7 +2,8 @@ import type { DirectLibrary } from './direct';
 import type { DirectComparison } from './main';
 import { webClientId } from './population';
 import { serviceRun, warmUp, type RunContext, type ServiceRunReport } from './service-run';
-import { cpuPerToken } from './summary';
+import { round } from './proc';
+import { cpuPerToken, median, medianRun } from './summary';
 
 /** The Web Push run: the service's web workers against web-push's own sendNotification, same subscriptions. */
 export interface WebReport {
@@ -26,36 +27,47 @@ export interface WebRunSteps {
 }
 
 /**
- * Takes turns like the main run: `repeat` service runs and `repeat` web-push script runs, the best of each
- * kept. The web clients have no other device, so the whole job is Web Push.
+ * Takes turns like the main run: `repeat` service runs and `repeat` web-push script runs; the run of
+ * median throughput of each is reported in full, and `rounds` gives each round's ratio and CPU per token.
+ * The web clients have no other device, so the whole job is Web Push.
  */
-export async function webRun(steps: WebRunSteps): Promise<WebReport> {
+export async function webRun(steps: WebRunSteps): Promise<WebReport & { rounds: Array<Record<string, number>>; roundsMs: number[] }> {
   const ids = Array.from({ length: steps.clients }, (_, i) => webClientId(i));
   const report: WebReport = { clients: steps.clients };
   if (steps.ctx) {
     steps.ctx.log(`Web Push: warm-up push to ${Math.min(2000, ids.length)} web clients`);
     await warmUp(steps.ctx, ids.slice(0, 2000));
   }
+  const services: ServiceRunReport[] = [];
+  const directs: DirectComparison[] = [];
   for (let round = 1; round <= steps.repeat; round++) {
     if (steps.ctx) {
       await steps.quiet();
       steps.ctx.log(`Web Push service run${round > 1 ? ` (round ${round})` : ''}: one push to ${ids.length} web clients`);
       const run = await serviceRun(steps.ctx, ids, steps.workers);
       steps.ctx.log(`  ${run.platforms.web.tokensPerSecond} subscriptions/s`);
-      if (!report.service || run.platforms.web.tokensPerSecond > report.service.platforms.web.tokensPerSecond) report.service = run;
+      services.push(run);
     }
-    if (steps.baselines) {
-      const direct = await steps.runScript(['web-push'], round);
-      if (!report.direct || direct.report.overall.tokensPerSecond > report.direct.report.overall.tokensPerSecond) report.direct = direct;
-    }
+    if (steps.baselines) directs.push(await steps.runScript(['web-push'], round));
   }
-  if (report.service && report.direct) report.cpuPerToken = cpuPerToken(report.service, [report.direct]);
-  return report;
+  if (services.length > 0) report.service = medianRun(services, (r) => r.platforms.web.tokensPerSecond);
+  if (directs.length > 0) report.direct = medianRun(directs, (d) => d.report.overall.tokensPerSecond);
+  const rounds: Array<Record<string, number>> = [];
+  if (services.length > 0 && directs.length > 0) {
+    const cpu = services.map((run, i) => cpuPerToken(run, [directs[i]!]));
+    report.cpuPerToken = Object.fromEntries(Object.keys(cpu[0]!).map((k) => [k, round(median(cpu.map((c) => c[k]!)), 1)]));
+    services.forEach((run, i) => {
+      const ratio = webRatio(run, directs[i]!);
+      if (ratio !== undefined) rounds.push({ ratioWebVsWebPushLib: ratio });
+    });
+  }
+  const roundsMs = [...services.map((r) => r.completionMs), ...directs.map((d) => Math.round(d.report.overall.seconds * 1000))];
+  return { ...report, rounds, roundsMs };
 }
 
 /** Web Push throughput of the service / of web-push's sendNotification (target >= 1). */
-export function webRatio(web: WebReport): number | undefined {
-  const lib = web.direct?.report.results.find((r) => r.library === 'web-push');
-  if (!web.service || !lib || lib.tokensPerSecond === 0) return undefined;
-  return Math.round((web.service.platforms.web.tokensPerSecond / lib.tokensPerSecond) * 100) / 100;
+function webRatio(service: ServiceRunReport, direct: DirectComparison): number | undefined {
+  const lib = direct.report.results.find((r) => r.library === 'web-push');
+  if (!lib || lib.tokensPerSecond === 0) return undefined;
+  return Math.round((service.platforms.web.tokensPerSecond / lib.tokensPerSecond) * 100) / 100;
 }

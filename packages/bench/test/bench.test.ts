@@ -23,7 +23,7 @@ describe('npm run bench -- --quick --json', () => {
     // The Web Push run: its own clients, every subscription sent by the service and by web-push, once each.
     expect(report.web.service).toMatchObject({ clients: 200, tokens: 200, statuses: { sent: 200 }, accepted: { web: 200 } });
     expect(report.web.direct.report.results).toEqual([expect.objectContaining({ library: 'web-push', tokens: 200, sent: 200 })]);
-    expect(Object.keys(report.web.cpuPerToken)).toEqual(['service', 'web-push']);
+    expect(Object.keys(report.web.cpuPerToken)).toEqual(['service', 'workers', 'web-push']);
     for (const d of report.direct) for (const r of d.report.results) expect(r).toMatchObject({ tokens: 300, sent: 300 });
     const ratioFields = Object.keys(report.ratios).filter((name) => name.includes('ratio'));
     expect(ratioFields).toEqual(
@@ -37,6 +37,11 @@ describe('npm run bench -- --quick --json', () => {
       ]),
     );
     for (const name of ratioFields) expect(typeof report.ratios[name]).toBe('number');
+    expect(ratioFields).toEqual(expect.arrayContaining(['ratioCpuPerTokenDirectOverService', 'ratioCpuPerTokenOwnSenderOverService']));
+    // Each ratio's spread over the rounds, and a run this small says it cannot measure them.
+    for (const name of ratioFields) expect(report.ratioSpread[name].rounds).toHaveLength(1);
+    expect(Object.keys(report.unmeasured)).toEqual(ratioFields);
+    expect(report.cpuPerToken.workers).toBeGreaterThan(0);
     expect(typeof report.redis.bytesPerRegisteredToken).toBe('number');
     expect(report.machine.nproc).toBeGreaterThan(0);
   }, 60_000);
@@ -115,7 +120,7 @@ describe('options', () => {
       webClients: 20_000,
       scaling: [1, 2, 4],
       apiMillion: 1_000_000,
-      repeat: 2,
+      repeat: 3,
       json: false,
     });
     expect(parseOptions(['--quick'])).toMatchObject({
@@ -153,7 +158,12 @@ describe('options', () => {
         scaling: [],
         apiMillion: 0,
         repeat: 1,
+        webClients: 0,
       },
+    ],
+    [
+      ['--with-mixed', '--mixed-blast', '50000'],
+      { withMixed: { blastClients: 50_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 }, clients: 100_000 },
     ],
     [
       ['--mixed-blast', '50000', '--mixed-campaign-at', '1500'],

@@ -7,6 +7,7 @@ export * from './provider-pause';
 export * from './provider-breaker';
 export * from './dead-token-guard';
 export * from './queues';
+export * from './fair-share';
 export * from './redis-server';
 export * from './scripts';
 export * from './sealed';

@@ -37,6 +37,15 @@ export interface StoreScripts {
   ): Promise<[number, ...Array<number | string>]>;
   breakerAdmit(key: string, probeLeaseMs: number, pollMs: number): Promise<number[]>;
   breakerObserve(key: string, ...args: number[]): Promise<number[]>;
+  fairShare(
+    index: string,
+    prioritized: string,
+    counter: string,
+    jobPrefix: string,
+    limit: number,
+    ttl: number,
+    ...ids: string[]
+  ): Promise<number>;
 }
 
 const directory = join(__dirname, 'commands');

@@ -16,11 +16,14 @@ export async function usedMemory(redis: RedisClient): Promise<number> {
 
 export type CommandStats = Map<string, { calls: number; usec: number }>;
 
-/** Calls and CPU time per Redis command so far on one server (INFO commandstats). */
-export async function commandStats(node: Redis): Promise<CommandStats> {
+/** Calls and CPU time per Redis command so far (INFO commandstats, summed over a Cluster's masters). */
+export async function commandStats(redis: RedisClient): Promise<CommandStats> {
   const out: CommandStats = new Map();
-  for (const match of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    out.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  for (const node of redisNodes(redis)) {
+    for (const match of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const sum = out.get(match[1]!) ?? { calls: 0, usec: 0 };
+      out.set(match[1]!, { calls: sum.calls + Number(match[2]), usec: sum.usec + Number(match[3]) });
+    }
   }
   return out;
 }

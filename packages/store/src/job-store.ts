@@ -102,37 +102,35 @@ export class JobStore {
     this.scripts = storeScripts(redis);
   }
 
+  /**
+   * Writes a new job's record (`commands/createJob-1.lua`: with its expiry) and lists it among the recent
+   * (and scheduled) jobs: commands sent together, one round trip on the auto-pipelined connection. Each
+   * list is in a slot of its own (Redis Cluster), and its trimming is housekeeping a failure only delays.
+   */
   async create(job: NewJob, now = Date.now()): Promise<void> {
-    const key = this.keys.job(job.jobId);
     // Kept past the last planned delivery, so a job scheduled near the retention period still has its record.
     const expiresAt = Math.floor(Math.max(now, job.scheduledUntil ?? 0) / 1000) + this.retentionSeconds;
-    await this.redis
-      .multi()
-      .hset(key, {
-        createdAt: now,
-        clients: job.clients,
-        chunks: job.chunks,
-        platforms: job.platforms.join(','),
-        payload: JSON.stringify(job.payload),
-        priority: job.priority,
-        expiresAt,
-        layout: CHUNK_LAYOUT,
-        ...job.campaign,
-      })
-      .expireat(key, expiresAt)
-      .exec();
-    await this.redis
-      .multi()
-      .zadd(this.keys.recentJobs(), now, job.jobId)
-      .zremrangebyscore(this.keys.recentJobs(), '-inf', now - this.retentionSeconds * 1000)
-      .exec();
-    if (job.scheduledUntil !== undefined) {
-      await this.redis
-        .multi()
-        .zadd(this.keys.scheduledJobs(), job.scheduledUntil, job.jobId)
-        .zremrangebyscore(this.keys.scheduledJobs(), '-inf', now)
-        .exec();
-    }
+    const fields: Record<string, string | number> = {
+      createdAt: now,
+      clients: job.clients,
+      chunks: job.chunks,
+      platforms: job.platforms.join(','),
+      payload: JSON.stringify(job.payload),
+      priority: job.priority,
+      expiresAt,
+      layout: CHUNK_LAYOUT,
+      ...job.campaign,
+    };
+    const recent = this.keys.recentJobs();
+    const scheduled = this.keys.scheduledJobs();
+    await Promise.all([
+      this.scripts.createJob(this.keys.job(job.jobId), expiresAt, ...Object.entries(fields).flat()),
+      this.redis.zadd(recent, now, job.jobId),
+      this.redis.zremrangebyscore(recent, '-inf', now - this.retentionSeconds * 1000),
+      ...(job.scheduledUntil === undefined
+        ? []
+        : [this.redis.zadd(scheduled, job.scheduledUntil, job.jobId), this.redis.zremrangebyscore(scheduled, '-inf', now)]),
+    ]);
   }
 
   /**
@@ -171,7 +169,10 @@ export class JobStore {
     return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, expiresAt);
   }
 
-  /** Marks every chunk of the job as queued on every platform (the API's last step). */
+  /**
+   * Marks every chunk of the job as queued on every platform: the API's last step for a request with an
+   * Idempotency-Key (`isQueued` tells its retry whether to finish queueing; without a key nothing asks).
+   */
   async markQueued(jobId: string, now = Date.now()): Promise<void> {
     await this.redis.hset(this.keys.job(jobId), 'queuedAt', now);
   }
@@ -188,15 +189,19 @@ export class JobStore {
 
   /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
   async plan(jobId: string): Promise<JobPlan | undefined> {
-    const [payload, createdAt, sendAt, localTime, ratePerMinute] = await this.redis.hmget(
+    const [payload, createdAt, sendAt, localTime, ratePerMinute, expiresAt, layout] = await this.redis.hmget(
       this.keys.job(jobId),
       'payload',
       'createdAt',
       'sendAt',
       'localTime',
       'ratePerMinute',
+      'expiresAt',
+      'layout',
     );
     if (payload === null || payload === undefined) return undefined;
+    // The same read gives what every later write of the job needs (saves that round trip).
+    if (!this.infos.has(jobId)) this.remember(jobId, expiresAt, layout);
     return {
       payload: JSON.parse(payload) as Payload,
       createdAt: Number(createdAt),
@@ -431,14 +436,19 @@ export class JobStore {
     if (info === undefined) {
       const [createdAt, expiresAt, layout] = await this.redis.hmget(this.keys.job(jobId), 'createdAt', 'expiresAt', 'layout');
       if (createdAt === null) return undefined;
-      info = {
-        expiresAt: Number(expiresAt ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds,
-        chunked: layout === CHUNK_LAYOUT,
-        started: false,
-      };
-      if (this.infos.size > 10_000) this.infos.clear();
-      this.infos.set(jobId, info);
+      info = this.remember(jobId, expiresAt, layout);
     }
+    return info;
+  }
+
+  private remember(jobId: string, expiresAt: string | null | undefined, layout: string | null | undefined): JobInfo {
+    const info = {
+      expiresAt: Number(expiresAt ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds,
+      chunked: layout === CHUNK_LAYOUT,
+      started: false,
+    };
+    if (this.infos.size > 10_000) this.infos.clear();
+    this.infos.set(jobId, info);
     return info;
   }
 }

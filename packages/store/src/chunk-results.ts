@@ -40,18 +40,29 @@ const HEX_KIND = 1;
 const BASE64 = 0x10;
 const BASE64_COLON = 0x20;
 
-/** A token as stored: lowercase hex and base64url (FCM's `<id>:<base64url>` too) as their bytes. */
-export function packToken(token: string): Buffer {
-  if (HEX.test(token)) return Buffer.concat([Buffer.of(HEX_KIND), Buffer.from(token, 'hex')]);
+/**
+ * How a token is stored: lowercase hex and base64url (FCM's `<id>:<base64url>` too) as their bytes. `text`
+ * is what to decode (`encoding`), after `head` (the kind byte, and a colon's index).
+ */
+function tokenForm(token: string): { head: number[]; text: string; encoding: BufferEncoding; size: number } {
+  if (HEX.test(token)) return { head: [HEX_KIND], text: token, encoding: 'hex', size: 1 + token.length / 2 };
   const colon = token.indexOf(':');
   const joined = colon < 0 ? token : token.slice(0, colon) + token.slice(colon + 1);
   if (colon < 256 && BASE64URL.test(joined)) {
     const pad = (4 - (joined.length % 4)) % 4;
-    const bytes = Buffer.from(joined + 'A'.repeat(pad), 'base64url');
-    const head = colon < 0 ? Buffer.of(BASE64 + pad) : Buffer.of(BASE64_COLON + pad, colon);
-    return Buffer.concat([head, bytes]);
+    const head = colon < 0 ? [BASE64 + pad] : [BASE64_COLON + pad, colon];
+    return { head, text: joined + 'A'.repeat(pad), encoding: 'base64url', size: head.length + ((joined.length + pad) / 4) * 3 };
   }
-  return Buffer.concat([Buffer.of(RAW), Buffer.from(token, 'utf8')]);
+  return { head: [RAW], text: token, encoding: 'utf8', size: 1 + Buffer.byteLength(token) };
+}
+
+/** A token as stored (see tokenForm). */
+export function packToken(token: string): Buffer {
+  const form = tokenForm(token);
+  const out = Buffer.allocUnsafe(form.size);
+  out.set(form.head);
+  out.write(form.text, form.head.length, form.encoding);
+  return out;
 }
 
 export function unpackToken(packed: Buffer): string {
@@ -71,37 +82,46 @@ function decodeBase64(bytes: Buffer, pad: number): string {
   return pad === 0 ? text : text.slice(0, -pad);
 }
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
+function writeVarint(buffer: Buffer, at: number, n: number): number {
   while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
+    buffer[at++] = (n & 0x7f) | 0x80;
     n = Math.floor(n / 0x80);
   }
-  out.push(n);
-  return Buffer.from(out);
+  buffer[at++] = n;
+  return at;
 }
 
-/** One entry of a block: the packed token, then the client. */
-export function packEntry(token: string, client: string): Buffer {
-  const t = packToken(token);
-  const c = Buffer.from(client, 'utf8');
-  return Buffer.concat([varint(t.length), t, varint(c.length), c]);
-}
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
 
-/** Entries cut into blocks of at most BLOCK_BYTES (a bigger entry alone) and BLOCK_ENTRIES each. */
-export function packBlocks(entries: readonly Buffer[]): Array<{ count: number; bytes: Buffer }> {
+/**
+ * Tokens and their clients as blocks of entries (`<varint n><packed token><varint n><client>`), each at most
+ * BLOCK_BYTES (an entry bigger than that alone) and BLOCK_ENTRIES entries; written straight into one buffer
+ * per block (this runs for every token a worker sends).
+ */
+export function packBlocks(tokens: ReadonlyArray<{ token: string; client: string }>): Array<{ count: number; bytes: Buffer }> {
   const blocks: Array<{ count: number; bytes: Buffer }> = [];
-  let current: Buffer[] = [];
+  let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
   let size = 0;
+  let count = 0;
   const close = () => {
-    if (current.length > 0) blocks.push({ count: current.length, bytes: Buffer.concat(current, size) });
-    current = [];
+    if (count > 0) blocks.push({ count, bytes: Buffer.from(buffer.subarray(0, size)) });
     size = 0;
+    count = 0;
   };
-  for (const entry of entries) {
-    if (current.length > 0 && (size + entry.length > BLOCK_BYTES || current.length === BLOCK_ENTRIES)) close();
-    current.push(entry);
-    size += entry.length;
+  for (const { token, client } of tokens) {
+    const form = tokenForm(token);
+    const clientSize = Buffer.byteLength(client);
+    const entrySize = varintSize(form.size) + form.size + varintSize(clientSize) + clientSize;
+    if (count > 0 && (size + entrySize > BLOCK_BYTES || count === BLOCK_ENTRIES)) close();
+    if (entrySize > buffer.length) buffer = Buffer.allocUnsafe(entrySize);
+    let at = writeVarint(buffer, size, form.size);
+    buffer.set(form.head, at);
+    at += form.head.length;
+    at += buffer.write(form.text, at, form.encoding);
+    at = writeVarint(buffer, at, clientSize);
+    at += buffer.write(client, at, 'utf8');
+    size = at;
+    count++;
   }
   close();
   return blocks;

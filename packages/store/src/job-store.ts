@@ -14,7 +14,7 @@ import {
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
-import { BLOCK_BYTES, packBlocks, packEntry, positionOf } from './chunk-results';
+import { BLOCK_BYTES, packBlocks, positionOf } from './chunk-results';
 import { chunkResultsPage, streamResultsPage } from './result-pages';
 import type { ResolvedToken } from './token-registry';
 
@@ -240,7 +240,7 @@ export class JobStore {
     const unique = new Map<string, ResolvedToken>();
     for (const t of tokens) if (!unique.has(t.token)) unique.set(t.token, t);
     const listed = [...unique.values()];
-    const blocks = packBlocks(listed.map((t) => packEntry(t.token, t.client)));
+    const blocks = packBlocks(listed);
     const reply = await this.scripts.trackChunk(
       this.keys.jobChunk(jobId, chunk),
       platform,

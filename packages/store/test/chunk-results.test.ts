@@ -1,4 +1,4 @@
-import { BLOCK_BYTES, packBlocks, packEntry, packToken, readBlock, unpackToken } from '@push/store';
+import { BLOCK_BYTES, packBlocks, packToken, readBlock, unpackToken } from '@push/store';
 
 // The packed tokens of a chunk's results record (chunk-results.ts): every token comes back as it went in.
 const fcm = `${'a1B2c3D4e5F6g7H8i9J0kL'}:APA91b${'x_Y-z0'.repeat(20)}abc`;
@@ -29,10 +29,15 @@ describe('chunk results: packed tokens and blocks', () => {
       client: `client ${i} é`,
       token: i % 2 ? fcm : i.toString(16).padStart(64, '0'),
     }));
-    const blocks = packBlocks(entries.map((e) => packEntry(e.token, e.client)));
+    const blocks = packBlocks(entries);
     expect(blocks.length).toBeGreaterThan(1);
     for (const b of blocks) expect(b.bytes.length).toBeLessThanOrEqual(BLOCK_BYTES);
     expect(blocks.reduce((n, b) => n + b.count, 0)).toBe(500);
     expect(blocks.flatMap((b) => readBlock(b.bytes))).toEqual(entries);
+    // An entry bigger than a block is a block of its own.
+    const big = { client: 'c', token: '.'.repeat(BLOCK_BYTES + 10) };
+    const mixed = packBlocks([entries[0]!, big, entries[1]!]);
+    expect(mixed.map((b) => b.count)).toEqual([1, 1, 1]);
+    expect(mixed.flatMap((b) => readBlock(b.bytes))).toEqual([entries[0], big, entries[1]]);
   });
 });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { platforms, tokenStatuses } from '@push/contract';
-import { BLOCK_BYTES, packBlocks, packEntry, readBlock, storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
+import { BLOCK_BYTES, packBlocks, readBlock, storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '@push/testing';
 
 // Each Lua script called directly, as the stores call it: the atomic guarantees live here.
@@ -131,7 +131,7 @@ describe('store scripts, called directly', () => {
 
   describe("a chunk's results record", () => {
     const blocksOf = (...entries: Array<[string, string]>) =>
-      packBlocks(entries.map(([client, token]) => packEntry(token, client))).flatMap((b) => [b.count, b.bytes]);
+      packBlocks(entries.map(([client, token]) => ({ client, token }))).flatMap((b) => [b.count, b.bytes]);
     const chunk = keys.jobChunk('j4', 0);
 
     it('trackChunk stores new tokens as given, then finds known ones and appends the rest', async () => {

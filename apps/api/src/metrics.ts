@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { metricsAnswer, type HttpMetrics, type MetricsTokens, type Registry } from '@push/metrics';
+import type { RequestApp } from './auth';
 
 /**
  * Remembers, on the request, the route pattern that matched (`/push/jobs/:jobId`) with the path it was
@@ -33,13 +34,14 @@ function trackRoute(req: Request): () => string {
   return () => label ?? (deepestBase ? `${deepestBase}/*` : '<unmatched>');
 }
 
-/** Counts every answer in `push_http_requests_total` / `push_http_request_duration_seconds`. */
+/** Counts every answer in `push_http_requests_total` / `push_http_request_duration_seconds`, with the app its API key is of (auth.ts). */
 export function requestMetrics(http: HttpMetrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const route = trackRoute(req);
     res.once('finish', () => {
-      http.observe(req.method, route(), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      const app = (res.locals.app as RequestApp | undefined)?.id ?? '';
+      http.observe(req.method, route(), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9, app);
     });
     next();
   };

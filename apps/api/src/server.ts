@@ -1,7 +1,15 @@
 import express, { type Express } from 'express';
 import { DEFAULT_APP, failure, ok } from '@push/contract';
 import { enabledPlatforms, operatorSecrets, type ApiConfig, type Logger } from '@push/config';
-import { createMetricsRegistry, httpMetrics, queueDepthMetric, redisUpMetric, scheduledJobsMetric, type Registry } from '@push/metrics';
+import {
+  createMetricsRegistry,
+  httpMetrics,
+  pushMetrics,
+  queueDepthMetric,
+  redisUpMetric,
+  scheduledJobsMetric,
+  type Registry,
+} from '@push/metrics';
 import {
   appPrefix,
   AppStore,
@@ -123,6 +131,7 @@ export function createServer(deps: ApiDeps): Express {
         attempts: config.DELIVERY_ATTEMPTS,
         retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
         clock,
+        pushes: pushMetrics(metrics),
       },
       storesOf,
     ),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { createRedis } from '@push/store';
-import { startTestApi, startTestStack, type TestApi, type TestStack } from '@push/testing';
+import { appsEnv, startTestApi, startTestStack, TEST_ADMIN_TOKEN, type TestApi, type TestStack } from '@push/testing';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const fcmToken = (n: number) => `admin_token_${String(n).padStart(20, '0')}`;
@@ -173,5 +173,79 @@ describe('ADMIN_PASSWORD', () => {
     expect((await get(api.apiKey)).status).toBe(401);
     expect((await get('old-admin-password-01')).status).toBe(200);
     expect((await get('new-admin-password-02')).status).toBe(200);
+  });
+});
+
+describe("one app's chunks on bull-board", () => {
+  let api: TestApi;
+  const password = 'operator-password-0123456789';
+  const admin = (path: string) => fetch(api.url + path, { headers: { Authorization: basic('admin', password) } });
+  /** The iOS normal queue as an app's board (or the whole board) lists it: its counts and waiting chunks. */
+  const apnsOn = async (board: string) => {
+    const res = await admin(`${board}/api/queues?activeQueue=apns&status=prioritized&page=1&jobsPerPage=50`);
+    expect(res.status).toBe(200);
+    const { queues } = (await json(res)) as {
+      queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: any[] }>;
+    };
+    expect(queues.map((q) => q.name).sort()).toEqual(['apns', 'apns-high', 'fcm', 'fcm-high', 'webpush', 'webpush-high']);
+    return queues.find((q) => q.name === 'apns')!;
+  };
+
+  beforeAll(async () => {
+    // No workers: the chunks wait where the test reads them.
+    api = await startTestApi('admin-app-board', { ...appsEnv, ADMIN_PASSWORD: password, PUSH_CHUNK_CLIENTS: '2' });
+  });
+  afterAll(() => api.close());
+
+  it("lists only that app's chunks, named after it, read-only; chunks named before keep their app", async () => {
+    const created = await api.request('POST', '/admin/apps', { id: 'acme' }, { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    expect(created.status).toBe(200);
+    const acmeKey = created.body.result.apiKey as string;
+    const payload = { alert: 'board' };
+    expect((await api.request('POST', '/push/push2clients', { clients: ['d1', 'd2', 'd3'], payload, priority: 'normal' })).status).toBe(
+      200,
+    );
+    const acme = await api.request(
+      'POST',
+      '/push/push2clients',
+      { clients: ['a1', 'a2', 'a3', 'a4', 'a5'], payload, priority: 'normal' },
+      {
+        'IM-API-KEY': acmeKey,
+      },
+    );
+    expect(acme.status).toBe(200);
+    // A chunk queued before chunk names said the app (name `chunk`, the app in its data only).
+    await api.queues.ios.normal.add('chunk', { app: 'acme', jobId: 'old', chunk: 0, clients: ['a0'] }, { jobId: 'old-0', priority: 1 });
+
+    const acmeBoard = await apnsOn('/admin/queues/app/acme');
+    expect(acmeBoard.readOnlyMode).toBe(true);
+    expect(acmeBoard.counts).toMatchObject({ prioritized: 4, active: 0, completed: 0 });
+    expect(acmeBoard.jobs.map((j) => j.id).sort()).toEqual(['old-0', ...[0, 1, 2].map((c) => `${acme.body.result.jobId}-${c}`)].sort());
+    expect(new Set(acmeBoard.jobs.map((j) => j.name))).toEqual(new Set(['chunk:acme', 'chunk']));
+
+    const defaultBoard = await apnsOn('/admin/queues/app/default');
+    expect(defaultBoard.counts.prioritized).toBe(2);
+    expect(defaultBoard.jobs.map((j) => j.name)).toEqual(['chunk:default', 'chunk:default']);
+
+    // The whole board: every app's chunks, each named after its app, and its actions.
+    const all = await apnsOn('/admin/queues');
+    expect(all.readOnlyMode).toBe(false);
+    expect(all.counts.prioritized).toBe(6);
+    expect(all.jobs.map((j) => j.name).sort()).toEqual(['chunk', ...Array(3).fill('chunk:acme'), 'chunk:default', 'chunk:default']);
+
+    // The board's page itself, with its own base.
+    const page = await admin('/admin/queues/app/acme/');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<base href="/admin/queues/app/acme/" />');
+  });
+
+  it('answers 404 for an app that does not exist, and asks for the operator password', async () => {
+    for (const path of ['/admin/queues/app/nope/', '/admin/queues/app/Not_An_Id/api/queues']) {
+      const res = await admin(path);
+      expect(res.status).toBe(404);
+      expect((await json(res)).error.code).toBe('APP_NOT_FOUND');
+    }
+    const res = await fetch(`${api.url}/admin/queues/app/default/`, { headers: { Authorization: basic('admin', api.apiKey) } });
+    expect(res.status).toBe(401);
   });
 });

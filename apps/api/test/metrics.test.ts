@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Platform } from '@push/contract';
-import { startTestApi, startTestStack, type TestApi, type TestStack } from '@push/testing';
+import { appsEnv, startTestApi, startTestStack, TEST_ADMIN_TOKEN, type TestApi, type TestStack } from '@push/testing';
 
 const root = resolve(__dirname, '../../..');
 const iosToken = (n: number) => `abc${n}`.padEnd(64, '0');
@@ -100,16 +100,19 @@ describe('metrics of a whole job: the API and both worker processes', () => {
     await stack.api.request('GET', '/push/nope', undefined, { 'IM-API-KEY': 'not-the-key-0123456789' });
     await stack.api.request('GET', '/nowhere/at/all');
     const text = await scrape(`${stack.api.url}/metrics`, stack.api.apiKey);
-    const requests = (method: string, route: string, status: number) =>
-      sample(text, `push_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
+    // The app of the request's API key; '' for a request without a valid one.
+    const requests = (method: string, route: string, status: number, app = 'default') =>
+      sample(text, `push_http_requests_total{method="${method}",route="${route}",status="${status}",app="${app}"}`);
     expect(requests('POST', '/push/tokens', 200)).toBe(6);
     expect(requests('POST', '/push/push2clients', 200)).toBe(1);
     expect(requests('GET', '/push/jobs/:jobId', 200)).toBeGreaterThanOrEqual(1);
     expect(requests('GET', '/push/*', 404)).toBe(1);
-    expect(requests('GET', '/push/*', 401)).toBe(1);
-    expect(requests('GET', '<unmatched>', 404)).toBe(1);
+    expect(requests('GET', '/push/*', 401, '')).toBe(1);
+    expect(requests('GET', '<unmatched>', 404, '')).toBe(1);
     expect(text).not.toContain(jobId);
-    expect(sample(text, 'push_http_request_duration_seconds_count{method="POST",route="/push/push2clients",status="200"}')).toBe(1);
+    expect(
+      sample(text, 'push_http_request_duration_seconds_count{method="POST",route="/push/push2clients",status="200",app="default"}'),
+    ).toBe(1);
   });
 
   it('reports queue depth per queue, lane and state, and the Redis connection as up', async () => {
@@ -164,5 +167,42 @@ describe('METRICS_TOKEN', () => {
     expect((await fetch(`${api.url}/metrics`, { headers: { Authorization: `Bearer ${api.apiKey}` } })).status).toBe(401);
     await scrape(`${api.url}/metrics`, token);
     await scrape(`${api.url}/metrics`, 'old-token-0123456789');
+  });
+});
+
+describe('API metrics per app', () => {
+  let api: TestApi;
+  const metricsToken = 'metrics-token-0123456789abcdef';
+  beforeAll(async () => {
+    // No workers: only the API's own metrics matter here.
+    api = await startTestApi('metrics-apps', { ...appsEnv, METRICS_TOKEN: metricsToken });
+  });
+  afterAll(() => api.close());
+
+  it("labels requests and accepted pushes with the app of the request's key", async () => {
+    const created = await api.request('POST', '/admin/apps', { id: 'shop' }, { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    expect(created.status).toBe(200);
+    const shop = { 'IM-API-KEY': created.body.result.apiKey as string };
+    const push = (clients: string[], headers: Record<string, string> = {}) =>
+      api.request('POST', '/push/push2clients', { clients, payload: { alert: 'per app' } }, headers);
+    expect((await push(['a', 'b', 'c'], shop)).status).toBe(200);
+    expect((await push(['d', 'e'], { ...shop, 'Idempotency-Key': 'once' })).status).toBe(200);
+    // A replay of the same Idempotency-Key: answered, not a new job.
+    expect((await push(['d', 'e'], { ...shop, 'Idempotency-Key': 'once' })).status).toBe(200);
+    expect((await push(['x'])).status).toBe(200);
+    expect((await push(['y'], { 'IM-API-KEY': 'not-a-key-0123456789abcdef' })).status).toBe(401);
+
+    const text = await scrape(`${api.url}/metrics`, metricsToken);
+    const route = 'method="POST",route="/push/push2clients"';
+    expect(sample(text, `push_http_requests_total{${route},status="200",app="shop"}`)).toBe(3);
+    expect(sample(text, `push_http_requests_total{${route},status="200",app="default"}`)).toBe(1);
+    // Refused before routing: the deepest router it reached, and no app.
+    expect(sample(text, 'push_http_requests_total{method="POST",route="/push/*",status="401",app=""}')).toBe(1);
+    expect(sample(text, `push_http_request_duration_seconds_count{${route},status="200",app="shop"}`)).toBe(3);
+    expect(sample(text, 'push_jobs_accepted_total{app="shop"}')).toBe(2);
+    expect(sample(text, 'push_job_clients_total{app="shop"}')).toBe(5);
+    expect(sample(text, 'push_jobs_accepted_total{app="default"}')).toBe(1);
+    // The admin API's and /metrics' own requests carry no app.
+    expect(sample(text, 'push_http_requests_total{method="POST",route="/admin/apps",status="200",app=""}')).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { mixedClients, type MixedOptions } from './mixed';
+import { TRANSACTIONAL_CLIENTS, transactionalDefaults, type TransactionalOptions } from './transactional';
 
 /** What one `npm run bench` does; every field has a command-line option (see `usage`). */
 export interface BenchOptions {
@@ -38,6 +39,11 @@ export interface BenchOptions {
   env: Record<string, string>;
   /** An existing Redis to use instead of starting a private redis-server (keys under a random prefix, deleted at the end). */
   redisUrl?: string;
+  /**
+   * `--redis-cluster`: the service run alone on a private Redis Cluster of three masters (REDIS_CLUSTER),
+   * reporting what each master handled (`clusterMaxMasterShare`).
+   */
+  redisCluster: boolean;
   /** Extra node flags for the API and worker processes (`--node-arg --trace-gc`, repeatable). */
   nodeArgs: string[];
   /** Write V8 CPU profiles of the API and workers into this folder. */
@@ -53,6 +59,8 @@ export interface BenchOptions {
   timeoutMs: number;
   /** `--mixed`: only the lanes run (a blast, alerts, a campaign; see mixed.ts); registers the clients it needs. */
   mixed?: MixedOptions;
+  /** `--transactional`: only one-client pushes at fixed rates (transactional.ts); registers the clients it needs. */
+  transactional?: TransactionalOptions;
   /** `--with-mixed`: the lanes run too, after the main rounds of a full run (registering the clients it needs beyond --clients). */
   withMixed?: MixedOptions;
 }
@@ -77,6 +85,7 @@ export const usage = `npm run bench -- [options]
   --only-api-million    only the API-only run
   --fcm-rate-limit N    FCM_RATE_LIMIT_PER_MINUTE of the FCM workers (default 600000, the service default; 0: off)
   --redis-url URL       use this Redis instead of a private redis-server (keys under a prefix of the run's own, deleted after)
+  --redis-cluster       the service run alone, on a private Redis Cluster of 3 masters: commands and CPU per master
   --env NAME=VALUE      extra environment for the API and the workers (repeatable)
   --node-arg FLAG        an extra node flag for the API and the workers, e.g. --node-arg=--trace-gc (repeatable)
   --cpu-prof DIR        write CPU profiles (node --cpu-prof) of the API and the workers into DIR
@@ -91,6 +100,11 @@ export const usage = `npm run bench -- [options]
   --mixed-campaign N    clients of the campaign (default 2000)
   --mixed-alert-every MS  interval between alerts (default 500)
   --mixed-campaign-at MS  when the campaign starts, after the blast (default 3000)
+  --transactional       only one-client pushes, offered open-loop at fixed rates, each followed to completed
+                        (txMaxSustainedPerSecond, txCompletionP99MsAt500); 2000 clients unless --clients
+  --tx-rates R1,R2,...  pushes per second of each step (default 250,500,1000,2000,4000)
+  --tx-seconds S        how long each rate is offered (default 30)
+  --tx-drain MS         how long a rate's pushes may take to complete after its last request (default 15000)
   --timeout MS          give up on a run after this long (default 600000)
   --json                one JSON document on stdout instead of tables
   --help`;
@@ -123,6 +137,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     skipService: false,
     fcmRateLimitPerMinute: 600_000,
     env: {},
+    redisCluster: false,
     nodeArgs: [],
     json: false,
     quick,
@@ -229,6 +244,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--redis-url':
         o.redisUrl = next(arg);
         break;
+      case '--redis-cluster':
+        o.redisCluster = true;
+        break;
       case '--node-arg': {
         const flag = args.shift();
         if (flag === undefined) throw new UsageError('--node-arg needs a value');
@@ -267,6 +285,20 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--mixed-campaign-at':
         (o.mixed ??= mixedDefaults()).campaignAtMs = int(arg, 0);
         break;
+      case '--transactional':
+        o.transactional ??= transactionalDefaults();
+        break;
+      case '--tx-rates':
+        (o.transactional ??= transactionalDefaults()).rates = next(arg)
+          .split(',')
+          .map((n) => int(arg, 1, n));
+        break;
+      case '--tx-seconds':
+        (o.transactional ??= transactionalDefaults()).seconds = int(arg, 1);
+        break;
+      case '--tx-drain':
+        (o.transactional ??= transactionalDefaults()).drainMs = int(arg, 0);
+        break;
       default:
         throw new UsageError(`unknown option ${arg}`);
     }
@@ -277,6 +309,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   } else if (o.mixed) {
     // The mixed run alone, on the clients it names.
     Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1, webClients: 0 });
+  }
+  if (o.redisCluster) {
+    if (o.redisUrl !== undefined) throw new UsageError('--redis-cluster starts its own cluster: not with --redis-url');
+    // What each master handles in one push: nothing else runs on the cluster.
+    Object.assign(o, { baselines: false, scaling: [], apiMillion: 0, webClients: 0, repeat: 1 });
+  }
+  if (o.transactional) {
+    // The transactional run alone, on its own population unless --clients names one.
+    const clients = argv.some((a) => a.startsWith('--clients')) ? o.clients : TRANSACTIONAL_CLIENTS;
+    Object.assign(o, { clients, webClients: 0, baselines: false, scaling: [], apiMillion: 0, repeat: 1 });
+    // The default per-key request limit (1000/s) would refuse the higher rates: twice the highest, unless --env sets it.
+    o.env.API_RATE_LIMIT_PER_MINUTE ??= String(Math.max(...o.transactional.rates) * 120);
   }
   if (o.scalingClients === 0) o.scalingClients = o.clients;
   if (o.iosShare === 0 && o.androidShare === 0) throw new UsageError('--ios-share and --android-share are both 0: nothing to send');

@@ -203,7 +203,7 @@ describe('fair share between apps', () => {
   });
   afterAll(() => stack.close());
 
-  it("takes two apps' concurrent jobs in turns: one app's bigger job does not hold the other's back", async () => {
+  it("takes two apps' concurrent jobs in turns, then an app's jobs in turns within its turns", async () => {
     const [big, small] = [await createTestApp(stack, 'big'), await createTestApp(stack, 'small')];
     const register = async (app: TestApp, count: number) => {
       const clients = Array.from({ length: count }, (_, i) => `${app.id}${i}`);
@@ -213,18 +213,30 @@ describe('fair share between apps', () => {
       }
       return clients;
     };
-    const [bigClients, smallClients] = [await register(big, 6), await register(small, 3)];
+    const [bigClients, smallClients] = [await register(big, 9), await register(small, 3)];
     const send = async (app: TestApp, clients: string[]) =>
       (await app.request('POST', '/push/push2clients', { clients, payload: { alert: app.id }, priority: 'normal' })).body.result
         .jobId as string;
-    const [bigJob, smallJob] = [await send(big, bigClients), await send(small, smallClients)];
-    // One worker with one normal slot, started once both jobs wait: round 1 of both apps, then round 2, ...
+    // The big app runs three jobs of three chunks (clients big0-2, big3-5, big6-8), the small one one job.
+    const bigJobs = [
+      await send(big, bigClients.slice(0, 3)),
+      await send(big, bigClients.slice(3, 6)),
+      await send(big, bigClients.slice(6)),
+    ];
+    const smallJob = await send(small, smallClients);
+    // One worker with one normal slot, started once every job waits.
     stack.addWorker('ios');
     stack.addWorker('android');
-    await completion(big, bigJob);
+    for (const job of bigJobs) await completion(big, job);
     await completion(small, smallJob);
     const order = stack.apns.received().map((n) => Buffer.from(n.token.replace(/(00)+$/, ''), 'hex').toString());
-    expect(order).toEqual(['big0', 'small0', 'big1', 'small1', 'big2', 'small2', 'big3', 'big4', 'big5']);
+    // One chunk per app and round while both have chunks: the app running three jobs gets no more turns.
+    expect(order.slice(0, 6).map((c) => c.replace(/\d+$/, ''))).toEqual(['big', 'small', 'big', 'small', 'big', 'small']);
+    expect(order.slice(6).every((c) => c.startsWith('big'))).toBe(true);
+    // The big app's turns go to its three jobs in turn: each three of them serve every job once.
+    const bigTurns = order.filter((c) => c.startsWith('big')).map((c) => Math.floor(Number(c.slice(3)) / 3));
+    for (let i = 0; i < 9; i += 3) expect(bigTurns.slice(i, i + 3).sort()).toEqual([0, 1, 2]);
+    expect(order.filter((c) => c.startsWith('small'))).toEqual(smallClients);
     // Each went out with its own app's key.
     expect(new Set(stack.apns.received().map((n) => n.credential)).size).toBe(2);
   });

@@ -44,7 +44,11 @@ describe('fair share between normal jobs', () => {
     stack.addWorker('android');
     await stack.waitForCompletion(jobA);
     await stack.waitForCompletion(jobB);
-    expect(receivedClients(stack)).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2', 'a3', 'a4', 'a5']);
+    // Chunks of one job may go in another order than listed (docs/lanes.md): the turns are what counts.
+    const order = receivedClients(stack);
+    expect(order.map((c) => c[0])).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'a', 'a']);
+    expect(order.filter((c) => c[0] === 'b')).toEqual(b);
+    expect(order.filter((c) => c[0] === 'a').sort()).toEqual(a);
   });
 
   it('lets a job queued while a big one drains progress from its start, not after it', async () => {
@@ -58,11 +62,11 @@ describe('fair share between normal jobs', () => {
     await stack.waitForCompletion(bigJob);
     const order = receivedClients(stack);
     // The late job's chunks (rounds 1-3) are taken next, one after the other, before the big job's
-    // later rounds, which follow in order.
+    // later rounds, which follow (in another order than listed for the three whose places it took).
     const at = late.map((c) => order.indexOf(c));
     expect(at).toEqual([at[0], at[0]! + 1, at[0]! + 2]);
     expect(order.slice(0, at[0])).toEqual(big.slice(0, at[0]));
-    expect(order.slice(at[2]! + 1)).toEqual(big.slice(at[0]));
+    expect(order.slice(at[2]! + 1).sort()).toEqual(big.slice(at[0]).sort());
     expect(order.length - 1 - at[2]!).toBeGreaterThanOrEqual(4);
   });
 });

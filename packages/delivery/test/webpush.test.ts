@@ -1,6 +1,7 @@
 import { packSubscriptionKeys } from '@push/contract';
 import { TokenRegistry } from '@push/store';
-import { allSent, startTestStack, type TestStack } from '@push/testing';
+import { generateVapidKeys } from '@push/providers';
+import { allSent, appsEnv, createTestApp, startTestStack, waitFor, type TestStack } from '@push/testing';
 
 // Web Push end to end: a browser subscription registered through the API, a push through the queue and
 // the web worker (the real web-push library), the simulator over TLS verifying VAPID and decrypting.
@@ -150,5 +151,52 @@ describe('Web Push, end to end', () => {
       reason: expect.stringMatching(/^EndpointNotAllowed: host 10\.0\.0\.5:6379 is not an allowed push service/),
     });
     expect(stack.webpush.stats().requests).toBe(0);
+  });
+});
+
+describe("Web Push with each app's own VAPID keys", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('webpush-apps', { env: appsEnv });
+  });
+  afterAll(() => stack.close());
+
+  it("signs each app's messages with its own key and subject, the default app's with the environment's", async () => {
+    const news = { ...generateVapidKeys(), subject: 'mailto:news@example.com' };
+    const shop = { ...generateVapidKeys(), subject: 'https://shop.example.com/contact' };
+    const senders = [
+      {
+        id: 'default',
+        vapid: { publicKey: stack.workerEnv.WEBPUSH_VAPID_PUBLIC_KEY!, subject: stack.workerEnv.WEBPUSH_SUBJECT! },
+        request: (method: string, path: string, body?: unknown) => stack.api.request(method, path, body),
+      },
+      { id: 'news', vapid: news, request: (await createTestApp(stack, 'news', { webpush: news })).request },
+      { id: 'shop', vapid: shop, request: (await createTestApp(stack, 'shop', { webpush: shop })).request },
+    ];
+    const sent = [];
+    for (const sender of senders) {
+      // The same client id in every app; each browser subscribed with its app's key (another key: 403).
+      const subscription = stack.webpush.subscribe({ applicationServerKey: sender.vapid.publicKey });
+      expect((await sender.request('POST', '/push/tokens', { client: 'reader', platform: 'web', subscription })).status).toBe(200);
+      const res = await sender.request('POST', '/push/push2clients', { clients: ['reader'], payload: { title: sender.id } });
+      expect(res.status).toBe(200);
+      sent.push({ ...sender, endpoint: subscription.endpoint, jobId: res.body.result.jobId as string });
+    }
+    for (const { id, vapid, request, endpoint, jobId } of sent) {
+      const job = await waitFor(
+        async () => {
+          const status = (await request('GET', `/push/jobs/${jobId}`)).body.result;
+          return status.state === 'completed' ? status : undefined;
+        },
+        20_000,
+        `the job of ${id}`,
+      );
+      expect(job.platforms.web).toMatchObject({ tokens: 1, sent: 1, failed: 0 });
+      // What the push service saw: the JWT's key (k) and subject are the app's, for its own browser only.
+      const got = stack.webpush.receivedFor(endpoint);
+      expect(got.map((n) => n.body)).toEqual([{ title: id }]);
+      expect(got[0]!.vapid).toMatchObject({ aud: stack.webpush.url, k: vapid.publicKey, sub: vapid.subject });
+    }
+    expect(new Set(stack.webpush.received().map((n) => n.vapid?.k)).size).toBe(3);
   });
 });

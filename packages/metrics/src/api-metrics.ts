@@ -3,29 +3,59 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 const httpBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface HttpMetrics {
-  /** Counts one answered request; `route` is the route pattern (`/push/jobs/:jobId`), never the raw path. */
-  observe(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * Counts one answered request; `route` is the route pattern (`/push/jobs/:jobId`), never the raw path;
+   * `app` the app whose API key the request carried ('' when none: refused, operators' pages, `/metrics`).
+   * Apps are created by operators, so the label's values stay few.
+   */
+  observe(method: string, route: string, status: number, seconds: number, app: string): void;
 }
 
 export function httpMetrics(registry: Registry): HttpMetrics {
   const requests = new Counter({
     name: 'push_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: "HTTP requests answered, by method, route pattern, status code and app (of the request's API key; '' without).",
+    labelNames: ['method', 'route', 'status', 'app'] as const,
     registers: [registry],
   });
   const duration = new Histogram({
     name: 'push_http_request_duration_seconds',
-    help: 'Time from request to the end of the answer, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: "Time from request to the end of the answer, by method, route pattern, status code and app (of the request's API key).",
+    labelNames: ['method', 'route', 'status', 'app'] as const,
     buckets: httpBuckets,
     registers: [registry],
   });
   return {
-    observe(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
+    observe(method, route, status, seconds, app) {
+      const labels = { method, route, status: String(status), app };
       requests.inc(labels);
       duration.observe(labels, seconds);
+    },
+  };
+}
+
+export interface PushMetrics {
+  /** Counts one push job accepted for `app`, naming `clients` client ids (a replayed Idempotency-Key: not counted). */
+  accepted(app: string, clients: number): void;
+}
+
+export function pushMetrics(registry: Registry): PushMetrics {
+  const jobs = new Counter({
+    name: 'push_jobs_accepted_total',
+    help: 'Push jobs accepted (POST /push/push2clients answered with a new job), by app.',
+    labelNames: ['app'] as const,
+    registers: [registry],
+  });
+  const clients = new Counter({
+    name: 'push_job_clients_total',
+    help: 'Client ids named by the accepted push jobs (as sent: a repeated id counts each time), by app.',
+    labelNames: ['app'] as const,
+    registers: [registry],
+  });
+  return {
+    accepted(app, count) {
+      jobs.inc({ app });
+      clients.inc({ app }, count);
     },
   };
 }

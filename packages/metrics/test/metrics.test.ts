@@ -2,6 +2,7 @@ import {
   createMetricsRegistry,
   deliveryMetrics,
   httpMetrics,
+  pushMetrics,
   queueDepthMetric,
   redisUpMetric,
   startMetricsServer,
@@ -85,16 +86,25 @@ describe('metric definitions', () => {
     expect(sample(text, 'push_redis_up')).toBe(0);
   });
 
-  it('labels HTTP requests by route pattern and status', async () => {
+  it('labels HTTP requests by route pattern, status and app, and counts accepted pushes per app', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const http = httpMetrics(registry);
-    http.observe('GET', '/push/jobs/:jobId', 200, 0.003);
-    http.observe('GET', '/push/jobs/:jobId', 200, 0.004);
-    http.observe('GET', '/push/jobs/:jobId', 404, 0.001);
+    http.observe('GET', '/push/jobs/:jobId', 200, 0.003, 'default');
+    http.observe('GET', '/push/jobs/:jobId', 200, 0.004, 'default');
+    http.observe('GET', '/push/jobs/:jobId', 200, 0.004, 'shop');
+    http.observe('GET', '/push/jobs/:jobId', 404, 0.001, '');
+    const pushes = pushMetrics(registry);
+    pushes.accepted('shop', 3);
+    pushes.accepted('shop', 2);
     const text = await registry.metrics();
-    expect(sample(text, 'push_http_requests_total{method="GET",route="/push/jobs/:jobId",status="200"}')).toBe(2);
-    expect(sample(text, 'push_http_requests_total{method="GET",route="/push/jobs/:jobId",status="404"}')).toBe(1);
-    expect(sample(text, 'push_http_request_duration_seconds_count{method="GET",route="/push/jobs/:jobId",status="200"}')).toBe(2);
+    expect(sample(text, 'push_http_requests_total{method="GET",route="/push/jobs/:jobId",status="200",app="default"}')).toBe(2);
+    expect(sample(text, 'push_http_requests_total{method="GET",route="/push/jobs/:jobId",status="200",app="shop"}')).toBe(1);
+    expect(sample(text, 'push_http_requests_total{method="GET",route="/push/jobs/:jobId",status="404",app=""}')).toBe(1);
+    expect(
+      sample(text, 'push_http_request_duration_seconds_count{method="GET",route="/push/jobs/:jobId",status="200",app="default"}'),
+    ).toBe(2);
+    expect(sample(text, 'push_jobs_accepted_total{app="shop"}')).toBe(2);
+    expect(sample(text, 'push_job_clients_total{app="shop"}')).toBe(5);
   });
 
   it('includes the default process metrics unless asked not to', async () => {

@@ -1,5 +1,5 @@
 import { PRIORITY_LIMIT, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { platforms, priorities, type Platform, type Priority } from '@push/contract';
+import { DEFAULT_APP, platforms, priorities, type Platform, type Priority } from '@push/contract';
 import type { ResolvedToken } from './token-registry';
 
 /** A resolved token of a chunk; `due` (epoch ms, clock time) when a `localTime` job plans it for later. */
@@ -23,6 +23,19 @@ export interface ChunkJobData {
   reserved?: number;
   /** Set with `resolved`: how many of the chunk's clients had a token on this platform at the first run. */
   clientsWithTokens?: number;
+}
+
+/** The BullMQ job name of a chunk of `app`: the dashboards show it (bull-board's per-app boards find the app's chunks by it). */
+export function chunkJobName(app: string): string {
+  return `chunk:${app}`;
+}
+
+/**
+ * The app of a chunk job from its name, or from its data (`app`, absent: `default`) for a chunk queued under
+ * the name `chunk` before names said the app. Workers read the app from the data only.
+ */
+export function appOfChunkJob(name: string, data: () => ChunkJobData): string {
+  return name.startsWith('chunk:') ? name.slice('chunk:'.length) : (data().app ?? DEFAULT_APP);
 }
 
 /**
@@ -85,15 +98,15 @@ export async function queueDepth(queue: Queue): Promise<QueueDepth> {
 }
 
 /**
- * Fair share inside a lane: the BullMQ priority of a chunk is its round within its job (chunk k: k + 1;
- * lower first, first come first served within one round). A worker then takes chunk k of every waiting job
- * before chunk k + 1 of any: jobs queued together take turns, and a job queued while a big one drains has
- * its first chunks taken next, so it progresses from its start ("least attained service"). BullMQ only
- * reorders waiting chunks; chunks already taken keep their worker. Rounds past BullMQ's limit (2^21 - 1,
- * reached only by a job of more than two million chunks) share its last round.
+ * Fair share inside a lane: a chunk is queued with its round within its job as BullMQ priority (chunk k:
+ * k + 1; lower first, first come first served within one round). A worker then takes chunk k of every
+ * waiting job before chunk k + 1 of any: jobs queued together take turns, and a job queued while a big one
+ * drains has its first chunks taken next, so it progresses from its start ("least attained service").
+ * BullMQ only reorders waiting chunks; chunks already taken keep their worker. Rounds past BullMQ's limit
+ * (2^21 - 1, reached only by a job of more than two million chunks) share its last round.
  *
- * The round is the fairness key: one number per chunk, computed here only. Apps as the first unit of
- * fairness (docs/lanes.md) replace "round within its job" by "round within its app".
+ * In the normal lane, `shareAmongApps` (fair-share.ts) then turns the rounds within a job into rounds
+ * within its app, so that apps come first.
  */
 export function fairShareRound(chunk: number): number {
   return Math.min(chunk + 1, PRIORITY_LIMIT);

@@ -19,6 +19,9 @@ export interface StoreScripts {
     ...tokenList: string[]
   ): Promise<number[] | number>;
   recordResults(...keysAndArgs: Arg[]): Promise<number>;
+  trackChunk(chunk: string, platform: string, expiresAt: number, blockBytes: number, ...blocks: Arg[]): Promise<number[] | 0>;
+  recordChunk(chunk: string, platform: string, now: number, classes: number, ...args: Arg[]): Promise<number>;
+  sealChunk(chunk: string, platform: string, ...statuses: string[]): Promise<number[]>;
   chunkDone(job: string, chunks: string, ...args: Arg[]): Promise<number>;
   extendPause(key: string, ms: number): Promise<null>;
   takePermits(key: string, capacity: number, windowMs: number, want: number, reserve: number): Promise<number>;
@@ -26,6 +29,7 @@ export interface StoreScripts {
   takeOwner(bucket: string, field: Buffer): Promise<string | null>;
   putDevice(key: string, token: string, line?: string): Promise<number>;
   cancelJob(job: string, now: number): Promise<number>;
+  createJob(job: string, expiresAt: number, ...fieldsAndValues: Arg[]): Promise<number>;
   throttle(key: string, intervalMs: number, sends: number, expiresAt: number): Promise<number>;
   deadTokenGuard(
     key: string,
@@ -36,6 +40,15 @@ export interface StoreScripts {
   ): Promise<[number, ...Array<number | string>]>;
   breakerAdmit(key: string, probeLeaseMs: number, pollMs: number): Promise<number[]>;
   breakerObserve(key: string, ...args: number[]): Promise<number[]>;
+  fairShare(
+    index: string,
+    prioritized: string,
+    counter: string,
+    jobPrefix: string,
+    limit: number,
+    ttl: number,
+    ...ids: string[]
+  ): Promise<number>;
 }
 
 const directory = join(__dirname, 'commands');

@@ -4,7 +4,7 @@ import type { CancelDeps } from '../cancel';
 import { requireAdmin } from './auth';
 import { adminJobsApi } from './jobs-api';
 import { jobsPage } from './jobs-page';
-import { queueDashboard } from './queue-dashboard';
+import { appQueueDashboards, queueDashboard } from './queue-dashboard';
 
 export interface AdminDeps {
   /** The job store of each app. */
@@ -20,7 +20,8 @@ export interface AdminDeps {
 }
 
 /**
- * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board), `/jobs` (recent push jobs
+ * The operators' pages, all behind HTTP Basic auth: `/queues` (bull-board; `/queues/app/<id>/` one app's
+ * chunks), `/jobs` (recent push jobs
  * and the work waiting and active per lane, live, with a cancel button) and the JSON the jobs page reads
  * and posts (`/api/...`).
  */
@@ -30,6 +31,7 @@ export function adminRoutes({ jobsOf, apps, queues, passwords, cancelQueues, mou
   router.get('/', (_req, res) => res.redirect(302, `${mountPath}/jobs`));
   router.use(jobsPage());
   router.use(adminJobsApi({ jobsOf, apps, queues, cancelQueues }));
+  router.use('/queues/app', appQueueDashboards(apps, queues, `${mountPath}/queues/app`));
   router.use('/queues', queueDashboard(queues, `${mountPath}/queues`));
   return router;
 }

@@ -1,4 +1,5 @@
 import { Router, type Response } from 'express';
+import type { PushMetrics } from '@push/metrics';
 import {
   clientIdSchema,
   describeIssues,
@@ -19,7 +20,7 @@ import { requireJsonBody } from '../validation';
 
 /** `POST /push/push2clients` (push2clients.txt), in the request's app: its stores and its `maxClientsPerRequest`. */
 export function pushRoutes(
-  deps: Omit<PushJobsDeps, 'prefix' | 'jobs' | 'app'> & { maxClients: number },
+  deps: Omit<PushJobsDeps, 'prefix' | 'jobs' | 'app'> & { maxClients: number; pushes: PushMetrics },
   storesOf: (res: Response) => AppStores,
 ): Router {
   const schema = push2clientsSchema(deps.maxClients);
@@ -49,11 +50,12 @@ export function pushRoutes(
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    const { jobId } = await enqueuePush(
+    const { jobId, replayed } = await enqueuePush(
       { ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs },
       parsed.data,
       idempotencyKey,
     );
+    if (!replayed) deps.pushes.accepted(stores.app.id, parsed.data.clients.length);
     res.json(ok({ jobId }));
   });
   // Every other method, OPTIONS included (Express would answer that one itself, in plain text).

@@ -28,9 +28,12 @@ async function main() {
   const prefix = `fscost-${randomBytes(3).toString('hex')}`;
   const redis = createRedis(url, 'producer');
   await waitForReady(redis);
-  const queues = createLaneQueues(() => createRedis(url, 'producer'), prefix);
+  // Connections handed to BullMQ stay open when it closes: each is disconnected at the end.
+  const connections = [redis];
+  const connect = (role) => connections[connections.push(createRedis(url, role)) - 1];
+  const queues = createLaneQueues(() => connect('producer'), prefix);
   const queue = queues.ios.normal;
-  const taker = new Worker(queue.name, null, { connection: createRedis(url, 'worker'), prefix: queue.opts.prefix, autorun: false });
+  const taker = new Worker(queue.name, null, { connection: connect('worker'), prefix: queue.opts.prefix, autorun: false });
   let n = 0;
   /** Queues a job of `chunks` chunks of `app`; returns the ms its shareAmongApps took. */
   const push = async (app, chunks) => {
@@ -81,7 +84,7 @@ async function main() {
   await taker.close();
   await Promise.all(listQueues(queues).map(({ queue: q }) => q.close()));
   await deleteKeys(redis, prefix);
-  redis.disconnect();
+  for (const connection of connections) connection.disconnect();
 }
 
 main().catch((error) => {

@@ -99,17 +99,22 @@ export async function enqueuePush(
     const delay = Math.max(0, deps.clock.msUntil(start));
     const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
+    const chunkJob = (chunkClients: string[], chunk: number) => ({
+      name: chunkJobName(deps.app),
+      // The default app's chunks carry no app, as before apps existed.
+      data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
+      opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
+    });
     await Promise.all(
-      deps.platforms.map((platform) =>
-        deps.queues[platform][priority].addBulk(
-          chunks.map((chunkClients, chunk) => ({
-            name: chunkJobName(deps.app),
-            // The default app's chunks carry no app, as before apps existed.
-            data: { jobId, chunk, clients: chunkClients, ...(deps.app !== DEFAULT_APP && { app: deps.app }) },
-            opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
-          })),
-        ),
-      ),
+      deps.platforms.map((platform) => {
+        const queue = deps.queues[platform][priority];
+        // One chunk (every one-user push): one script call, without the MULTI addBulk wraps around its jobs.
+        if (chunks.length === 1) {
+          const { name, data, opts: only } = chunkJob(chunks[0]!, 0);
+          return queue.add(name, data, only);
+        }
+        return queue.addBulk(chunks.map(chunkJob));
+      }),
     );
     await shareAmongApps(deps.redis, deps.queues, deps.platforms, {
       app: deps.app,
@@ -118,7 +123,8 @@ export async function enqueuePush(
       chunks: chunks.length,
       delayed: delay > 0,
     });
-    await deps.jobs.markQueued(jobId);
+    // Only a retry with the same Idempotency-Key asks whether its job was queued in full.
+    if (idemKey) await deps.jobs.markQueued(jobId);
     return { jobId, replayed: false };
   } catch (error) {
     // Nothing written yet: forget the key. Job written: keep it, so a retry with it completes this job.

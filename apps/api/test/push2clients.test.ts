@@ -244,6 +244,28 @@ describe('a request cut short between the two queues', () => {
     const again = await api.request('POST', '/push/push2clients', body, headers);
     expect(again.body.result.jobId).toBe(jobId);
   });
+
+  it('is finished the same way for a one-chunk request (one add per platform, no addBulk)', async () => {
+    const android = api.queues.android.high;
+    const add = android.add.bind(android);
+    android.add = () => Promise.reject(new Error('connection lost'));
+    const body = { clients: ['o1'], payload: { alert: 'half' } };
+    const headers = { 'Idempotency-Key': `one-${Date.now()}` };
+    const failed = await api.request('POST', '/push/push2clients', body, headers);
+    android.add = add;
+    expect(failed.status).toBe(500);
+    const queued = async () =>
+      Promise.all(
+        [api.queues.ios.high, android].map(async (q) =>
+          (await q.getJobs(['prioritized'])).filter((j) => j.data.clients.includes('o1')).map((j) => j.data.jobId),
+        ),
+      );
+    expect((await queued()).map((ids) => ids.length)).toEqual([1, 0]);
+
+    const retried = await api.request('POST', '/push/push2clients', body, headers);
+    const jobId = retried.body.result.jobId;
+    expect(await queued()).toEqual([[jobId], [jobId]]);
+  });
 });
 
 describe('health', () => {

@@ -13,6 +13,7 @@ import { directProfileDir, runDirect, type DirectScriptReport } from './direct-r
 import { forkHelper } from './ipc';
 import { keysMemory, usedMemory } from './measure';
 import { mixedClients, mixedRun, type MixedReport } from './mixed';
+import { transactionalRun, type TransactionalReport } from './transactional';
 import type { BenchOptions } from './options';
 import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
 import { round, waitForQuiet } from './proc';
@@ -119,6 +120,8 @@ export interface BenchReport {
   apiMillion?: ApiMillionReport;
   /** `--mixed`: lanes and fair share under a blast. */
   mixed?: MixedReport;
+  /** `--transactional`: one-client pushes at fixed rates. */
+  transactional?: TransactionalReport;
   targets: Target[];
   /** Anything that makes a figure doubtful (tokens not sent, failures). */
   warnings: string[];
@@ -290,12 +293,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       await warmUp(ctx, clientIds(Math.min(2000, options.clients)));
     }
     if (ctx && options.mixed) report.mixed = await mixedRun(ctx, options.mixed, quiet);
+    if (ctx && options.transactional) report.transactional = await transactionalRun(ctx, options.transactional, quiet);
     // Service and direct scripts take turns, `repeat` times; each round's ratios compare its own runs, and
     // the report gives their medians and spread, so that a neighbour's burst of CPU (this machine is
     // shared) neither decides a ratio nor hides.
     const serviceRuns: ServiceRunReport[] = [];
     const directRuns: DirectComparison[][] = [];
-    for (let round = 1; round <= (options.mixed ? 0 : options.repeat); round++) {
+    for (let round = 1; round <= (options.mixed || options.transactional ? 0 : options.repeat); round++) {
       if (ctx) {
         await quiet();
         log(`service run${round > 1 ? ` (round ${round})` : ''}: one push to ${options.clients} clients`);

@@ -1,4 +1,5 @@
 import { mixedClients, type MixedOptions } from './mixed';
+import { TRANSACTIONAL_CLIENTS, transactionalDefaults, type TransactionalOptions } from './transactional';
 
 /** What one `npm run bench` does; every field has a command-line option (see `usage`). */
 export interface BenchOptions {
@@ -53,6 +54,8 @@ export interface BenchOptions {
   timeoutMs: number;
   /** `--mixed`: only the lanes run (a blast, alerts, a campaign; see mixed.ts); registers the clients it needs. */
   mixed?: MixedOptions;
+  /** `--transactional`: only one-client pushes at fixed rates (transactional.ts); registers the clients it needs. */
+  transactional?: TransactionalOptions;
   /** `--with-mixed`: the lanes run too, after the main rounds of a full run (registering the clients it needs beyond --clients). */
   withMixed?: MixedOptions;
 }
@@ -91,6 +94,11 @@ export const usage = `npm run bench -- [options]
   --mixed-campaign N    clients of the campaign (default 2000)
   --mixed-alert-every MS  interval between alerts (default 500)
   --mixed-campaign-at MS  when the campaign starts, after the blast (default 3000)
+  --transactional       only one-client pushes, offered open-loop at fixed rates, each followed to completed
+                        (txMaxSustainedPerSecond, txCompletionP99MsAt500); 2000 clients unless --clients
+  --tx-rates R1,R2,...  pushes per second of each step (default 250,500,1000,2000,4000)
+  --tx-seconds S        how long each rate is offered (default 30)
+  --tx-drain MS         how long a rate's pushes may take to complete after its last request (default 15000)
   --timeout MS          give up on a run after this long (default 600000)
   --json                one JSON document on stdout instead of tables
   --help`;
@@ -267,6 +275,20 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--mixed-campaign-at':
         (o.mixed ??= mixedDefaults()).campaignAtMs = int(arg, 0);
         break;
+      case '--transactional':
+        o.transactional ??= transactionalDefaults();
+        break;
+      case '--tx-rates':
+        (o.transactional ??= transactionalDefaults()).rates = next(arg)
+          .split(',')
+          .map((n) => int(arg, 1, n));
+        break;
+      case '--tx-seconds':
+        (o.transactional ??= transactionalDefaults()).seconds = int(arg, 1);
+        break;
+      case '--tx-drain':
+        (o.transactional ??= transactionalDefaults()).drainMs = int(arg, 0);
+        break;
       default:
         throw new UsageError(`unknown option ${arg}`);
     }
@@ -277,6 +299,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   } else if (o.mixed) {
     // The mixed run alone, on the clients it names.
     Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1, webClients: 0 });
+  }
+  if (o.transactional) {
+    // The transactional run alone, on its own population unless --clients names one.
+    const clients = argv.some((a) => a.startsWith('--clients')) ? o.clients : TRANSACTIONAL_CLIENTS;
+    Object.assign(o, { clients, webClients: 0, baselines: false, scaling: [], apiMillion: 0, repeat: 1 });
+    // The default per-key request limit (1000/s) would refuse the higher rates: twice the highest, unless --env sets it.
+    o.env.API_RATE_LIMIT_PER_MINUTE ??= String(Math.max(...o.transactional.rates) * 120);
   }
   if (o.scalingClients === 0) o.scalingClients = o.clients;
   if (o.iosShare === 0 && o.androidShare === 0) throw new UsageError('--ios-share and --android-share are both 0: nothing to send');

@@ -1,4 +1,5 @@
 import type { BenchReport } from './main';
+import { transactionalRows } from './transactional';
 import { stages } from './profile-stages';
 
 const mb = (bytes: number | undefined) => `${((bytes ?? 0) / 2 ** 20).toFixed(0)} MB`;
@@ -255,6 +256,10 @@ export function formatReport(r: BenchReport): string {
         ],
       ),
     );
+  }
+  if (r.transactional) {
+    const { header, rows } = transactionalRows(r.transactional);
+    out.push(table(`Transactional: one-client pushes, each rate for ${r.transactional.options.seconds} s`, header, rows));
   }
   out.push(
     table(

@@ -5,6 +5,7 @@ import type { BenchReport, DirectComparison, Target } from './main';
 import type { BenchOptions } from './options';
 import { countTokens, type Population } from './population';
 import { round } from './proc';
+import { transactionalTargets } from './transactional';
 import { benchPayload, type ServiceRunReport } from './service-run';
 
 // What the bench derives from its runs: the direct scripts' settings, ratios, targets, the method text.
@@ -190,6 +191,13 @@ export function method(options: BenchOptions, population: Population): string[] 
       : []),
     `Service and direct scripts take turns ${options.repeat} time(s), each after waiting for the machine to be quiet; each ratio is the median over the rounds (each round's service run against the same round's direct runs), with its spread; the service run reported in full is the one of median throughput. Ratios of a run under ${MEASURABLE.clients} clients or with a round under ${MEASURABLE.roundMs} ms are reported as too small to measure. Peak RSS = VmHWM from /proc; CPU = utime+stime from /proc per process over the run; "others" = the machine's busy time minus the benchmark's processes.`,
   ];
+  const t = options.transactional;
+  if (t) {
+    return [
+      ...lines.slice(0, 3),
+      `Transactional: one warm-up push and up to 3 s of one-client pushes at the first rate (not measured); then one-client pushes offered open-loop (each at its due time, whatever the answers; a keep-alive agent of 256 sockets) at ${t.rates.join(', ')} per second, ${t.seconds} s each, round robin over the clients (an iOS and an Android token each), each rate after waiting for the machine to be quiet. Latencies count from the time a request was due: API = its answer, completion = its job's finishedAt (read from Redis after the rate, not polled through the API). A rate is sustained when every push was accepted and completed within ${t.drainMs} ms of the last request and the completion p99 is <= 1 s; a rate with unfinished pushes ends the run. CPU per push = each process's utime+stime over the rate and its drain / completed pushes.`,
+    ];
+  }
   if (!m) return lines;
   const mixed = [
     `Mixed (lanes and fair share): one warm-up push; then alone, one after the other: the blast (${m.blastClients} clients, normal by its size), the campaign (${m.campaignClients} other clients, normal), 10 alerts (one more client, high by its size) ${m.alertEveryMs} ms apart; then together: the blast, an alert every ${m.alertEveryMs} ms until the blast completes, the campaign ${m.campaignAtMs} ms after the blast. Each time = the request to the job's finishedAt; blast throughput = its tokens / that time. Each phase starts after waiting for the machine to be quiet.`,
@@ -245,6 +253,7 @@ export function targets(report: BenchReport): Target[] {
       met: m.mixedBlastThroughputRatio >= 0.9,
     });
   }
+  if (report.transactional) out.push(...transactionalTargets(report.transactional));
   if (report.redis) {
     out.push({
       name: 'Redis per registered token',

@@ -81,6 +81,38 @@ describe('npm run bench -- --mixed --json', () => {
   }, 60_000);
 });
 
+describe('npm run bench -- --transactional --json', () => {
+  it('offers one-client pushes at each rate and follows every one to completed', async () => {
+    // Tiny rates for a second each: the fields and the counts are what is checked, not the figures.
+    const args = [
+      cli,
+      '--transactional',
+      '--json',
+      '--tx-rates',
+      '10,20',
+      '--tx-seconds',
+      '1',
+      '--wait-quiet',
+      '0',
+      '--redis-url',
+      testRedisUrl(),
+    ];
+    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
+    const report = JSON.parse(stdout);
+    expect(report.population).toMatchObject({ clients: 2000, iosTokens: 2000, androidTokens: 2000 });
+    expect(report.transactional.steps.map((s: { rate: number; offered: number; accepted: number; completed: number }) => s)).toEqual([
+      expect.objectContaining({ rate: 10, offered: 10, accepted: 10, completed: 10, refused: {} }),
+      expect.objectContaining({ rate: 20, offered: 20, accepted: 20, completed: 20, refused: {} }),
+    ]);
+    for (const s of report.transactional.steps) {
+      expect(s.completionP99Ms).toBeGreaterThan(0);
+      expect(s.cpuMicrosPerPush.api).toBeGreaterThan(0);
+    }
+    expect(typeof report.transactional.txMaxSustainedPerSecond).toBe('number');
+    expect(report.transactional.txCompletionP99MsAt500).toBeNull();
+  }, 60_000);
+});
+
 describe('options', () => {
   it('has defaults for the full run and for --quick', () => {
     expect(parseOptions([])).toMatchObject({
@@ -137,6 +169,20 @@ describe('options', () => {
       ['--mixed-blast', '50000', '--mixed-campaign-at', '1500'],
       { mixed: { blastClients: 50_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 1500 }, clients: 52_001 },
     ],
+    [
+      ['--transactional'],
+      {
+        transactional: { rates: [250, 500, 1000, 2000, 4000], seconds: 30, drainMs: 15_000 },
+        clients: 2000,
+        webClients: 0,
+        baselines: false,
+        env: { API_RATE_LIMIT_PER_MINUTE: '480000' },
+      },
+    ],
+    [
+      ['--tx-rates', '100,200', '--tx-seconds', '5', '--clients', '500', '--env', 'API_RATE_LIMIT_PER_MINUTE=0'],
+      { transactional: { rates: [100, 200], seconds: 5, drainMs: 15_000 }, clients: 500, env: { API_RATE_LIMIT_PER_MINUTE: '0' } },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseOptions(argv)).toMatchObject(expected);
   });
@@ -147,6 +193,7 @@ describe('options', () => {
     [['--ios-share', '0', '--android-share', '0']],
     [['--env', 'NOEQUALS']],
     [['--frobnicate']],
+    [['--tx-rates', '100,x']],
   ])('refuses %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);
   });

@@ -132,7 +132,7 @@ export const apiEnvSchema = baseEnvSchema.extend({
 export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_CONCURRENCY: setting(int(1, 1000).default(4), 'chunk jobs of the `normal` lane one worker process handles at once'),
   HIGH_WORKER_CONCURRENCY: setting(
-    int(1, 1000).default(2),
+    int(1, 1000).default(64),
     '`high` chunk jobs one worker process handles at once, in slots of their own that normal work never takes ([lanes.md](lanes.md#sizing-the-high-lane))',
   ),
   APP_REFRESH_MS: setting(

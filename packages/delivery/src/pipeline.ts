@@ -183,16 +183,21 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const { platform, jobs } = ctx;
   const clock = ctx.clock ?? systemClock;
   const log = ctx.logger.child({ jobId: data.jobId, chunk: data.chunk, platform });
-  const plan = await planOf(ctx, data.jobId);
+  // Three independent reads, sent together (one round trip on the auto-pipelined connection).
+  const [plan, firstResolved, canceled] = await Promise.all([
+    planOf(ctx, data.jobId),
+    data.resolved ?? ctx.registry.resolve(data.clients, platform),
+    jobs.isCanceled(data.jobId),
+  ]);
   if (!plan) {
     log.warn('job record expired or deleted; chunk dropped');
     return { kind: 'done', counts: {} };
   }
   const { payload, ratePerMinute } = plan;
 
-  let resolved: PlannedToken[] = data.resolved ?? (await ctx.registry.resolve(data.clients, platform));
+  let resolved: PlannedToken[] = firstResolved;
   const clientsWithTokens = data.clientsWithTokens ?? new Set(resolved.map((t) => t.client)).size;
-  if (await jobs.isCanceled(data.jobId)) return endCanceled(ctx, data, resolved, clientsWithTokens, {});
+  if (canceled) return endCanceled(ctx, data, resolved, clientsWithTokens, {});
   if (plan.localTime !== undefined && data.resolved === undefined) resolved = await planLocalTimes(ctx, plan, resolved);
   const now = clock.now();
   const later = resolved.filter((t) => t.due !== undefined && t.due > now);
@@ -302,9 +307,12 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     );
     ctx.events?.sent?.(platform, group.length, Number(process.hrtime.bigint() - started) / 1e9);
     const sorted = sortOutcomes(group, outcomes);
-    await record(sorted.final);
-
-    const breaker = await ctx.breaker.observe(sorted.outage.length, sorted.answers, sorted.retryAfterMs ?? 0, turn.probe);
+    // The results, the breaker's and the guard's observations are independent: sent together, one round trip.
+    const [, breaker, observed] = await Promise.all([
+      record(sorted.final),
+      ctx.breaker.observe(sorted.outage.length, sorted.answers, sorted.retryAfterMs ?? 0, turn.probe),
+      sorted.answers > 0 ? ctx.guard.observe(sorted.answers, sorted.causes, fingerprint) : undefined,
+    ]);
     if (sorted.outage.length > 0) {
       lastFailure = sorted.outage[0]!.reason;
       if (breaker.open) {
@@ -320,8 +328,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
       }
     }
 
-    if (sorted.answers > 0) {
-      const observed = await ctx.guard.observe(sorted.answers, sorted.causes, fingerprint);
+    if (observed) {
       await onJudged(ctx, observed.closed, log);
       for (const suspect of sorted.suspects) suspects.push({ ...suspect, window: observed.window });
     }
@@ -361,7 +368,8 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     return { kind: 'later', remaining: later, clientsWithTokens, resumeAt: Date.now() + Math.max(0, clock.msUntil(next)) };
   }
   await jobs.chunkDone(data.jobId, platform, data.chunk, clientsWithTokens);
-  log.info(counts, 'chunk done');
+  // Debug, not info: one line per chunk is one per push for one-user pushes, thousands a second.
+  log.debug(counts, 'chunk done');
   return { kind: 'done', counts };
 }
 

@@ -33,6 +33,25 @@ describe('HighLaneGate: normal chunks step aside while a high chunk of the proce
     expect(await settledWithin(waiting, 0)).toBe(true);
   });
 
+  it('does not hold a normal chunk for high chunks that start while it waits (a flood of alerts never starves it)', async () => {
+    const gate = new HighLaneGate();
+    const ends: Array<() => void> = [];
+    const start = () => void gate.high(() => new Promise<void>((r) => ends.push(r)));
+    start();
+    const waiting = gate.normal();
+    // Alerts keep coming: one always runs, but the one running when the normal chunk arrived ends.
+    start();
+    ends.shift()!();
+    start();
+    expect(await settledWithin(waiting, 0)).toBe(true);
+    // A later normal chunk waits for those running at its own arrival.
+    const next = gate.normal();
+    ends.shift()!();
+    expect(await settledWithin(next, 0)).toBe(false);
+    ends.shift()!();
+    expect(await settledWithin(next, 0)).toBe(true);
+  });
+
   it('opens after a failed high chunk too', async () => {
     const gate = new HighLaneGate();
     let fail!: () => void;

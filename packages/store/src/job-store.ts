@@ -99,36 +99,34 @@ export class JobStore {
     this.scripts = storeScripts(redis);
   }
 
+  /**
+   * Writes a new job's record (`commands/createJob-1.lua`: with its expiry) and lists it among the recent
+   * (and scheduled) jobs: commands sent together, one round trip on the auto-pipelined connection. Each
+   * list is in a slot of its own (Redis Cluster), and its trimming is housekeeping a failure only delays.
+   */
   async create(job: NewJob, now = Date.now()): Promise<void> {
-    const key = this.keys.job(job.jobId);
     // Kept past the last planned delivery, so a job scheduled near the retention period still has its record.
     const expiresAt = Math.floor(Math.max(now, job.scheduledUntil ?? 0) / 1000) + this.retentionSeconds;
-    await this.redis
-      .multi()
-      .hset(key, {
-        createdAt: now,
-        clients: job.clients,
-        chunks: job.chunks,
-        platforms: job.platforms.join(','),
-        payload: JSON.stringify(job.payload),
-        priority: job.priority,
-        expiresAt,
-        ...job.campaign,
-      })
-      .expireat(key, expiresAt)
-      .exec();
-    await this.redis
-      .multi()
-      .zadd(this.keys.recentJobs(), now, job.jobId)
-      .zremrangebyscore(this.keys.recentJobs(), '-inf', now - this.retentionSeconds * 1000)
-      .exec();
-    if (job.scheduledUntil !== undefined) {
-      await this.redis
-        .multi()
-        .zadd(this.keys.scheduledJobs(), job.scheduledUntil, job.jobId)
-        .zremrangebyscore(this.keys.scheduledJobs(), '-inf', now)
-        .exec();
-    }
+    const fields: Record<string, string | number> = {
+      createdAt: now,
+      clients: job.clients,
+      chunks: job.chunks,
+      platforms: job.platforms.join(','),
+      payload: JSON.stringify(job.payload),
+      priority: job.priority,
+      expiresAt,
+      ...job.campaign,
+    };
+    const recent = this.keys.recentJobs();
+    const scheduled = this.keys.scheduledJobs();
+    await Promise.all([
+      this.scripts.createJob(this.keys.job(job.jobId), expiresAt, ...Object.entries(fields).flat()),
+      this.redis.zadd(recent, now, job.jobId),
+      this.redis.zremrangebyscore(recent, '-inf', now - this.retentionSeconds * 1000),
+      ...(job.scheduledUntil === undefined
+        ? []
+        : [this.redis.zadd(scheduled, job.scheduledUntil, job.jobId), this.redis.zremrangebyscore(scheduled, '-inf', now)]),
+    ]);
   }
 
   /**
@@ -166,7 +164,10 @@ export class JobStore {
     return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, await this.expiresAt(jobId));
   }
 
-  /** Marks every chunk of the job as queued on every platform (the API's last step). */
+  /**
+   * Marks every chunk of the job as queued on every platform: the API's last step for a request with an
+   * Idempotency-Key (`isQueued` tells its retry whether to finish queueing; without a key nothing asks).
+   */
   async markQueued(jobId: string, now = Date.now()): Promise<void> {
     await this.redis.hset(this.keys.job(jobId), 'queuedAt', now);
   }
@@ -183,15 +184,18 @@ export class JobStore {
 
   /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
   async plan(jobId: string): Promise<JobPlan | undefined> {
-    const [payload, createdAt, sendAt, localTime, ratePerMinute] = await this.redis.hmget(
+    const [payload, createdAt, sendAt, localTime, ratePerMinute, expiresAt] = await this.redis.hmget(
       this.keys.job(jobId),
       'payload',
       'createdAt',
       'sendAt',
       'localTime',
       'ratePerMinute',
+      'expiresAt',
     );
     if (payload === null || payload === undefined) return undefined;
+    // The same read gives the expiry every later write of the job needs (saves that round trip).
+    if (expiresAt) this.rememberExpiry(jobId, Number(expiresAt));
     return {
       payload: JSON.parse(payload) as Payload,
       createdAt: Number(createdAt),
@@ -344,13 +348,17 @@ export class JobStore {
 
   private readonly expiries = new Map<string, number>();
 
+  private rememberExpiry(jobId: string, at: number): void {
+    if (this.expiries.size > 10_000) this.expiries.clear();
+    this.expiries.set(jobId, at);
+  }
+
   /** The job's expiry (Unix seconds), cached: every key a job writes expires with its record. */
   private async expiresAt(jobId: string): Promise<number> {
     let at = this.expiries.get(jobId);
     if (at === undefined) {
       at = Number((await this.redis.hget(this.keys.job(jobId), 'expiresAt')) ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds;
-      if (this.expiries.size > 10_000) this.expiries.clear();
-      this.expiries.set(jobId, at);
+      this.rememberExpiry(jobId, at);
     }
     return at;
   }

@@ -26,6 +26,7 @@ export interface StoreScripts {
   takeOwner(bucket: string, field: Buffer): Promise<string | null>;
   putDevice(key: string, token: string, line?: string): Promise<number>;
   cancelJob(job: string, now: number): Promise<number>;
+  createJob(job: string, expiresAt: number, ...fieldsAndValues: Arg[]): Promise<number>;
   throttle(key: string, intervalMs: number, sends: number, expiresAt: number): Promise<number>;
   deadTokenGuard(
     key: string,

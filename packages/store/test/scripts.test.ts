@@ -31,6 +31,7 @@ describe('store scripts, called directly', () => {
       'breakerObserve',
       'cancelJob',
       'chunkDone',
+      'createJob',
       'deadTokenGuard',
       'extendPause',
       'fairShare',

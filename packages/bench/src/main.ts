@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { envSchema } from '@push/config';
 import { platforms } from '@push/contract';
 import { generateVapidKeys } from '@push/providers';
-import { createRedis, deleteKeys, hasRedisServer, startRedisServer, TokenRegistry } from '@push/store';
+import { createRedis, deleteKeys, hasRedisServer, startRedisCluster, startRedisServer, TokenRegistry } from '@push/store';
 import { apiMillion, type ApiMillionReport } from './api-million';
 import type { DirectLibrary } from './direct';
 import { directProfileDir, runDirect, type DirectScriptReport } from './direct-runner';
 import { forkHelper } from './ipc';
 import { keysMemory, usedMemory } from './measure';
 import { mixedClients, mixedRun, type MixedReport } from './mixed';
+import { redisProcessName, redisTargets } from './redis-figures';
 import { transactionalRun, type TransactionalReport } from './transactional';
 import type { BenchOptions } from './options';
 import { clientIds, countTokens, registerPopulation, registerWebClients, type Population } from './population';
@@ -93,8 +94,14 @@ export interface BenchReport {
     bytesPerRegisteredToken: number;
     /** MEMORY USAGE of every registry key, per registered token, bytes. */
     registryKeyBytesPerToken: number;
-    /** MEMORY USAGE of the job's keys per recorded result, bytes (kept JOB_RETENTION_SECONDS). */
+    /** What the service run's job (its record and results) held per result, bytes (kept JOB_RETENTION_SECONDS). */
     bytesPerResult?: number;
+    /** The service run's redis-server CPU per delivered token, µs (from /proc). */
+    redisCpuMicrosPerToken?: number;
+    /** The service run's Redis commands per delivered token (commandstats, scripts' inner commands included). */
+    redisCommandsPerToken?: number;
+    /** `--redis-cluster`: the busiest master's share of the service run's commands. */
+    clusterMaxMasterShare?: number;
   };
   service?: ServiceRunReport;
   direct?: DirectComparison[];
@@ -182,17 +189,26 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     if (options.redisUrl === undefined && !hasRedisServer()) {
       throw new Error('redis-server is not on the PATH: the benchmark starts its own (apt-get install redis-server)');
     }
-    const redisServer = options.redisUrl === undefined ? await startRedisServer() : undefined;
+    const cluster = options.redisCluster ? await startRedisCluster(3) : undefined;
+    if (cluster) cleanup.push(() => cluster.stop());
+    const redisServer = options.redisUrl === undefined && !cluster ? await startRedisServer() : undefined;
     if (redisServer) cleanup.push(() => redisServer.stop());
-    const redisUrl = redisServer?.url ?? options.redisUrl!;
-    const redis = createRedis(redisUrl, 'worker');
-    const runId = redisServer ? '' : `-${randomBytes(4).toString('hex')}`;
+    const redisUrl = cluster ? `redis://127.0.0.1:${cluster.ports[0]}` : (redisServer?.url ?? options.redisUrl!);
+    const redis = createRedis(redisUrl, 'worker', { cluster: cluster !== undefined });
+    const runId = redisServer || cluster ? '' : `-${randomBytes(4).toString('hex')}`;
     const prefix = `bench${runId}`;
-    cleanup.push(async () => {
-      if (!redisServer) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
+    // Before the private servers stop (`unshift`): an existing Redis keeps nothing of the run.
+    cleanup.unshift(async () => {
+      if (options.redisUrl !== undefined) for (const p of [prefix, `bench-million${runId}`]) await deleteKeys(redis, p);
       redis.disconnect();
     });
-    log(redisServer ? `redis-server ${report.machine.redis} at ${redisUrl}` : `Redis at ${redisUrl} (key prefix ${prefix})`);
+    log(
+      cluster
+        ? `Redis Cluster of ${cluster.ports.length} masters (redis-server ${report.machine.redis}) on ports ${cluster.ports.join(', ')}`
+        : redisServer
+          ? `redis-server ${report.machine.redis} at ${redisUrl}`
+          : `Redis at ${redisUrl} (key prefix ${prefix})`,
+    );
 
     const { helper: sims, ready: simInfo } = await forkHelper<SimHostInfo>(join(__dirname, 'sim-host.js'), [
       JSON.stringify({ latencyMs: options.latencyMs, jitterMs: options.jitterMs }),
@@ -210,7 +226,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       WEBPUSH_SUBJECT: vapid.subject,
     };
     const population: Population = { clients: options.clients, iosShare: options.iosShare, androidShare: options.androidShare };
-    const otherPids: Record<string, number> = { simulators: sims.pid, ...(redisServer && { redis: redisServer.process.pid! }) };
+    const otherPids: Record<string, number> = {
+      simulators: sims.pid,
+      ...(redisServer && { [redisProcessName()]: redisServer.process.pid! }),
+    };
+    cluster?.ports.forEach((port, i) => (otherPids[redisProcessName(port)] = cluster.pids[i]!));
 
     if (!options.skipService || options.baselines) {
       log(`registering ${options.clients} clients straight into the token registry (pipelined)`);
@@ -269,6 +289,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     if (!options.skipService) {
       service = new Service({
         redisUrl,
+        cluster: cluster !== undefined,
         prefix,
         providerEnv,
         env: serviceEnv,
@@ -315,7 +336,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     }
     if (serviceRuns.length > 0) {
       report.service = medianRun(serviceRuns, (r) => r.tokensPerSecond);
-      report.redis!.bytesPerResult = report.service.redis.bytesPerResult;
+      Object.assign(report.redis!, {
+        bytesPerResult: report.service.redis.bytesPerResult,
+        redisCpuMicrosPerToken: report.service.redisCommands.redisCpuMicrosPerToken,
+        redisCommandsPerToken: report.service.redisCommands.redisCommandsPerToken,
+        ...(report.service.redisCommands.cluster && { clusterMaxMasterShare: report.service.redisCommands.cluster.clusterMaxMasterShare }),
+      });
       for (const run of serviceRuns) report.warnings.push(...serviceWarnings(run));
     }
     if (directRuns.length > 0) {
@@ -427,7 +453,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       await service.stop();
     }
     report.method = method(options, population);
-    report.targets = targets(report);
+    report.targets = [...targets(report), ...redisTargets(report.service?.redisCommands, report.service?.redis)];
     return report;
   } finally {
     for (const step of cleanup) await step().catch(() => undefined);

@@ -1,26 +1,35 @@
-import { platforms, tokenStatuses, type Platform } from '@push/contract';
-import { storeKeys, type RedisClient } from '@push/store';
+import { Cluster, type Redis } from 'ioredis';
+import { platforms, type Platform } from '@push/contract';
+import { JobStore, type RedisClient } from '@push/store';
 
-/** Redis `used_memory`, bytes. */
-export async function usedMemory(redis: RedisClient): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+/** The servers behind a connection: a Cluster's masters, or the one server. */
+export function redisNodes(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
-/** Calls and CPU time per Redis command so far (INFO commandstats). */
-export async function commandStats(redis: RedisClient): Promise<Map<string, { calls: number; usec: number }>> {
-  const out = new Map<string, { calls: number; usec: number }>();
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    out.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+/** Redis `used_memory`, bytes (summed over a Cluster's masters). */
+export async function usedMemory(redis: RedisClient): Promise<number> {
+  let total = 0;
+  for (const node of redisNodes(redis)) total += Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))?.[1] ?? 0);
+  return total;
+}
+
+export type CommandStats = Map<string, { calls: number; usec: number }>;
+
+/** Calls and CPU time per Redis command so far (INFO commandstats, summed over a Cluster's masters). */
+export async function commandStats(redis: RedisClient): Promise<CommandStats> {
+  const out: CommandStats = new Map();
+  for (const node of redisNodes(redis)) {
+    for (const match of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const sum = out.get(match[1]!) ?? { calls: 0, usec: 0 };
+      out.set(match[1]!, { calls: sum.calls + Number(match[2]), usec: sum.usec + Number(match[3]) });
+    }
   }
   return out;
 }
 
 /** Commands run between two `commandStats`, busiest first. */
-export function commandsBetween(
-  before: Map<string, { calls: number; usec: number }>,
-  after: Map<string, { calls: number; usec: number }>,
-): Array<{ command: string; calls: number; usec: number }> {
+export function commandsBetween(before: CommandStats, after: CommandStats): Array<{ command: string; calls: number; usec: number }> {
   const out: Array<{ command: string; calls: number; usec: number }> = [];
   for (const [command, a] of after) {
     const b = before.get(command) ?? { calls: 0, usec: 0 };
@@ -29,45 +38,50 @@ export function commandsBetween(
   return out.sort((x, y) => y.usec - x.usec);
 }
 
-/** Sum of MEMORY USAGE over every key matching `pattern` (SCAN), and how many keys. */
+/** Every key matching `pattern` on each server (SCAN), with `use` called on each batch. */
+export async function scanKeys(redis: RedisClient, pattern: string, use: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+  for (const node of redisNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+      cursor = next;
+      if (batch.length > 0) await use(node, batch);
+    } while (cursor !== '0');
+  }
+}
+
+/** Sum of MEMORY USAGE over every key matching `pattern`, and how many keys. */
 export async function keysMemory(redis: RedisClient, pattern: string): Promise<{ keys: number; bytes: number }> {
-  let cursor = '0';
   let keys = 0;
   let bytes = 0;
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-    cursor = next;
-    const sizes = await Promise.all(batch.map((key) => redis.memory('USAGE', key, 'SAMPLES', '0')));
+  await scanKeys(redis, pattern, async (node, batch) => {
+    const sizes = await Promise.all(batch.map((key) => node.memory('USAGE', key, 'SAMPLES', '0')));
     keys += batch.length;
     for (const size of sizes) bytes += Number(size ?? 0);
-  } while (cursor !== '0');
+  });
   return { keys, bytes };
 }
 
 export interface ResultTimes {
-  /** Epoch ms of every recorded result of the platform (the stream entry ids), unsorted. */
+  /** Epoch ms of every recorded result of the platform (when it was recorded), unsorted. */
   at: Record<Platform, Float64Array>;
   byStatus: Record<string, number>;
 }
 
-/** Reads every per-token result of a job straight from its streams: when each was recorded, and the counts. */
+/** Reads every per-token result of a job as the results API does: when each was recorded, and the counts. */
 export async function resultTimes(redis: RedisClient, prefix: string, jobId: string): Promise<ResultTimes> {
-  const keys = storeKeys(prefix);
+  const jobs = new JobStore(redis, prefix, 3600);
   const times = Object.fromEntries(platforms.map((p) => [p, [] as number[]])) as Record<Platform, number[]>;
   const byStatus: Record<string, number> = {};
-  for (const status of tokenStatuses) {
-    let after = '-';
-    for (;;) {
-      const entries = await redis.xrange(keys.jobResults(jobId, status), after, '+', 'COUNT', 20_000);
-      for (const [id, fields] of entries) {
-        const platform = fields[fields.indexOf('p') + 1] as Platform;
-        times[platform]?.push(Number(id.slice(0, id.indexOf('-'))));
-        byStatus[status] = (byStatus[status] ?? 0) + 1;
-      }
-      if (entries.length < 20_000) break;
-      after = `(${entries[entries.length - 1]![0]}`;
+  let cursor: string | undefined;
+  do {
+    const page = await jobs.results(jobId, { limit: 20_000, ...(cursor !== undefined && { cursor }) });
+    for (const item of page.items) {
+      times[item.platform]?.push(Date.parse(item.at));
+      byStatus[item.status] = (byStatus[item.status] ?? 0) + 1;
     }
-  }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
   return { at: Object.fromEntries(platforms.map((p) => [p, Float64Array.from(times[p])])) as Record<Platform, Float64Array>, byStatus };
 }
 

@@ -39,6 +39,11 @@ export interface BenchOptions {
   env: Record<string, string>;
   /** An existing Redis to use instead of starting a private redis-server (keys under a random prefix, deleted at the end). */
   redisUrl?: string;
+  /**
+   * `--redis-cluster`: the service run alone on a private Redis Cluster of three masters (REDIS_CLUSTER),
+   * reporting what each master handled (`clusterMaxMasterShare`).
+   */
+  redisCluster: boolean;
   /** Extra node flags for the API and worker processes (`--node-arg --trace-gc`, repeatable). */
   nodeArgs: string[];
   /** Write V8 CPU profiles of the API and workers into this folder. */
@@ -80,6 +85,7 @@ export const usage = `npm run bench -- [options]
   --only-api-million    only the API-only run
   --fcm-rate-limit N    FCM_RATE_LIMIT_PER_MINUTE of the FCM workers (default 600000, the service default; 0: off)
   --redis-url URL       use this Redis instead of a private redis-server (keys under a prefix of the run's own, deleted after)
+  --redis-cluster       the service run alone, on a private Redis Cluster of 3 masters: commands and CPU per master
   --env NAME=VALUE      extra environment for the API and the workers (repeatable)
   --node-arg FLAG        an extra node flag for the API and the workers, e.g. --node-arg=--trace-gc (repeatable)
   --cpu-prof DIR        write CPU profiles (node --cpu-prof) of the API and the workers into DIR
@@ -131,6 +137,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     skipService: false,
     fcmRateLimitPerMinute: 600_000,
     env: {},
+    redisCluster: false,
     nodeArgs: [],
     json: false,
     quick,
@@ -237,6 +244,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--redis-url':
         o.redisUrl = next(arg);
         break;
+      case '--redis-cluster':
+        o.redisCluster = true;
+        break;
       case '--node-arg': {
         const flag = args.shift();
         if (flag === undefined) throw new UsageError('--node-arg needs a value');
@@ -299,6 +309,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   } else if (o.mixed) {
     // The mixed run alone, on the clients it names.
     Object.assign(o, { clients: mixedClients(o.mixed), baselines: false, scaling: [], apiMillion: 0, repeat: 1, webClients: 0 });
+  }
+  if (o.redisCluster) {
+    if (o.redisUrl !== undefined) throw new UsageError('--redis-cluster starts its own cluster: not with --redis-url');
+    // What each master handles in one push: nothing else runs on the cluster.
+    Object.assign(o, { baselines: false, scaling: [], apiMillion: 0, webClients: 0, repeat: 1 });
   }
   if (o.transactional) {
     // The transactional run alone, on its own population unless --clients names one.

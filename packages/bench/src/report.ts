@@ -53,7 +53,22 @@ export function formatReport(r: BenchReport): string {
               .map(([c, k]) => `${c} ${k}`)
               .join(', '),
           ],
-          ['Redis CPU per token', `${s.redisCommands.redisCpuMicrosPerToken} µs (commandstats)`],
+          [
+            'Redis per token: CPU (redis-server process), commands, script calls',
+            `${s.redisCommands.redisCpuMicrosPerToken} µs, ${s.redisCommands.redisCommandsPerToken}, ${s.redisCommands.scriptCallsPerToken}`,
+          ],
+          ...(s.redisCommands.cluster
+            ? [
+                [
+                  'Redis Cluster: commands / CPU seconds per master',
+                  s.redisCommands.cluster.masters.map((m) => `${n(m.commands)} / ${m.cpuSeconds}`).join(', '),
+                ],
+                [
+                  'Redis Cluster: busiest master share (commands, CPU)',
+                  `${s.redisCommands.cluster.clusterMaxMasterShare}, ${s.redisCommands.cluster.clusterMaxMasterCpuShare}`,
+                ],
+              ]
+            : []),
           ...Object.entries(s.peakRssBytes).map(([name, b]) => [`peak RSS ${name}`, mb(b)]),
           ...Object.entries(s.cpu).map(([name, c]) => [`CPU ${name}`, `${c.cpuSeconds} s (${c.cores} cores)`]),
         ],
@@ -69,13 +84,10 @@ export function formatReport(r: BenchReport): string {
           ['per registered token (used_memory delta)', r.redis.bytesPerRegisteredToken],
           ['per registered token (MEMORY USAGE of registry keys)', r.redis.registryKeyBytesPerToken],
           ...(r.redis.bytesPerResult !== undefined
-            ? [['per recorded result (MEMORY USAGE of job keys; kept JOB_RETENTION_SECONDS)', r.redis.bytesPerResult]]
+            ? [['per kept result (used_memory freed by deleting the job; kept JOB_RETENTION_SECONDS)', r.redis.bytesPerResult]]
             : []),
           ...(r.service
-            ? [
-                ['  of which the token -> status hashes (exactly-once)', r.service.redis.statusHashBytesPerResult],
-                ['  of which the result streams (GET /push/jobs/:id/results)', r.service.redis.streamBytesPerResult],
-              ]
+            ? [['  MEMORY USAGE of the job keys, per result', Math.round(r.service.redis.jobKeysBytes / Math.max(1, r.service.tokens))]]
             : []),
         ],
       ),

@@ -2,7 +2,8 @@ import { examplePayloads, platforms, type Payload, type Platform, type SuccessEn
 import type { JobStatus, RedisClient } from '@push/store';
 import type { Helper } from './ipc';
 import { monotonicUs } from './profile-stages';
-import { commandsBetween, commandStats, keysMemory, quantile, resultTimes, sortedCopy, usedMemory } from './measure';
+import { quantile, resultTimes, sortedCopy, usedMemory } from './measure';
+import { RedisMeter, resultMemory, type RedisRunFigures, type ResultMemory } from './redis-figures';
 import { CpuMeter, peakRssBytes, round } from './proc';
 import type { Service } from './service';
 import type { SimSnapshot } from './sim-host';
@@ -54,26 +55,11 @@ export interface ServiceRunReport {
   pids: Record<string, number>;
   /** From the request to completion, CLOCK_MONOTONIC µs (the clock of CPU profiles: see profile-stages.ts). */
   window: { fromUs: number; toUs: number };
-  /**
-   * Redis commands the run caused (INFO commandstats: the commands scripts run inside count too, and the
-   * bench's own status polls, a few a second), per chunk job (clients / PUSH_CHUNK_CLIENTS, per platform)
-   * for those run at least once per chunk, and Redis CPU.
-   */
-  redisCommands: {
-    chunkJobs: number;
-    perChunk: Record<string, number>;
-    redisCpuMicrosPerToken: number;
-    top: Array<{ command: string; calls: number; usec: number }>;
-  };
-  redis: {
+  /** What the run cost Redis: its CPU and commands (the bench's own status polls, a few a second, included). */
+  redisCommands: RedisRunFigures;
+  redis: ResultMemory & {
     /** used_memory after the job minus before the request, bytes (job keys and BullMQ's chunk jobs). */
     usedMemoryDelta: number;
-    /** MEMORY USAGE of the job's own keys (record, per-token status hashes, result streams), bytes. */
-    jobKeysBytes: number;
-    bytesPerResult: number;
-    /** Of which: the per-platform token -> status hashes (exactly-once) and the result streams (what the API reads). */
-    statusHashBytesPerResult: number;
-    streamBytesPerResult: number;
   };
 }
 
@@ -115,7 +101,8 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   const body = JSON.stringify({ clients: ids, payload: benchPayload });
   await ctx.sims.call('arm');
   const memoryBefore = await usedMemory(ctx.redis);
-  const commandsBefore = await commandStats(ctx.redis);
+  const meter = new RedisMeter(ctx.redis);
+  await meter.start();
   const cpu = new CpuMeter(() => ({ ...ctx.service.pids(), ...ctx.otherPids }));
   cpu.start();
 
@@ -131,13 +118,12 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
   const toUs = monotonicUs();
   const cpuUse = cpu.stop();
   const snap = await ctx.sims.call<SimSnapshot>('disarm');
-  const commands = commandsBetween(commandsBefore, await commandStats(ctx.redis));
+  const tokens = Object.values(snap.stats).reduce((n, st) => n + st.accepted, 0);
+  // The bench configures every platform (VAPID keys included), so each queue gets every chunk.
+  const redisCommands = await meter.stop(tokens, platforms.length * Math.ceil(clients / ctx.chunkClients), cpuUse);
 
   const times = await resultTimes(ctx.redis, ctx.prefix, jobId);
   const memoryAfter = await usedMemory(ctx.redis);
-  const jobKeys = await keysMemory(ctx.redis, `${ctx.prefix}:job:{${jobId}}*`);
-  const statusHashes = await keysMemory(ctx.redis, `${ctx.prefix}:job:{${jobId}}:tok:*`);
-  const streams = await keysMemory(ctx.redis, `${ctx.prefix}:job:{${jobId}}:r:*`);
   const figures = (at: Float64Array): PlatformFigures => {
     const latencies = sortedCopy(at.map((t) => t - t0));
     const last = latencies.length > 0 ? latencies[latencies.length - 1]! : 0;
@@ -174,28 +160,8 @@ export async function serviceRun(ctx: RunContext, ids: readonly string[], worker
     simulatorBusy: round(snap.eventLoopUtilization, 2),
     pids: ctx.service.pids(),
     window: { fromUs, toUs },
-    redisCommands: redisCommands(commands, clients, ctx.chunkClients, all.length),
-    redis: {
-      usedMemoryDelta: memoryAfter - memoryBefore,
-      jobKeysBytes: jobKeys.bytes,
-      bytesPerResult: all.length > 0 ? Math.round(jobKeys.bytes / all.length) : 0,
-      statusHashBytesPerResult: all.length > 0 ? Math.round(statusHashes.bytes / all.length) : 0,
-      streamBytesPerResult: all.length > 0 ? Math.round(streams.bytes / all.length) : 0,
-    },
+    redisCommands,
+    // Last: it deletes the job's keys to see what they held.
+    redis: { usedMemoryDelta: memoryAfter - memoryBefore, ...(await resultMemory(ctx.redis, ctx.prefix, jobId, all.length)) },
   };
-}
-
-function redisCommands(
-  commands: ReturnType<typeof commandsBetween>,
-  clients: number,
-  chunkClients: number,
-  tokens: number,
-): ServiceRunReport['redisCommands'] {
-  // The bench configures every platform (VAPID keys included), so each queue gets every chunk.
-  const chunkJobs = platforms.length * Math.ceil(clients / chunkClients);
-  const perChunk: Record<string, number> = {};
-  for (const c of [...commands].sort((a, b) => b.calls - a.calls))
-    if (c.calls >= chunkJobs) perChunk[c.command] = round(c.calls / chunkJobs, 1);
-  const usec = commands.reduce((n, c) => n + c.usec, 0);
-  return { chunkJobs, perChunk, redisCpuMicrosPerToken: tokens > 0 ? round(usec / tokens, 1) : 0, top: commands.slice(0, 10) };
 }

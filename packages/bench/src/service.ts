@@ -15,6 +15,8 @@ const entry = (app: string) => join(root, 'apps', app, 'dist/index.js');
 
 export interface ServiceOptions {
   redisUrl: string;
+  /** A Redis Cluster (REDIS_CLUSTER=true for every process). */
+  cluster?: boolean;
   prefix: string;
   /** The simulators' worker environment (APNS_*, FCM_*, WEBPUSH_*, NODE_EXTRA_CA_CERTS). */
   providerEnv: Record<string, string>;
@@ -60,6 +62,7 @@ export class Service {
       NODE_ENV: 'production',
       REDIS_URL: this.options.redisUrl,
       REDIS_PREFIX: this.options.prefix,
+      ...(this.options.cluster && { REDIS_CLUSTER: 'true' }),
       IM_API_KEY: BENCH_API_KEY,
       APNS_TOPIC: 'io.bench.app',
       APNS_PRODUCTION: 'false',
@@ -118,7 +121,7 @@ export class Service {
         list.push(this.start(`${workerApp[platform]}-${++this.seq}`, entry(workerApp[platform]), this.environment()));
       }
     }
-    const redis = createRedis(this.options.redisUrl, 'worker');
+    const redis = createRedis(this.options.redisUrl, 'worker', { cluster: this.options.cluster ?? false });
     try {
       for (const platform of platforms) {
         // The normal lane's workers: every worker process runs one per lane.

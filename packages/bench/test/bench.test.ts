@@ -144,6 +144,7 @@ describe('options', () => {
     [['--scaling', '1,3', '--scaling-clients', '2000'], { scaling: [1, 3], scalingClients: 2000 }],
     [['--scaling', '--json'], { scaling: [1, 2, 4], json: true }],
     [['--only-api-million'], { skipService: true, baselines: false, scaling: [], apiMillion: 1_000_000 }],
+    [['--redis-cluster'], { redisCluster: true, baselines: false, scaling: [], apiMillion: 0, webClients: 0, repeat: 1 }],
     [['--api-million', '200000', '--no-baselines', '--no-scaling'], { apiMillion: 200_000, baselines: false, scaling: [] }],
     [
       ['--env', 'APNS_BATCH_SIZE=250', '--env', 'A=b=c', '--node-arg=--trace-gc'],
@@ -193,6 +194,7 @@ describe('options', () => {
     [['--ios-share', '0', '--android-share', '0']],
     [['--env', 'NOEQUALS']],
     [['--frobnicate']],
+    [['--redis-cluster', '--redis-url', 'redis://127.0.0.1:6379']],
     [['--tx-rates', '100,x']],
   ])('refuses %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);

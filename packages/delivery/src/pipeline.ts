@@ -206,11 +206,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const due = dueNow.reduce((latest, t) => Math.max(latest, t.due ?? 0), Math.max(plan.createdAt, (plan.sendAt ?? 0) * 1000));
   const deadline = Math.min(due + ctx.deliveryWindowMs, payload.expiry !== undefined ? payload.expiry * 1000 : Infinity);
 
-  const final = await jobs.track(
-    data.jobId,
-    platform,
-    dueNow.map((t) => t.token),
-  );
+  const final = await jobs.track(data.jobId, platform, data.chunk, dueNow);
   if (!final) return { kind: 'done', counts: {} };
   // A token listed under two clients, or twice, is sent once.
   const seen = new Set<string>();
@@ -219,7 +215,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   const counts: Record<string, number> = { tokens: pending.length };
   const record = async (results: TokenResult[]) => {
     if (results.length === 0) return;
-    await jobs.record(data.jobId, platform, results);
+    await jobs.record(data.jobId, platform, data.chunk, results);
     for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
     ctx.events?.recorded?.(platform, results);
   };
@@ -452,17 +448,13 @@ async function endChunk(
   status: 'canceled' | 'failed',
   reason: string,
 ): Promise<number | undefined> {
-  const final = await ctx.jobs.track(
-    data.jobId,
-    ctx.platform,
-    tokens.map((t) => t.token),
-  );
+  const final = await ctx.jobs.track(data.jobId, ctx.platform, data.chunk, tokens);
   if (!final) return undefined;
   const seen = new Set<string>();
   const results: TokenResult[] = tokens
     .filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token))
     .map((t) => ({ client: t.client, token: t.token, status, reason }));
-  await ctx.jobs.record(data.jobId, ctx.platform, results);
+  await ctx.jobs.record(data.jobId, ctx.platform, data.chunk, results);
   ctx.events?.recorded?.(ctx.platform, results);
   await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);
   return results.length;

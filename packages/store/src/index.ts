@@ -2,6 +2,8 @@ export * from './redis';
 export * from './keys';
 export * from './token-registry';
 export * from './job-store';
+export * from './chunk-results';
+export * from './result-pages';
 export * from './rate-limiter';
 export * from './provider-pause';
 export * from './provider-breaker';

@@ -14,6 +14,9 @@ import {
 import type { RedisClient } from './redis';
 import { storeKeys, type StoreKeys } from './keys';
 import { storeScripts, type StoreScripts } from './scripts';
+import { BLOCK_BYTES, packBlocks, packEntry, positionOf } from './chunk-results';
+import { chunkResultsPage, streamResultsPage } from './result-pages';
+import type { ResolvedToken } from './token-registry';
 
 // The shapes the API answers with are the contract's (responses.ts); re-exported for the store's users.
 export type { Counts, JobState, JobStatus, ResultItem } from '@push/contract';
@@ -63,27 +66,27 @@ const countNames = ['tokens', ...tokenStatuses] as const;
 /** The platforms of a job created before jobs listed their own (before Web Push): it was queued on these. */
 const LEGACY_PLATFORMS: readonly string[] = ['ios', 'android'];
 
-/** A results cursor: which status stream, and the last stream id returned. */
-function parseCursor(cursor: string | undefined): { status: number; after: string } | null {
-  if (cursor === undefined) return { status: 0, after: '-' };
-  const match = /^(\d):(\d{1,20}-\d{1,20})$/.exec(cursor);
-  if (!match || Number(match[1]) >= tokenStatuses.length) return null;
-  return { status: Number(match[1]), after: `(${match[2]}` };
-}
+/** The `layout` of a job whose results are kept per chunk (chunk-results.ts); older jobs have none. */
+const CHUNK_LAYOUT = 'chunks';
 
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('cursor is not one this API returned');
-    this.name = this.constructor.name;
-  }
+/** What a worker needs to know of a job to write its results, read once per job and process. */
+interface JobInfo {
+  /** The job's expiry (Unix seconds): every key a job writes expires with its record. */
+  expiresAt: number;
+  /** Results kept per chunk (else the old layout: per-job token hashes and result streams). */
+  chunked: boolean;
+  /** Whether this process already set the job's `startedAt`. */
+  started: boolean;
 }
 
 /**
- * Push jobs and their per-token results. Workers write through `track` / `record` / `chunkDone`,
- * which are idempotent Lua scripts (`commands/trackTokens-2.lua`, `recordResults-7.lua`,
- * `chunkDone-2.lua`): a chunk that runs again never counts a token twice. Every script first checks that
- * the job still exists, so a late write after retention never resurrects counters without an expiry; all
- * keys of one job share its {hash tag}.
+ * Push jobs and their per-token results. Workers write through `track` / `record` / `chunkDone`, which
+ * are idempotent Lua scripts: a chunk that runs again never counts or lists a token twice. A job's results
+ * are kept per chunk (`commands/trackChunk-1.lua`, `recordChunk-1.lua`, `sealChunk-1.lua`: one hash per
+ * chunk in a Cluster slot of its own, chunk-results.ts), and its record (one hash: what `get` reads) gains a
+ * chunk's counts once, when the chunk is done (`chunkDone-2.lua`): while a job runs, its counts are those
+ * of its finished chunks. Jobs created before that layout finish in theirs (`trackTokens-2.lua`,
+ * `recordResults-7.lua`: counted as they go).
  */
 export class JobStore {
   private readonly keys: StoreKeys;
@@ -115,6 +118,7 @@ export class JobStore {
       payload: JSON.stringify(job.payload),
       priority: job.priority,
       expiresAt,
+      layout: CHUNK_LAYOUT,
       ...job.campaign,
     };
     const recent = this.keys.recentJobs();
@@ -161,7 +165,8 @@ export class JobStore {
    * start. Every worker of every platform shares the job's schedule.
    */
   async throttle(jobId: string, ratePerMinute: number, sends: number): Promise<number> {
-    return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, await this.expiresAt(jobId));
+    const expiresAt = (await this.info(jobId))?.expiresAt ?? Math.ceil(Date.now() / 1000) + this.retentionSeconds;
+    return this.scripts.throttle(this.keys.jobThrottle(jobId), 60_000 / ratePerMinute, sends, expiresAt);
   }
 
   /**
@@ -184,7 +189,7 @@ export class JobStore {
 
   /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
   async plan(jobId: string): Promise<JobPlan | undefined> {
-    const [payload, createdAt, sendAt, localTime, ratePerMinute, expiresAt] = await this.redis.hmget(
+    const [payload, createdAt, sendAt, localTime, ratePerMinute, expiresAt, layout] = await this.redis.hmget(
       this.keys.job(jobId),
       'payload',
       'createdAt',
@@ -192,10 +197,11 @@ export class JobStore {
       'localTime',
       'ratePerMinute',
       'expiresAt',
+      'layout',
     );
     if (payload === null || payload === undefined) return undefined;
-    // The same read gives the expiry every later write of the job needs (saves that round trip).
-    if (expiresAt) this.rememberExpiry(jobId, Number(expiresAt));
+    // The same read gives what every later write of the job needs (saves that round trip).
+    if (!this.infos.has(jobId)) this.remember(jobId, expiresAt, layout);
     return {
       payload: JSON.parse(payload) as Payload,
       createdAt: Number(createdAt),
@@ -212,25 +218,126 @@ export class JobStore {
   }
 
   /**
-   * Marks tokens as part of the job (counted once in `tokens`) and returns the indexes of those that
-   * already have a final result, which must not be sent again. Undefined when the job has expired.
+   * Adds a chunk's tokens to the job's results (each once) and returns the indexes of those that already
+   * have a final result, which must not be sent again. Undefined when the job has expired.
    */
-  async track(jobId: string, platform: Platform, tokens: readonly string[], now = Date.now()): Promise<Set<number> | undefined> {
+  async track(
+    jobId: string,
+    platform: Platform,
+    chunk: number,
+    tokens: readonly ResolvedToken[],
+    now = Date.now(),
+  ): Promise<Set<number> | undefined> {
+    const info = await this.info(jobId);
+    if (!info) return undefined;
     if (tokens.length === 0) return new Set();
+    if (!info.chunked) return this.trackOld(jobId, platform, tokens, info, now);
+    if (!info.started) {
+      info.started = true;
+      await this.redis.hsetnx(this.keys.job(jobId), 'startedAt', now);
+    }
+    // Each token once (a token listed under two clients, or twice): its first listing.
+    const unique = new Map<string, ResolvedToken>();
+    for (const t of tokens) if (!unique.has(t.token)) unique.set(t.token, t);
+    const listed = [...unique.values()];
+    const blocks = packBlocks(listed.map((t) => packEntry(t.token, t.client)));
+    const reply = await this.scripts.trackChunk(
+      this.keys.jobChunk(jobId, chunk),
+      platform,
+      info.expiresAt,
+      BLOCK_BYTES,
+      ...blocks.flatMap((b) => [b.count, b.bytes]),
+    );
+    // 0: stored as given, block by block; else each token's position, -1 once it has its final result.
+    const positions = reply === 0 ? blocks.flatMap((b, block) => Array.from({ length: b.count }, (_, i) => positionOf(block, i))) : reply;
+    const known = this.positionsOf(jobId, platform, chunk);
+    listed.forEach((t, i) => known.set(t.token, positions[i]!));
+    const final = new Set<number>();
+    tokens.forEach((t, i) => {
+      if (known.get(t.token) === -1) final.add(i);
+    });
+    return final;
+  }
+
+  /** Records final results; a token that already has one keeps it. Returns how many were new. */
+  async record(jobId: string, platform: Platform, chunk: number, results: readonly TokenResult[], now = Date.now()): Promise<number> {
+    if (results.length === 0) return 0;
+    const info = await this.info(jobId);
+    if (!info) return 0;
+    if (!info.chunked) return this.recordOld(jobId, platform, results, info);
+    const known = this.positionsOf(jobId, platform, chunk);
+    // Positions come from `track`; a token this process has not tracked (another run did) is looked up.
+    const untracked = results.filter((r) => !known.has(r.token));
+    if (untracked.length > 0) await this.track(jobId, platform, chunk, untracked, now);
+    // Results as runs of consecutive positions of one class (status and reason), each position once.
+    const classes = new Map<string, number>();
+    const classArgs: string[] = [];
+    const byPosition = new Map<number, number>();
+    for (const r of results) {
+      const position = known.get(r.token);
+      if (position === undefined || position < 0 || byPosition.has(position)) continue;
+      const reason = r.reason ?? '';
+      const name = `${r.status}\n${reason}`;
+      let id = classes.get(name);
+      if (id === undefined) {
+        classes.set(name, (id = classes.size + 1));
+        classArgs.push(r.status, reason);
+      }
+      byPosition.set(position, id);
+    }
+    if (byPosition.size === 0) return 0;
+    const runs: number[] = [];
+    for (const position of [...byPosition.keys()].sort((a, b) => a - b)) {
+      const id = byPosition.get(position)!;
+      const n = runs.length;
+      if (n > 0 && runs[n - 3]! + runs[n - 2]! === position && runs[n - 1] === id) runs[n - 2]!++;
+      else runs.push(position, 1, id);
+    }
+    const recorded = await this.scripts.recordChunk(this.keys.jobChunk(jobId, chunk), platform, now, classes.size, ...classArgs, ...runs);
+    return Math.max(recorded, 0);
+  }
+
+  /**
+   * Marks one chunk of one platform finished and adds its counts to the job's, once; the job completes
+   * when every chunk of every platform has.
+   */
+  async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
+    const info = await this.info(jobId);
+    if (!info) return;
+    let counts: Array<string | number> = [];
+    if (info.chunked) {
+      const [tokens, ...byStatus] = await this.scripts.sealChunk(this.keys.jobChunk(jobId, chunk), platform, ...tokenStatuses);
+      counts = ['tokens', tokens!, ...tokenStatuses.flatMap((status, i) => [status, byStatus[i]!])];
+    }
+    await this.scripts.chunkDone(
+      this.keys.job(jobId),
+      this.keys.jobChunks(jobId),
+      platform,
+      chunk,
+      clientsWithTokens,
+      now,
+      info.expiresAt,
+      LEGACY_PLATFORMS.join(','),
+      ...counts,
+    );
+    this.positions.delete(positionsKey(jobId, platform, chunk));
+  }
+
+  /** `track` for a job of the old layout (created before results were kept per chunk). */
+  private async trackOld(jobId: string, platform: Platform, tokens: readonly ResolvedToken[], info: JobInfo, now: number) {
     const result = await this.scripts.trackTokens(
       this.keys.job(jobId),
       this.keys.jobTokens(jobId, platform),
       platform,
-      await this.expiresAt(jobId),
+      info.expiresAt,
       now,
-      ...tokens,
+      ...tokens.map((t) => t.token),
     );
     return typeof result === 'number' ? undefined : new Set(result);
   }
 
-  /** Records final results; a token that already has one keeps it. Returns how many were new. */
-  async record(jobId: string, platform: Platform, results: readonly TokenResult[]): Promise<number> {
-    if (results.length === 0) return 0;
+  /** `record` for a job of the old layout. */
+  private async recordOld(jobId: string, platform: Platform, results: readonly TokenResult[], info: JobInfo): Promise<number> {
     const args = new Array<string>(results.length * 4);
     for (let i = 0, j = 0; i < results.length; i++, j += 4) {
       const r = results[i]!;
@@ -244,25 +351,11 @@ export class JobStore {
       this.keys.jobTokens(jobId, platform),
       ...tokenStatuses.map((status) => this.keys.jobResults(jobId, status)),
       platform,
-      await this.expiresAt(jobId),
+      info.expiresAt,
       ...tokenStatuses,
       ...args,
     );
     return Math.max(recorded, 0);
-  }
-
-  /** Marks one chunk of one platform finished; the job completes when every chunk of every platform has. */
-  async chunkDone(jobId: string, platform: Platform, chunk: number, clientsWithTokens: number, now = Date.now()): Promise<void> {
-    await this.scripts.chunkDone(
-      this.keys.job(jobId),
-      this.keys.jobChunks(jobId),
-      platform,
-      chunk,
-      clientsWithTokens,
-      now,
-      await this.expiresAt(jobId),
-      ...LEGACY_PLATFORMS,
-    );
   }
 
   async get(jobId: string, now = Date.now()): Promise<JobStatus | undefined> {
@@ -307,62 +400,63 @@ export class JobStore {
   }
 
   /**
-   * Per-token results, a page at a time: by status stream (sent, failed, invalid, expired), oldest first.
-   * Throws InvalidCursorError for a cursor this method did not return.
+   * Per-token results, a page at a time: by status, then chunk, platform and position (for a job of the
+   * old layout: by status, oldest first). Throws InvalidCursorError for a cursor this method did not return.
    */
   async results(
     jobId: string,
     query: { status?: TokenStatus; limit: number; cursor?: string },
   ): Promise<{ items: ResultItem[]; nextCursor: string | null }> {
-    const position = parseCursor(query.cursor);
-    if (!position) throw new InvalidCursorError();
-    const only = query.status === undefined ? undefined : tokenStatuses.indexOf(query.status);
-    if (only !== undefined && query.cursor === undefined) position.status = only;
-    if (only !== undefined && position.status !== only) throw new InvalidCursorError();
-
-    const items: ResultItem[] = [];
-    for (let s = position.status; s < tokenStatuses.length && (only === undefined || s === only); s++) {
-      const status = tokenStatuses[s]!;
-      const after = s === position.status ? position.after : '-';
-      const want = query.limit - items.length;
-      // One more than needed tells whether this stream goes on.
-      const entries = await this.redis.xrange(this.keys.jobResults(jobId, status), after, '+', 'COUNT', want + 1);
-      for (const [id, fields] of entries.slice(0, want)) items.push(toItem(status, id, fields));
-      if (entries.length > want) return { items, nextCursor: `${s}:${entries[want - 1]![0]}` };
-      if (items.length === query.limit) {
-        const next = await this.nextNonEmpty(jobId, s + 1, only);
-        return { items, nextCursor: next === undefined ? null : `${s}:${entries[entries.length - 1]![0]}` };
-      }
-    }
-    return { items, nextCursor: null };
+    const [layout, chunks, listed] = await this.redis.hmget(this.keys.job(jobId), 'layout', 'chunks', 'platforms');
+    if (layout !== CHUNK_LAYOUT) return streamResultsPage(this.redis, this.keys, jobId, query);
+    const queuedOn = (listed ?? '').split(',') as Platform[];
+    return chunkResultsPage(this.redis, this.keys, { jobId, chunks: Number(chunks), platforms: queuedOn }, query);
   }
 
-  /** The index of the next status stream with entries, if the page ended exactly at a stream's end. */
-  private async nextNonEmpty(jobId: string, from: number, only: number | undefined): Promise<number | undefined> {
-    if (only !== undefined) return undefined;
-    for (let s = from; s < tokenStatuses.length; s++) {
-      if ((await this.redis.xlen(this.keys.jobResults(jobId, tokenStatuses[s]!))) > 0) return s;
+  /** Positions of the tokens of one chunk and platform this process has tracked (-1: final), until the chunk is done. */
+  private readonly positions = new Map<string, Map<string, number>>();
+
+  private positionsOf(jobId: string, platform: Platform, chunk: number): Map<string, number> {
+    const key = positionsKey(jobId, platform, chunk);
+    let known = this.positions.get(key);
+    if (!known) {
+      // Chunks handed back (retries, later) leave theirs behind: the oldest go first, beyond what a worker
+      // runs at once (a chunk whose positions are gone looks them up again: `record` tracks what it lacks).
+      if (this.positions.size >= POSITIONS_KEPT) this.positions.delete(this.positions.keys().next().value!);
+      this.positions.set(key, (known = new Map<string, number>()));
     }
-    return undefined;
+    return known;
   }
 
-  private readonly expiries = new Map<string, number>();
+  private readonly infos = new Map<string, JobInfo>();
 
-  private rememberExpiry(jobId: string, at: number): void {
-    if (this.expiries.size > 10_000) this.expiries.clear();
-    this.expiries.set(jobId, at);
+  /** A job's expiry and layout, cached (they never change); undefined once the job has expired. */
+  private async info(jobId: string): Promise<JobInfo | undefined> {
+    let info = this.infos.get(jobId);
+    if (info === undefined) {
+      const [createdAt, expiresAt, layout] = await this.redis.hmget(this.keys.job(jobId), 'createdAt', 'expiresAt', 'layout');
+      if (createdAt === null) return undefined;
+      info = this.remember(jobId, expiresAt, layout);
+    }
+    return info;
   }
 
-  /** The job's expiry (Unix seconds), cached: every key a job writes expires with its record. */
-  private async expiresAt(jobId: string): Promise<number> {
-    let at = this.expiries.get(jobId);
-    if (at === undefined) {
-      at = Number((await this.redis.hget(this.keys.job(jobId), 'expiresAt')) ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds;
-      this.rememberExpiry(jobId, at);
-    }
-    return at;
+  private remember(jobId: string, expiresAt: string | null | undefined, layout: string | null | undefined): JobInfo {
+    const info = {
+      expiresAt: Number(expiresAt ?? 0) || Math.ceil(Date.now() / 1000) + this.retentionSeconds,
+      chunked: layout === CHUNK_LAYOUT,
+      started: false,
+    };
+    if (this.infos.size > 10_000) this.infos.clear();
+    this.infos.set(jobId, info);
+    return info;
   }
 }
+
+/** Chunks whose token positions a JobStore keeps (up to ~100 KB each for 1,000 tokens). */
+const POSITIONS_KEPT = 64;
+
+const positionsKey = (jobId: string, platform: Platform, chunk: number) => `${jobId} ${platform} ${chunk}`;
 
 /**
  * A job's state from its record: `canceled` wins; `scheduled` until its first delivery when it has a
@@ -374,17 +468,4 @@ function jobState(hash: Record<string, string>, now: number): JobState {
   if (hash.startedAt) return 'processing';
   if (hash.localTime || Number(hash.sendAt ?? 0) * 1000 > now) return 'scheduled';
   return 'queued';
-}
-
-function toItem(status: TokenStatus, id: string, fields: string[]): ResultItem {
-  const value: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
-  return {
-    client: value.c ?? '',
-    platform: value.p as Platform,
-    token: value.t ?? '',
-    status,
-    reason: value.r ?? '',
-    at: new Date(Number(id.split('-')[0])).toISOString(),
-  };
 }

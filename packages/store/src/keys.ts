@@ -45,9 +45,17 @@ export function storeKeys(prefix: string) {
     tokenOwners: (bucket: string) => `${prefix}:reg:o:{${bucket}}`,
     /** Hash of one push job: createdAt, payload, chunk counts and per-platform counters. */
     job: (jobId: string) => `${prefix}:job:{${jobId}}`,
-    /** Hash token -> "p" (pending) or a final status, per platform: what makes results exactly-once. */
+    /**
+     * Hash of one chunk's per-token results, every platform's (chunk-results.ts): a slot of its own, so a
+     * job's result writes spread over a Redis Cluster's masters.
+     */
+    jobChunk: (jobId: string, chunk: number) => `${prefix}:job:{${jobId}:${chunk}}`,
+    /**
+     * Jobs created before results were kept per chunk (no `layout` in their hash) keep theirs in the old
+     * layout until they expire: a hash token -> "p" (pending) or a final status per platform, and a stream
+     * of final results per status.
+     */
     jobTokens: (jobId: string, platform: Platform) => `${prefix}:job:{${jobId}}:tok:${platform}`,
-    /** Stream of final results of one status. */
     jobResults: (jobId: string, status: string) => `${prefix}:job:{${jobId}}:r:${status}`,
     /** Set of "<platform>:<chunk>" chunks whose every token has its final result. */
     jobChunks: (jobId: string) => `${prefix}:job:{${jobId}}:chunks`,

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 // A private `redis-server` process, for what runs on one machine: `npm start` without a Redis, the tests'
@@ -154,4 +155,73 @@ export async function startRestartableRedisServer(
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisClusterProcesses {
+  /** The masters' ports, in the order of their slot ranges (the first holds slot 0). */
+  ports: number[];
+  /** The masters' `redis-server` processes, in the same order. */
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+const run = promisify(execFile);
+
+/** Polls `check` every 50 ms until it resolves true, or throws naming `what` after `timeoutMs`. */
+async function poll(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A Redis Cluster of `masters` private `redis-server` processes (no replicas, no persistence), slots
+ * spread evenly by `redis-cli --cluster create`: for the Cluster tests and `npm run bench -- --redis-cluster`.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((r) => {
+            if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
+            child.once('exit', r);
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'push-cluster-'));
+      dirs.push(dir);
+      ports.push(port);
+      const args = [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+        ...['--maxmemory-policy', 'noeviction', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
+        ...['--cluster-node-timeout', '5000'],
+      ];
+      children.push(spawn('redis-server', args, { stdio: 'ignore' }));
+    }
+    for (const port of ports) await waitForPort(port);
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const port of ports) {
+      await poll(
+        async () => (await run('redis-cli', ['-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'),
+        20_000,
+        `cluster_state:ok on ${port}`,
+      );
+    }
+    return { ports, pids: children.map((c) => c.pid!), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

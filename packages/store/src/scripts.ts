@@ -19,6 +19,9 @@ export interface StoreScripts {
     ...tokenList: string[]
   ): Promise<number[] | number>;
   recordResults(...keysAndArgs: Arg[]): Promise<number>;
+  trackChunk(chunk: string, platform: string, expiresAt: number, blockBytes: number, ...blocks: Arg[]): Promise<number[] | 0>;
+  recordChunk(chunk: string, platform: string, now: number, classes: number, ...args: Arg[]): Promise<number>;
+  sealChunk(chunk: string, platform: string, ...statuses: string[]): Promise<number[]>;
   chunkDone(job: string, chunks: string, ...args: Arg[]): Promise<number>;
   extendPause(key: string, ms: number): Promise<null>;
   takePermits(key: string, capacity: number, windowMs: number, want: number, reserve: number): Promise<number>;

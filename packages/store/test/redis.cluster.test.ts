@@ -1,11 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createServer } from '@push/api/server';
 import { createLogger, loadApiConfig, loadApnsWorkerConfig, loadWebPushWorkerConfig, type ApiConfig } from '@push/config';
@@ -27,105 +25,24 @@ import {
   laneQueueName,
   listQueues,
   queuePrefix,
+  startRedisCluster,
   storeKeys,
   waitForReady,
   type JobStatus,
   type LaneQueues,
   type RedisClient,
+  type RedisClusterProcesses,
 } from '@push/store';
-import { fetchJson, freePort, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
+import { fetchJson, simulatorEnv, uniquePrefix, waitFor } from '@push/testing';
 
 // A real three-master Redis Cluster of `redis-server` processes, and a whole push job through it: the API
 // (in process), an APNs worker (in process) and an FCM worker process, both simulators. Every store key
 // and every queue key lands where its scripts and transactions need it, or the job could not complete.
 
 const root = resolve(__dirname, '../../..');
-const run = promisify(execFile);
 const API_KEY = 'cluster-key-0123456789abcdef';
 const iosToken = (n: number) => `c1${n}`.padEnd(64, 'a');
 const fcmToken = (n: number) => `cluster_token_${String(n).padStart(20, '0')}`;
-
-interface RedisClusterProcesses {
-  ports: number[];
-  stop(): Promise<void>;
-}
-
-async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
-  const ports: number[] = [];
-  const children: ChildProcess[] = [];
-  const dirs: string[] = [];
-  const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise((r) => {
-            if (child.exitCode !== null || child.signalCode !== null) return r(undefined);
-            child.once('exit', r);
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), 'push-cluster-'));
-      dirs.push(dir);
-      ports.push(port);
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--dir',
-            dir,
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, 'nodes.conf'),
-            '--cluster-node-timeout',
-            '5000',
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-    }
-    for (const port of ports) {
-      await waitFor(
-        () =>
-          run('redis-cli', ['-p', String(port), 'ping']).then(
-            (r) => (r.stdout.trim() === 'PONG' ? true : undefined),
-            () => undefined,
-          ),
-        10_000,
-        `redis-server on ${port}`,
-      );
-    }
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    for (const port of ports) {
-      await waitFor(
-        async () => {
-          const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
-          return stdout.includes('cluster_state:ok') ? true : undefined;
-        },
-        20_000,
-        `cluster_state:ok on ${port}`,
-      );
-    }
-    return { ports, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
 
 /** The FCM worker as its own process (REDIS_CLUSTER from its environment), ready once it says so. */
 function startFcmWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
@@ -304,19 +221,31 @@ describe('Redis Cluster', () => {
       expect(listed.body.result.tokens.map((t: { platform: string }) => t.platform)).toEqual(['android']);
       const results = await request('GET', `/push/jobs/${jobId}/results?status=invalid`);
       expect(results.body.result.items).toEqual([expect.objectContaining({ client: clients[1], token: iosToken(1), status: 'invalid' })]);
+      // Every token once, from the three chunks' records (each in a slot of its own).
+      const all = (await request('GET', `/push/jobs/${jobId}/results?limit=1000`)).body.result;
+      expect(all.nextCursor).toBeNull();
+      expect(new Set(all.items.map((i: { platform: string; token: string }) => `${i.platform} ${i.token}`)).size).toBe(41);
+      const keys = storeKeys(config.REDIS_PREFIX);
+      expect(await Promise.all([0, 1, 2].map((c) => redis.exists(keys.jobChunk(jobId, c))))).toEqual([1, 1, 1]);
     });
 
-    it('spreads the keys over the masters, each queue and each job within one slot', async () => {
+    it("spreads the keys over the masters: a job's chunks over every master, its record and each queue within one slot", async () => {
       const c = redis as Cluster;
       const masters = c.nodes('master');
       const counts = await Promise.all(masters.map((node) => node.dbsize()));
       expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
       const slotOf = (key: string) => c.cluster('KEYSLOT', key);
       const keys = storeKeys(config.REDIS_PREFIX);
+      // What the scripts touch together with a job's record shares its slot (the old layout's keys too).
       const jobSlots = await Promise.all(
-        [keys.job('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent'), keys.jobChunks('j')].map(slotOf),
+        [keys.job('j'), keys.jobChunks('j'), keys.jobThrottle('j'), keys.jobTokens('j', 'ios'), keys.jobResults('j', 'sent')].map(slotOf),
       );
       expect(new Set(jobSlots).size).toBe(1);
+      // Its chunks' results records (what most of a job's writes go to) land on every master.
+      const ranges = await c.cluster('SLOTS');
+      const masterOf = (slot: number) => ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+      const chunkSlots = await Promise.all(Array.from({ length: 12 }, (_, i) => slotOf(keys.jobChunk('j', i))));
+      expect(new Set(chunkSlots.map(masterOf)).size).toBe(3);
       const queueSlots = await Promise.all(platforms.map((p) => slotOf(`${queuePrefix(config.REDIS_PREFIX, p)}:${p}:wait`)));
       expect(queueSlots[0]).not.toBe(queueSlots[1]);
       // Both lanes of a platform share its slot.

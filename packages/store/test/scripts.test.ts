@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { platforms, tokenStatuses } from '@push/contract';
-import { storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
+import { BLOCK_BYTES, packBlocks, packEntry, readBlock, storeCommands, storeKeys, storeScripts, type StoreScripts } from '@push/store';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '@push/testing';
 
 // Each Lua script called directly, as the stores call it: the atomic guarantees live here.
@@ -36,11 +36,14 @@ describe('store scripts, called directly', () => {
       'extendPause',
       'fairShare',
       'putDevice',
+      'recordChunk',
       'recordResults',
+      'sealChunk',
       'setOwner',
       'takeOwner',
       'takePermits',
       'throttle',
+      'trackChunk',
       'trackTokens',
     ]);
     for (const { lua, numberOfKeys } of storeCommands) {
@@ -93,7 +96,7 @@ describe('store scripts, called directly', () => {
     const chunks = keys.jobChunks('j3');
     // A job hash without its own `platforms` (created before jobs listed them): the platforms given.
     const done = (platform: string, chunk: number, now: number) =>
-      scripts.chunkDone(job, chunks, platform, chunk, 3, now, expiresAt(), 'ios', 'android');
+      scripts.chunkDone(job, chunks, platform, chunk, 3, now, expiresAt(), 'ios,android', 'tokens', 2, 'sent', 1, 'failed', 0);
     expect(await done('ios', 0, 1)).toBe(-1);
 
     await newJob('j3', 2);
@@ -110,18 +113,75 @@ describe('store scripts, called directly', () => {
       '10',
       '14',
     ]);
+    // Each chunk's counts once; a count of 0 writes nothing.
+    expect(await redis.hmget(job, 'ios:tokens', 'ios:sent', 'android:sent', 'ios:failed')).toEqual(['4', '2', '2', null]);
   });
 
   it('chunkDone finishes a job that lists its platforms when every chunk of those is done, whatever is given', async () => {
     const job = keys.job('j9');
     const done = (platform: string, chunk: number, now: number) =>
-      scripts.chunkDone(job, keys.jobChunks('j9'), platform, chunk, 0, now, expiresAt(), 'ios', 'android');
+      scripts.chunkDone(job, keys.jobChunks('j9'), platform, chunk, 0, now, expiresAt(), 'ios,android');
     await redis.hset(job, { createdAt: 1, chunks: 1, platforms: platforms.join(',') });
     expect(await done('ios', 0, 10)).toBe(1);
     expect(await done('android', 0, 11)).toBe(1);
     expect(await redis.hget(job, 'finishedAt')).toBeNull();
     expect(await done('web', 0, 12)).toBe(1);
     expect(await redis.hget(job, 'finishedAt')).toBe('12');
+  });
+
+  describe("a chunk's results record", () => {
+    const blocksOf = (...entries: Array<[string, string]>) =>
+      packBlocks(entries.map(([client, token]) => packEntry(token, client))).flatMap((b) => [b.count, b.bytes]);
+    const chunk = keys.jobChunk('j4', 0);
+
+    it('trackChunk stores new tokens as given, then finds known ones and appends the rest', async () => {
+      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'aa01'], ['c2', 'aa02']))).toBe(0);
+      expect(await redis.hmget(chunk, 'ios:n', 'ios:b')).toEqual(['2', '1']);
+      expect(readBlock((await redis.hgetBuffer(chunk, 'ios:m0'))!)).toEqual([
+        { client: 'c1', token: 'aa01' },
+        { client: 'c2', token: 'aa02' },
+      ]);
+      expect(await redis.ttl(chunk)).toBeGreaterThan(3500);
+      // Again, with a new token: the known keep their positions, the new one opens block 1.
+      expect(
+        await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c2', 'aa02'], ['c3', 'aa03'], ['c1', 'aa01'])),
+      ).toEqual([1, 65536, 0]);
+      expect(await redis.hmget(chunk, 'ios:n', 'ios:b')).toEqual(['3', '2']);
+      // Another platform of the same chunk has a record of its own.
+      expect(await scripts.trackChunk(chunk, 'android', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'f:1']))).toBe(0);
+    });
+
+    it('recordChunk records each position once, counts it, and keeps its class; trackChunk then says it is final', async () => {
+      // Runs: position, count, class.
+      const record = (now: number, classes: string[], ...runs: number[]) =>
+        scripts.recordChunk(chunk, 'ios', now, classes.length / 2, ...classes, ...runs);
+      expect(await scripts.recordChunk(keys.jobChunk('j4', 9), 'ios', 5, 1, 'sent', '', 0, 1, 1)).toBe(-1);
+      expect(await record(100, ['sent', '', 'invalid', 'Unregistered'], 0, 1, 1, 1, 1, 2)).toBe(2);
+      // Positions 0 and 1 again (late duplicates, in a run with 2, which block 0 does not have), and 65536 (new).
+      expect(await record(200, ['failed', 'late'], 0, 3, 1, 65536, 1, 1)).toBe(1);
+      await expect(record(300, ['sent', ''], 5, 2, 1, 6, 1, 1)).rejects.toThrow('must ascend');
+      expect(await redis.hmget(chunk, 'ios:sent', 'ios:invalid', 'ios:failed', 'ios:kn')).toEqual(['1', '1', '1', '3']);
+      expect(await redis.hmget(chunk, 'ios:k1', 'ios:k2', 'ios:k3')).toEqual(['100,sent,', '100,invalid,Unregistered', '200,failed,late']);
+      expect([...(await redis.hgetBuffer(chunk, 'ios:c0'))!]).toEqual([0, 1, 0, 2]);
+      expect([...(await redis.hgetBuffer(chunk, 'ios:c1'))!]).toEqual([0, 3]);
+      expect(await scripts.trackChunk(chunk, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'aa01'], ['c3', 'aa03']))).toEqual([
+        -1, -1,
+      ]);
+    });
+
+    it('sealChunk returns the final counts; after it nothing is recorded, and every token counts as final', async () => {
+      const other = keys.jobChunk('j4', 1);
+      expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(await redis.exists(other)).toBe(0); // nothing written without an expiry
+      await scripts.trackChunk(other, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c1', 'bb01'], ['c2', 'bb02']));
+      await scripts.recordChunk(other, 'ios', 1, 1, 'sent', '', 0, 1, 1);
+      expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
+      expect(await scripts.recordChunk(other, 'ios', 2, 1, 'sent', '', 1, 1, 1)).toBe(0);
+      expect(await scripts.trackChunk(other, 'ios', expiresAt(), BLOCK_BYTES, ...blocksOf(['c2', 'bb02'], ['c9', 'bb09']))).toEqual([
+        -1, -1,
+      ]);
+      expect(await scripts.sealChunk(other, 'ios', ...tokenStatuses)).toEqual([2, 1, 0, 0, 0, 0]);
+    });
   });
 
   it('extendPause only ever lengthens a pause', async () => {

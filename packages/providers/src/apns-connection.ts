@@ -70,13 +70,23 @@ export function createApnsConnection(options: ApnsConnectionOptions): ApnsConnec
       if (tokens.length === 0) return [];
       const { sent, failed } = await provider.send(notification, tokens as string[]);
       // node-apn answers in completion order; every answer names its token (`device`, lib/client.js
-      // `write`). A token listed twice was sent twice and has two answers, taken in turn.
-      const byToken = new Map<string, ApnsAnswer[]>();
+      // `write`). A token listed twice was sent twice and has two answers, taken in turn (a list only
+      // then: this runs once per token).
+      const byToken = new Map<string, ApnsAnswer | ApnsAnswer[]>();
       const add = (device: unknown, answer: ApnsAnswer) => {
         if (typeof device !== 'string') return;
-        const list = byToken.get(device);
-        if (list) list.push(answer);
-        else byToken.set(device, [answer]);
+        const had = byToken.get(device);
+        if (had === undefined) byToken.set(device, answer);
+        else if (Array.isArray(had)) had.push(answer);
+        else byToken.set(device, [had, answer]);
+      };
+      const take = (token: string): ApnsAnswer => {
+        const had = byToken.get(token);
+        if (!Array.isArray(had)) {
+          byToken.delete(token);
+          return had ?? NO_ANSWER;
+        }
+        return had.shift() ?? NO_ANSWER;
       };
       for (const s of sent) add((s as { device?: unknown }).device, SENT);
       let timedOut = false;
@@ -88,7 +98,7 @@ export function createApnsConnection(options: ApnsConnectionOptions): ApnsConnec
       // node-apn's heartbeat PING only logs when unanswered, so a silently dead connection would swallow
       // requests until TCP gives up. We cannot tell which client timed out: probe each session.
       if (timedOut) for (const client of clients) if (client.session) probeSession(client.session, options.timeoutMs);
-      return tokens.map((token) => byToken.get(token)?.shift() ?? NO_ANSWER);
+      return tokens.map(take);
     },
     shutdown: () => new Promise<void>((resolve) => void provider.shutdown(resolve)),
   };

@@ -66,6 +66,8 @@ export class Http2SessionPool {
   private readonly idle: Array<() => void> = [];
   private connectAfter = 0;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** The last request's header block: a send group's requests share theirs, so it is built once per group. */
+  private lastHeaders: { method: string; path: string; headers: OutgoingHttpHeaders | undefined; block: OutgoingHttpHeaders } | undefined;
 
   constructor(private readonly options: SessionPoolOptions) {
     if (!Number.isInteger(options.connections) || options.connections < 1) throw new RangeError('connections must be a positive integer');
@@ -164,11 +166,21 @@ export class Http2SessionPool {
     else this.pump();
   }
 
+  /** The request's header block; node copies it into each stream, so one object serves a whole group. */
+  private headerBlock(request: PoolRequest): OutgoingHttpHeaders {
+    const method = request.method ?? 'POST';
+    const last = this.lastHeaders;
+    if (last && last.headers === request.headers && last.path === request.path && last.method === method) return last.block;
+    const block = { ':method': method, ':path': request.path, ...request.headers };
+    this.lastHeaders = { method, path: request.path, headers: request.headers, block };
+    return block;
+  }
+
   private start(conn: Conn, pending: Pending): void {
     const { request } = pending;
     let stream: ClientHttp2Stream;
     try {
-      stream = conn.session.request({ ':method': request.method ?? 'POST', ':path': request.path, ...request.headers });
+      stream = conn.session.request(this.headerBlock(request));
     } catch {
       // The session closed since its last event: drop it, the request waits for another one.
       this.retire(conn);
@@ -178,8 +190,8 @@ export class Http2SessionPool {
     conn.active += 1;
     let status: number | undefined;
     let headers: IncomingHttpHeaders = {};
-    let body = '';
-    let ended = false;
+    // Raw chunks, decoded once at the end (a 200's body is a few dozen bytes, usually in one chunk).
+    const chunks: Buffer[] = [];
     let timedOut = false;
     let streamError: Error | undefined;
     const timer = setTimeout(() => {
@@ -188,16 +200,12 @@ export class Http2SessionPool {
       probeSession(conn.session, this.options.timeoutMs);
     }, this.options.timeoutMs);
 
-    stream.setEncoding('utf8');
     stream.on('response', (h) => {
       headers = h;
       status = Number(h[':status']);
     });
-    stream.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    stream.on('end', () => {
-      ended = true;
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
     });
     stream.on('error', (error: Error) => {
       streamError = error;
@@ -206,8 +214,10 @@ export class Http2SessionPool {
       clearTimeout(timer);
       conn.active -= 1;
       if (timedOut) this.settle(pending, new RequestTimeoutError(this.options.timeoutMs));
-      else if (ended && status !== undefined) this.settle(pending, undefined, { status, headers, body });
-      else if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && pending.refusals < this.options.connections) {
+      else if (stream.readableEnded && status !== undefined) {
+        const body = chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString();
+        this.settle(pending, undefined, { status, headers, body });
+      } else if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && pending.refusals < this.options.connections) {
         // Not processed, so safe to send again. Every session of a restarted server refuses in turn until
         // its GOAWAY is read, hence up to one more attempt per session.
         pending.refusals += 1;

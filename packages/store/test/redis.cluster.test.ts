@@ -195,7 +195,8 @@ describe('Redis Cluster', () => {
       const pushed = await fetch(`${url}/push/push2clients`, {
         method: 'POST',
         headers: { 'IM-API-KEY': API_KEY, 'Content-Type': 'application/json', 'Idempotency-Key': 'cluster-job-1' },
-        body: JSON.stringify({ clients: [...clients, 'nobody'], payload: { alert: 'cluster', badge: 1 } }),
+        // Normal: its chunks are shared among the app's on each queue (commands/fairShare-3.lua) on the cluster too.
+        body: JSON.stringify({ clients: [...clients, 'nobody'], payload: { alert: 'cluster', badge: 1 }, priority: 'normal' }),
       });
       expect(pushed.status).toBe(200);
       const { jobId } = ((await pushed.json()) as { result: { jobId: string } }).result;

@@ -7,13 +7,20 @@ import { parseOptions, UsageError } from '../src/options';
 const run = promisify(execFile);
 const cli = resolve(__dirname, '../dist/cli.js');
 
+/**
+ * The built CLI (npm test builds first), as `npm run bench` runs it, with `--json` on the tests' Redis (its
+ * keys are deleted afterwards): the parsed report.
+ */
+async function benchReport(...flags: string[]) {
+  const args = [cli, ...flags, '--json', '--redis-url', testRedisUrl()];
+  const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
+  return JSON.parse(stdout);
+}
+
 describe('npm run bench -- --quick --json', () => {
   it('runs the whole pipeline and the direct scripts, and reports every ratio as a number', async () => {
-    // The built CLI (npm test builds first), as `npm run bench` runs it, on the tests' Redis (its keys are
-    // deleted afterwards); a few hundred clients keep it short.
-    const args = [cli, '--quick', '--json', '--clients', '300', '--web-clients', '200', '--redis-url', testRedisUrl()];
-    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
-    const report = JSON.parse(stdout);
+    // A few hundred clients keep it short.
+    const report = await benchReport('--quick', '--clients', '300', '--web-clients', '200');
     expect(report.service).toMatchObject({ clients: 300, tokens: 600, statuses: { sent: 600 }, accepted: { ios: 300, android: 300 } });
     expect(report.service.tokensPerSecond).toBeGreaterThan(0);
     expect(report.direct.map((d: { libraries: string[] }) => d.libraries)).toEqual([
@@ -50,10 +57,8 @@ describe('npm run bench -- --quick --json', () => {
 describe('npm run bench -- --mixed --json', () => {
   it('runs the blast, the alerts and the campaign alone and together, and reports the mixed figures', async () => {
     // Tiny: the figures mean nothing at this size; the fields and the counts are what is checked.
-    const args = [
-      cli,
+    const report = await benchReport(
       '--mixed',
-      '--json',
       '--mixed-blast',
       '200',
       '--mixed-campaign',
@@ -64,11 +69,7 @@ describe('npm run bench -- --mixed --json', () => {
       '50',
       '--wait-quiet',
       '0',
-      '--redis-url',
-      testRedisUrl(),
-    ];
-    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
-    const report = JSON.parse(stdout);
+    );
     expect(report.population).toMatchObject({ clients: 221, iosTokens: 221, androidTokens: 221 });
     expect(report.mixed.alone.blastTokens).toBe(400);
     expect(report.mixed.mixed.alerts).toBeGreaterThanOrEqual(1);
@@ -84,23 +85,9 @@ describe('npm run bench -- --mixed --json', () => {
 describe('npm run bench -- --transactional --json', () => {
   it('offers one-client pushes at each rate and follows every one to completed', async () => {
     // Tiny rates for a second each: the fields and the counts are what is checked, not the figures.
-    const args = [
-      cli,
-      '--transactional',
-      '--json',
-      '--tx-rates',
-      '10,20',
-      '--tx-seconds',
-      '1',
-      '--wait-quiet',
-      '0',
-      '--redis-url',
-      testRedisUrl(),
-    ];
-    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 2 ** 20, timeout: 55_000 });
-    const report = JSON.parse(stdout);
+    const report = await benchReport('--transactional', '--tx-rates', '10,20', '--tx-seconds', '1', '--wait-quiet', '0');
     expect(report.population).toMatchObject({ clients: 2000, iosTokens: 2000, androidTokens: 2000 });
-    expect(report.transactional.steps.map((s: { rate: number; offered: number; accepted: number; completed: number }) => s)).toEqual([
+    expect(report.transactional.steps).toEqual([
       expect.objectContaining({ rate: 10, offered: 10, accepted: 10, completed: 10, refused: {} }),
       expect.objectContaining({ rate: 20, offered: 20, accepted: 20, completed: 20, refused: {} }),
     ]);

@@ -1,19 +1,5 @@
 import { once } from 'node:events';
-import { TokenRegistry } from '@push/store';
-import { allSent, deliveries, startTestStack, waitFor, type TestStack } from '@push/testing';
-
-const iosToken = (n: number) => n.toString(16).padStart(64, '0');
-const fcmToken = (n: number) => `tok_${String(n).padStart(24, '0')}`;
-
-/** `count` clients with one iOS and one Android token each, straight into the registry. */
-async function registerMany(stack: TestStack, count: number, prefix: string, offset: number): Promise<string[]> {
-  const clients = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-  const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
-  await Promise.all(
-    clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]),
-  );
-  return clients;
-}
+import { allSent, deliveries, registerMany, startTestStack, testFcmToken, testIosToken, waitFor, type TestStack } from '@push/testing';
 
 /** One POST per client (one-user pushes, `high` by their size), `parallel` requests in flight. */
 async function pushEach(stack: TestStack, clients: string[], alert: string, parallel = 50): Promise<string[]> {
@@ -67,8 +53,8 @@ describe('one-user pushes by the thousand', () => {
     for (const job of jobs) expect(job.totals).toEqual(allSent(1, 2));
     // Each token delivered (what the simulators accepted); only chunks in flight at the kill may go out twice.
     for (const [sim, token] of [
-      [stack.apns, iosToken],
-      [stack.fcm, fcmToken],
+      [stack.apns, testIosToken],
+      [stack.fcm, testFcmToken],
     ] as const) {
       const delivered = sim.received().map((n) => n.token);
       expect(new Set(delivered)).toEqual(new Set(clients.map((_, i) => token(i))));

@@ -1,20 +1,5 @@
 import { once } from 'node:events';
-import { startTestStack, waitFor, type TestStack } from '@push/testing';
-
-const iosToken = (n: number) => n.toString(16).padStart(64, '0');
-const fcmToken = (n: number) => `tok_${String(n).padStart(24, '0')}`;
-
-/** Registers `count` clients with one token per platform; `offset` keeps tokens of several calls apart. */
-async function registerMany(stack: TestStack, count: number, prefix: string, offset = 0): Promise<string[]> {
-  const clients = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-  // Straight into the registry: thousands of HTTP calls would only slow the test down.
-  const { TokenRegistry } = await import('@push/store');
-  const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
-  await Promise.all(
-    clients.flatMap((c, i) => [registry.register(c, 'ios', iosToken(offset + i)), registry.register(c, 'android', fcmToken(offset + i))]),
-  );
-  return clients;
-}
+import { registerMany, startTestStack, waitFor, type TestStack } from '@push/testing';
 
 describe('several workers on one queue', () => {
   let stack: TestStack;

@@ -22,7 +22,7 @@ import {
   type WebPushBehaviour,
   type WebPushSimulator,
 } from '@push/simulators';
-import type { Clock, JobStatus, ResultItem } from '@push/store';
+import { TokenRegistry, type Clock, type JobStatus, type ResultItem } from '@push/store';
 import { startTestApi, type TestApi } from './api';
 import { appEntry, spawnApiProcess, spawnNode, type ApiProcess, type ManagedProcess, type WorkerApp } from './processes';
 import { waitFor } from './redis';
@@ -88,6 +88,26 @@ export function deliveries(sim: Simulator<unknown>): { requests: number; accepte
 /** Distinct `platform/token` pairs among results: a token listed twice would count once. */
 export function distinctResults(results: readonly ResultItem[]): number {
   return new Set(results.map((r) => `${r.platform}/${r.token}`)).size;
+}
+
+/** Test token `n` of iOS (64 hex characters) and of Android: `registerMany`'s tokens. */
+export const testIosToken = (n: number): string => n.toString(16).padStart(64, '0');
+export const testFcmToken = (n: number): string => `tok_${String(n).padStart(24, '0')}`;
+
+/**
+ * Registers clients `<prefix>0` … with one iOS and one Android token each (`offset`: the first token's number,
+ * keeping several calls' tokens apart), straight into the registry: thousands of HTTP calls would only slow a test.
+ */
+export async function registerMany(stack: TestStack, count: number, prefix: string, offset = 0): Promise<string[]> {
+  const clients = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  const registry = new TokenRegistry(stack.api.redis, stack.api.prefix);
+  await Promise.all(
+    clients.flatMap((c, i) => [
+      registry.register(c, 'ios', testIosToken(offset + i)),
+      registry.register(c, 'android', testFcmToken(offset + i)),
+    ]),
+  );
+  return clients;
 }
 
 /** The mobile platforms' simulators of a stack, each with its platform. */

@@ -208,9 +208,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
 
   const final = await jobs.track(data.jobId, platform, data.chunk, dueNow);
   if (!final) return { kind: 'done', counts: {} };
-  // A token listed under two clients, or twice, is sent once.
-  const seen = new Set<string>();
-  const pending = dueNow.filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token));
+  const pending = withoutResult(dueNow, final);
 
   const counts: Record<string, number> = { tokens: pending.length };
   const record = async (results: TokenResult[]) => {
@@ -426,6 +424,15 @@ async function onJudged(ctx: DeliveryContext, closed: readonly ClosedWindow[], l
 }
 
 /**
+ * The tokens still without a final result: those `track` did not report final (`final`: their indexes), each
+ * once (a token listed under two clients, or twice, is sent once).
+ */
+function withoutResult<T extends PlannedToken>(tokens: readonly T[], final: ReadonlySet<number>): T[] {
+  const seen = new Set<string>();
+  return tokens.filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token));
+}
+
+/**
  * Gives up on a chunk whose last attempt failed unexpectedly (not a provider answer): every token
  * still without a final result is recorded `failed` with the error, so the job can complete.
  */
@@ -450,10 +457,7 @@ async function endChunk(
 ): Promise<number | undefined> {
   const final = await ctx.jobs.track(data.jobId, ctx.platform, data.chunk, tokens);
   if (!final) return undefined;
-  const seen = new Set<string>();
-  const results: TokenResult[] = tokens
-    .filter((t, i) => !final.has(i) && !seen.has(t.token) && seen.add(t.token))
-    .map((t) => ({ client: t.client, token: t.token, status, reason }));
+  const results: TokenResult[] = withoutResult(tokens, final).map((t) => ({ client: t.client, token: t.token, status, reason }));
   await ctx.jobs.record(data.jobId, ctx.platform, data.chunk, results);
   ctx.events?.recorded?.(ctx.platform, results);
   await ctx.jobs.chunkDone(data.jobId, ctx.platform, data.chunk, clientsWithTokens);

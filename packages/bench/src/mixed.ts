@@ -1,10 +1,11 @@
 import { loadavg } from 'node:os';
-import { platforms, type SuccessEnvelope } from '@push/contract';
+import { platforms, type Priority, type SuccessEnvelope } from '@push/contract';
 import { createQueue } from '@push/store';
 import { quantile } from './measure';
 import { clientIds } from './population';
 import { CpuMeter, round } from './proc';
 import { benchPayload, follow, type RunContext } from './service-run';
+import { acrossRounds, type Spread } from './summary';
 
 /** What `--mixed` runs: a blast, an alert to one user every `alertEveryMs`, a campaign `campaignAtMs` in. */
 export interface MixedOptions {
@@ -16,42 +17,51 @@ export interface MixedOptions {
   alertEveryMs: number;
   /** When the campaign is sent, after the blast. @defaultValue 3000 */
   campaignAtMs: number;
+  /** Rounds (each part alone, then together); the ratios are their medians. @defaultValue 3 */
+  rounds: number;
 }
 
 /** Registered clients the mixed run needs: the blast's, then the campaign's, then the alert's user. */
 export const mixedClients = (o: MixedOptions): number => o.blastClients + o.campaignClients + 1;
 
+/** From BullMQ's timestamps of chunks: request to a worker taking each, and each one's run, p50 / p99. */
+export interface ChunkTimes {
+  takenAfterMs: [number, number];
+  runMs: [number, number];
+}
+
+/** One round: each part alone, then all together. */
+export interface MixedRound {
+  blastAloneTokensPerSecond: number;
+  blastTogetherTokensPerSecond: number;
+  campaignAloneMs: number;
+  campaignTogetherMs: number;
+  /** Alerts sent while the blast drained. */
+  alerts: number;
+  /** `uptime`'s 1-minute load average before each part, and the cores other processes used during the mixed part. */
+  load: { beforeAlone: number; beforeMixed: number; othersCoresDuringMixed: number };
+}
+
 export interface MixedReport {
   options: MixedOptions;
-  alone: {
-    blastMs: number;
-    blastTokens: number;
-    blastTokensPerSecond: number;
-    campaignMs: number;
-    alertP50Ms: number;
-    alertMaxMs: number;
-  };
-  mixed: {
-    blastMs: number;
-    blastTokensPerSecond: number;
-    campaignMs: number;
-    alerts: number;
-  };
-  /**
-   * Where the alerts' time went during the blast, from BullMQ's timestamps of their chunks (both
-   * platforms): request to a worker taking the chunk, and the chunk's run (resolve, send, record), p50 / p99.
-   */
-  alertChunks: { takenAfterMs: [number, number]; runMs: [number, number] };
-  /** Alert: request to `completed` while the blast drains (every alert sent during it). */
+  blastTokens: number;
+  rounds: MixedRound[];
+  /** Ten alerts with nothing else running (first round): request to `completed`. */
+  alertAlone: { p50Ms: number; maxMs: number };
+  /** Where the alerts' time went during the blast: their chunks' times (chunkTimes). */
+  alertChunks: ChunkTimes;
+  /** The same for the campaign's chunks during the blast. */
+  campaignChunks: ChunkTimes;
+  /** Alert: request to `completed` while the blast drains (every alert of every round). */
   mixedAlertP50Ms: number;
   mixedAlertP99Ms: number;
   mixedAlertMaxMs: number;
-  /** Campaign time during the blast / alone. */
+  /** Campaign time during the blast / alone: the median over rounds. */
   mixedCampaignSlowdown: number;
-  /** Blast tokens/s with the alerts and the campaign / alone. */
+  /** Blast tokens/s with the alerts and the campaign / alone: the median over rounds. */
   mixedBlastThroughputRatio: number;
-  /** `uptime`'s 1-minute load average before each run, and the cores other processes used during the mixed run. */
-  load: { beforeAlone: number; beforeMixed: number; othersCoresDuringMixed: number };
+  /** Both ratios' spread over the rounds. */
+  spread: Record<'mixedCampaignSlowdown' | 'mixedBlastThroughputRatio', Spread>;
 }
 
 interface Finished {
@@ -90,17 +100,23 @@ const p50p99 = (values: number[]): [number, number] => {
   return [quantile(sorted, 0.5), quantile(sorted, 0.99)];
 };
 
-/** BullMQ's timestamps of the alerts' chunks (one per platform, on the high lane; kept an hour after completion). */
-async function alertChunks(ctx: RunContext, sent: Finished[]): Promise<MixedReport['alertChunks']> {
+/**
+ * BullMQ's timestamps of the chunks of `sent` in `lane` (kept an hour after completion), every platform:
+ * request to a worker taking each chunk, and each chunk's run (resolve, send, record), p50 / p99.
+ */
+async function chunkTimes(ctx: RunContext, sent: Finished[], lane: Priority): Promise<ChunkTimes> {
   const takenAfter: number[] = [];
   const run: number[] = [];
   for (const platform of platforms) {
-    const queue = createQueue(platform, 'high', ctx.redis, ctx.prefix);
-    for (const alert of sent) {
-      const chunk = await queue.getJob(`${alert.jobId}-0`);
-      if (chunk?.processedOn === undefined || chunk.finishedOn === undefined) continue;
-      takenAfter.push(chunk.processedOn - alert.t0);
-      run.push(chunk.finishedOn - chunk.processedOn);
+    const queue = createQueue(platform, lane, ctx.redis, ctx.prefix);
+    for (const job of sent) {
+      for (let k = 0; ; k++) {
+        const chunk = await queue.getJob(`${job.jobId}-${k}`);
+        if (!chunk) break;
+        if (chunk.processedOn === undefined || chunk.finishedOn === undefined) continue;
+        takenAfter.push(chunk.processedOn - job.t0);
+        run.push(chunk.finishedOn - chunk.processedOn);
+      }
     }
     await queue.close();
   }
@@ -108,62 +124,91 @@ async function alertChunks(ctx: RunContext, sent: Finished[]): Promise<MixedRepo
 }
 
 /**
- * The mixed run (contract Part 2, "Lanes and fair share"): each part alone first, then all together: the
- * blast, an alert every `alertEveryMs` while it drains, the campaign `campaignAtMs` after it.
+ * The mixed run (contract Part 2, "Lanes and fair share"), `rounds` times: each part alone first, then all
+ * together: the blast, an alert every `alertEveryMs` while it drains, the campaign `campaignAtMs` after it.
+ * One round's ratios move by a quarter between runs on this machine (a neighbour's CPU, a GC, which
+ * worker took which chunk); the report gives their medians and spread, and every alert's time.
  */
 export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Promise<void>): Promise<MixedReport> {
   const blast = clientIds(o.blastClients);
   const campaign = clientIds(o.campaignClients, o.blastClients);
   const perSecond = (f: Finished) => Math.round(f.tokens / (f.ms / 1000));
 
-  await quiet();
-  const beforeAlone = loadavg()[0]!;
-  ctx.log(`mixed: the blast alone (${o.blastClients} clients)`);
-  const blastAlone = await send(ctx, blast);
-  ctx.log(`  ${blastAlone.ms} ms, ${perSecond(blastAlone)} tokens/s`);
-  const campaignAlone = await send(ctx, campaign);
-  ctx.log(`mixed: the campaign alone (${o.campaignClients} clients): ${campaignAlone.ms} ms`);
-  let done = 0;
-  const alertsAlone = await alerts(ctx, o, () => done++ >= 10);
-  ctx.log(`mixed: 10 alerts alone: ${alertsAlone.map((a) => a.ms).join(', ')} ms`);
+  const rounds: MixedRound[] = [];
+  const alertsMixed: Finished[] = [];
+  const campaignsMixed: Finished[] = [];
+  let alertsAlone: Finished[] = [];
+  let blastTokens = 0;
+  for (let r = 1; r <= o.rounds; r++) {
+    await quiet();
+    const beforeAlone = loadavg()[0]!;
+    ctx.log(`mixed round ${r}/${o.rounds}: the blast alone (${o.blastClients} clients)`);
+    const blastAlone = await send(ctx, blast);
+    blastTokens = blastAlone.tokens;
+    ctx.log(`  ${blastAlone.ms} ms, ${perSecond(blastAlone)} tokens/s`);
+    const campaignAlone = await send(ctx, campaign);
+    ctx.log(`  the campaign alone (${o.campaignClients} clients): ${campaignAlone.ms} ms`);
+    if (r === 1) {
+      let done = 0;
+      alertsAlone = await alerts(ctx, o, () => done++ >= 10);
+      ctx.log(`  10 alerts alone: ${alertsAlone.map((a) => a.ms).join(', ')} ms`);
+    }
 
-  await quiet();
-  const beforeMixed = loadavg()[0]!;
-  ctx.log(`mixed: the blast, an alert every ${o.alertEveryMs} ms, the campaign after ${o.campaignAtMs} ms`);
-  const cpu = new CpuMeter(() => ({ ...ctx.service.pids(), ...ctx.otherPids }));
-  cpu.start();
-  let blastOver = false;
-  const blastRun = send(ctx, blast).finally(() => {
-    blastOver = true;
-  });
-  const alertRun = alerts(ctx, o, () => blastOver);
-  await sleep(o.campaignAtMs);
-  const campaignRun = send(ctx, campaign);
-  const [blastMixed, campaignMixed, alertsMixed] = await Promise.all([blastRun, campaignRun, alertRun]);
-  const others = cpu.stop().others?.cores ?? 0;
-  const sorted = alertsMixed.map((a) => a.ms).sort((a, b) => a - b);
-  ctx.log(
-    `  blast ${blastMixed.ms} ms (${perSecond(blastMixed)} tokens/s), campaign ${campaignMixed.ms} ms, ` +
-      `${sorted.length} alerts p50 ${quantile(sorted, 0.5)} / p99 ${quantile(sorted, 0.99)} / max ${sorted[sorted.length - 1]} ms`,
+    await quiet();
+    const beforeMixed = loadavg()[0]!;
+    ctx.log(`  the blast, an alert every ${o.alertEveryMs} ms, the campaign after ${o.campaignAtMs} ms`);
+    const cpu = new CpuMeter(() => ({ ...ctx.service.pids(), ...ctx.otherPids }));
+    cpu.start();
+    let blastOver = false;
+    const blastRun = send(ctx, blast).finally(() => {
+      blastOver = true;
+    });
+    const alertRun = alerts(ctx, o, () => blastOver);
+    await sleep(o.campaignAtMs);
+    const campaignRun = send(ctx, campaign);
+    const [blastMixed, campaignMixed, roundAlerts] = await Promise.all([blastRun, campaignRun, alertRun]);
+    const others = cpu.stop().others?.cores ?? 0;
+    alertsMixed.push(...roundAlerts);
+    campaignsMixed.push(campaignMixed);
+    const sorted = roundAlerts.map((a) => a.ms).sort((a, b) => a - b);
+    ctx.log(
+      `  blast ${blastMixed.ms} ms (${perSecond(blastMixed)} tokens/s), campaign ${campaignMixed.ms} ms, ` +
+        `${sorted.length} alerts p50 ${quantile(sorted, 0.5)} / p99 ${quantile(sorted, 0.99)} / max ${sorted[sorted.length - 1]} ms`,
+    );
+    rounds.push({
+      blastAloneTokensPerSecond: perSecond(blastAlone),
+      blastTogetherTokensPerSecond: perSecond(blastMixed),
+      campaignAloneMs: campaignAlone.ms,
+      campaignTogetherMs: campaignMixed.ms,
+      alerts: roundAlerts.length,
+      load: { beforeAlone: round(beforeAlone, 2), beforeMixed: round(beforeMixed, 2), othersCoresDuringMixed: others },
+    });
+  }
+
+  const { median, spread } = acrossRounds(
+    rounds.map((r) => ({
+      mixedCampaignSlowdown: r.campaignTogetherMs / r.campaignAloneMs,
+      mixedBlastThroughputRatio: r.blastTogetherTokensPerSecond / r.blastAloneTokensPerSecond,
+    })),
   );
-
+  const sorted = alertsMixed.map((a) => a.ms).sort((a, b) => a - b);
   return {
     options: o,
-    alone: {
-      blastMs: blastAlone.ms,
-      blastTokens: blastAlone.tokens,
-      blastTokensPerSecond: perSecond(blastAlone),
-      campaignMs: campaignAlone.ms,
-      alertP50Ms: p50p99(alertsAlone.map((a) => a.ms))[0],
-      alertMaxMs: Math.max(...alertsAlone.map((a) => a.ms)),
-    },
-    mixed: { blastMs: blastMixed.ms, blastTokensPerSecond: perSecond(blastMixed), campaignMs: campaignMixed.ms, alerts: sorted.length },
-    alertChunks: await alertChunks(ctx, alertsMixed),
+    blastTokens,
+    rounds,
+    alertAlone: { p50Ms: p50p99(alertsAlone.map((a) => a.ms))[0], maxMs: Math.max(...alertsAlone.map((a) => a.ms)) },
+    alertChunks: await chunkTimes(ctx, alertsMixed, 'high'),
+    campaignChunks: await chunkTimes(ctx, campaignsMixed, 'normal'),
     mixedAlertP50Ms: quantile(sorted, 0.5),
     mixedAlertP99Ms: quantile(sorted, 0.99),
     mixedAlertMaxMs: sorted[sorted.length - 1] ?? 0,
-    mixedCampaignSlowdown: round(campaignMixed.ms / campaignAlone.ms, 2),
-    mixedBlastThroughputRatio: round(perSecond(blastMixed) / perSecond(blastAlone), 3),
-    load: { beforeAlone: round(beforeAlone, 2), beforeMixed: round(beforeMixed, 2), othersCoresDuringMixed: others },
+    mixedCampaignSlowdown: median.mixedCampaignSlowdown!,
+    mixedBlastThroughputRatio: median.mixedBlastThroughputRatio!,
+    spread: {
+      mixedCampaignSlowdown: roundedSpread(spread.mixedCampaignSlowdown!),
+      mixedBlastThroughputRatio: roundedSpread(spread.mixedBlastThroughputRatio!),
+    },
   };
 }
+
+const roundedSpread = (s: Spread): Spread => ({ min: round(s.min, 2), max: round(s.max, 2), rounds: s.rounds.map((v) => round(v, 2)) });

@@ -100,6 +100,7 @@ export const usage = `npm run bench -- [options]
   --mixed-campaign N    clients of the campaign (default 2000)
   --mixed-alert-every MS  interval between alerts (default 500)
   --mixed-campaign-at MS  when the campaign starts, after the blast (default 3000)
+  --mixed-rounds N      rounds of the lanes run, each alone then together; its ratios are the medians (default 3)
   --transactional       only one-client pushes, offered open-loop at fixed rates, each followed to completed
                         (txMaxSustainedPerSecond, txCompletionP99MsAt500); 2000 clients unless --clients
   --tx-rates R1,R2,...  pushes per second of each step (default 250,500,1000,2000,4000)
@@ -109,7 +110,7 @@ export const usage = `npm run bench -- [options]
   --json                one JSON document on stdout instead of tables
   --help`;
 
-const mixedDefaults = (): MixedOptions => ({ blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000 });
+const mixedDefaults = (): MixedOptions => ({ blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000, rounds: 3 });
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -284,6 +285,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--mixed-campaign-at':
         (o.mixed ??= mixedDefaults()).campaignAtMs = int(arg, 0);
+        break;
+      case '--mixed-rounds':
+        (o.mixed ??= mixedDefaults()).rounds = int(arg, 1);
         break;
       case '--transactional':
         o.transactional ??= transactionalDefaults();

@@ -236,37 +236,24 @@ export function formatReport(r: BenchReport): string {
     const m = r.mixed;
     out.push(
       table(
-        `Lanes: a ${n(m.options.blastClients)}-client blast, an alert every ${m.options.alertEveryMs} ms, a ${n(m.options.campaignClients)}-client campaign after ${m.options.campaignAtMs} ms`,
-        ['measure', 'alone', 'together'],
-        [
-          ['blast: completion', `${n(m.alone.blastMs)} ms`, `${n(m.mixed.blastMs)} ms`],
-          [
-            'blast: throughput',
-            `${n(m.alone.blastTokensPerSecond)} tokens/s`,
-            `${n(m.mixed.blastTokensPerSecond)} tokens/s (ratio ${m.mixedBlastThroughputRatio})`,
-          ],
-          [
-            'campaign: request -> completed',
-            `${n(m.alone.campaignMs)} ms`,
-            `${n(m.mixed.campaignMs)} ms (slowdown ${m.mixedCampaignSlowdown})`,
-          ],
-          [
-            'alert: request -> completed p50 / p99 / max',
-            `${m.alone.alertP50Ms} / - / ${m.alone.alertMaxMs} ms`,
-            `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms (${m.mixed.alerts} alerts)`,
-          ],
-          [
-            '  alert chunks: taken after / run, p50 and p99',
-            '',
-            `${m.alertChunks.takenAfterMs.join(' / ')} ms / ${m.alertChunks.runMs.join(' / ')} ms`,
-          ],
-          [
-            "load average (1 min) before; others' cores during",
-            String(m.load.beforeAlone),
-            `${m.load.beforeMixed}; ${m.load.othersCoresDuringMixed}`,
-          ],
-        ],
+        `Lanes: a ${n(m.options.blastClients)}-client blast, an alert every ${m.options.alertEveryMs} ms, a ${n(m.options.campaignClients)}-client campaign after ${m.options.campaignAtMs} ms; each round alone, then together`,
+        ['round', 'blast tokens/s alone / together (ratio)', 'campaign ms alone / together (slowdown)', 'alerts', "load before; others' cores during"],
+        m.rounds.map((x, i) => [
+          String(i + 1),
+          `${n(x.blastAloneTokensPerSecond)} / ${n(x.blastTogetherTokensPerSecond)} (${m.spread.mixedBlastThroughputRatio.rounds[i]})`,
+          `${n(x.campaignAloneMs)} / ${n(x.campaignTogetherMs)} (${m.spread.mixedCampaignSlowdown.rounds[i]})`,
+          String(x.alerts),
+          `${x.load.beforeAlone}, ${x.load.beforeMixed}; ${x.load.othersCoresDuringMixed}`,
+        ]),
       ),
+      table('Lanes: medians over the rounds, and the alerts', ['measure', 'value'], [
+        ['blast throughput ratio (median)', String(m.mixedBlastThroughputRatio)],
+        ['campaign slowdown (median)', String(m.mixedCampaignSlowdown)],
+        ['alert alone: p50 / max', `${m.alertAlone.p50Ms} / ${m.alertAlone.maxMs} ms`],
+        ['alert during the blast: p50 / p99 / max', `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms`],
+        ['  alert chunks: taken after / run, p50 and p99', `${m.alertChunks.takenAfterMs.join(' / ')} ms / ${m.alertChunks.runMs.join(' / ')} ms`],
+        ['campaign chunks during the blast: taken after / run, p50 and p99', `${m.campaignChunks.takenAfterMs.join(' / ')} ms / ${m.campaignChunks.runMs.join(' / ')} ms`],
+      ]),
     );
   }
   if (r.transactional) {

@@ -243,13 +243,13 @@ export function targets(report: BenchReport): Target[] {
     out.push({
       name: 'mixed: campaign slowdown (during the blast / alone)',
       target: '<= 3',
-      value: String(m.mixedCampaignSlowdown),
+      value: `${m.mixedCampaignSlowdown} (${m.spread.mixedCampaignSlowdown.min}..${m.spread.mixedCampaignSlowdown.max})`,
       met: m.mixedCampaignSlowdown <= 3,
     });
     out.push({
       name: 'mixed: blast throughput ratio (with the others / alone)',
       target: '>= 0.9',
-      value: String(m.mixedBlastThroughputRatio),
+      value: `${m.mixedBlastThroughputRatio} (${m.spread.mixedBlastThroughputRatio.min}..${m.spread.mixedBlastThroughputRatio.max})`,
       met: m.mixedBlastThroughputRatio >= 0.9,
     });
   }

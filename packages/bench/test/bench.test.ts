@@ -67,12 +67,16 @@ describe('npm run bench -- --mixed --json', () => {
       '50',
       '--mixed-campaign-at',
       '50',
+      '--mixed-rounds',
+      '2',
       '--wait-quiet',
       '0',
     );
     expect(report.population).toMatchObject({ clients: 221, iosTokens: 221, androidTokens: 221 });
-    expect(report.mixed.alone.blastTokens).toBe(400);
-    expect(report.mixed.mixed.alerts).toBeGreaterThanOrEqual(1);
+    expect(report.mixed.blastTokens).toBe(400);
+    expect(report.mixed.rounds).toHaveLength(2);
+    for (const round of report.mixed.rounds) expect(round.alerts).toBeGreaterThanOrEqual(1);
+    expect(report.mixed.spread.mixedCampaignSlowdown.rounds).toHaveLength(2);
     for (const field of ['mixedAlertP50Ms', 'mixedAlertP99Ms', 'mixedAlertMaxMs', 'mixedCampaignSlowdown', 'mixedBlastThroughputRatio']) {
       expect(report.mixed[field]).toBeGreaterThan(0);
     }

@@ -5,3 +5,4 @@ export * from './service';
 export * from './app-providers';
 export * from './app-contexts';
 export * from './lane-gate';
+export * from './job-share';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
-import { priorities, type Platform, type Priority } from '@push/contract';
+import { DEFAULT_APP, priorities, type Platform, type Priority } from '@push/contract';
 import type { Logger, Secrets, WorkerEnv } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -26,6 +26,7 @@ import {
 } from '@push/store';
 import { AppContexts } from './app-contexts';
 import { unavailableProvider, type AppProviderFactory } from './app-providers';
+import { JobShare } from './job-share';
 import { HighLaneGate } from './lane-gate';
 import { resolvedOnly } from './outcomes';
 import { abandonChunk, deliverChunk, type DeliveryContext, type DeliveryEvents } from './pipeline';
@@ -190,6 +191,9 @@ export function createDeliveryWorker({
     return fingerprint;
   };
   const gate = new HighLaneGate();
+  const share = new JobShare();
+  /** A job within the process (job ids are unique per app only). */
+  const shareKey = (app: string | undefined, jobId: string) => `${app ?? DEFAULT_APP}/${jobId}`;
   const connections: RedisClient[] = [];
   // One cache for both lanes and every app: a job's payload is read once per worker process (job ids are unique).
   const jobsSeen = new Map<string, JobPlan>();
@@ -249,7 +253,12 @@ export function createDeliveryWorker({
       lane,
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
-      ...(lane === 'normal' && { beforeSend: () => gate.normal(stopping.signal) }),
+      ...(lane === 'normal' && {
+        beforeSend: async (jobId: string) => {
+          await gate.normal(stopping.signal);
+          await share.turn(shareKey(app, jobId), stopping.signal);
+        },
+      }),
       ...(appEvents && { events: appEvents }),
     };
   };
@@ -276,7 +285,8 @@ export function createDeliveryWorker({
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     let run;
     try {
-      run = await (lane === 'high' ? gate.high(() => deliverChunk(ctx, job.data, lastAttempt)) : deliverChunk(ctx, job.data, lastAttempt));
+      const deliver = () => deliverChunk(ctx, job.data, lastAttempt);
+      run = await (lane === 'high' ? gate.high(deliver) : share.run(shareKey(job.data.app, job.data.jobId), deliver));
     } catch (error) {
       if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
       throw error;

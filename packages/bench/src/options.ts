@@ -110,7 +110,13 @@ export const usage = `npm run bench -- [options]
   --json                one JSON document on stdout instead of tables
   --help`;
 
-const mixedDefaults = (): MixedOptions => ({ blastClients: 200_000, campaignClients: 2000, alertEveryMs: 500, campaignAtMs: 3000, rounds: 3 });
+const mixedDefaults = (): MixedOptions => ({
+  blastClients: 200_000,
+  campaignClients: 2000,
+  alertEveryMs: 500,
+  campaignAtMs: 3000,
+  rounds: 3,
+});
 
 export class UsageError extends Error {
   constructor(message: string) {

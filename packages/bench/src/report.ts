@@ -237,7 +237,13 @@ export function formatReport(r: BenchReport): string {
     out.push(
       table(
         `Lanes: a ${n(m.options.blastClients)}-client blast, an alert every ${m.options.alertEveryMs} ms, a ${n(m.options.campaignClients)}-client campaign after ${m.options.campaignAtMs} ms; each round alone, then together`,
-        ['round', 'blast tokens/s alone / together (ratio)', 'campaign ms alone / together (slowdown)', 'alerts', "load before; others' cores during"],
+        [
+          'round',
+          'blast tokens/s alone / together (ratio)',
+          'campaign ms alone / together (slowdown)',
+          'alerts',
+          "load before; others' cores during",
+        ],
         m.rounds.map((x, i) => [
           String(i + 1),
           `${n(x.blastAloneTokensPerSecond)} / ${n(x.blastTogetherTokensPerSecond)} (${m.spread.mixedBlastThroughputRatio.rounds[i]})`,
@@ -246,14 +252,24 @@ export function formatReport(r: BenchReport): string {
           `${x.load.beforeAlone}, ${x.load.beforeMixed}; ${x.load.othersCoresDuringMixed}`,
         ]),
       ),
-      table('Lanes: medians over the rounds, and the alerts', ['measure', 'value'], [
-        ['blast throughput ratio (median)', String(m.mixedBlastThroughputRatio)],
-        ['campaign slowdown (median)', String(m.mixedCampaignSlowdown)],
-        ['alert alone: p50 / max', `${m.alertAlone.p50Ms} / ${m.alertAlone.maxMs} ms`],
-        ['alert during the blast: p50 / p99 / max', `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms`],
-        ['  alert chunks: taken after / run, p50 and p99', `${m.alertChunks.takenAfterMs.join(' / ')} ms / ${m.alertChunks.runMs.join(' / ')} ms`],
-        ['campaign chunks during the blast: taken after / run, p50 and p99', `${m.campaignChunks.takenAfterMs.join(' / ')} ms / ${m.campaignChunks.runMs.join(' / ')} ms`],
-      ]),
+      table(
+        'Lanes: medians over the rounds, and the alerts',
+        ['measure', 'value'],
+        [
+          ['blast throughput ratio (median)', String(m.mixedBlastThroughputRatio)],
+          ['campaign slowdown (median)', String(m.mixedCampaignSlowdown)],
+          ['alert alone: p50 / max', `${m.alertAlone.p50Ms} / ${m.alertAlone.maxMs} ms`],
+          ['alert during the blast: p50 / p99 / max', `${m.mixedAlertP50Ms} / ${m.mixedAlertP99Ms} / ${m.mixedAlertMaxMs} ms`],
+          [
+            '  alert chunks: taken after / run, p50 and p99',
+            `${m.alertChunks.takenAfterMs.join(' / ')} ms / ${m.alertChunks.runMs.join(' / ')} ms`,
+          ],
+          [
+            'campaign chunks during the blast: taken after / run, p50 and p99',
+            `${m.campaignChunks.takenAfterMs.join(' / ')} ms / ${m.campaignChunks.runMs.join(' / ')} ms`,
+          ],
+        ],
+      ),
     );
   }
   if (r.transactional) {

@@ -87,7 +87,7 @@ async function main() {
     await new TokenRegistry(redis, own).register('c', platform, token);
     const jobId = randomUUID();
     const jobs = new JobStore(redis, own, 3600);
-    await jobs.create({ jobId, clients: 1, chunks: 1, payload: { alert: 'cost' } });
+    await jobs.create({ jobId, clients: 1, chunks: 1, platforms: [platform], payload: { alert: 'cost' }, priority: 'normal' });
     await queue.add('chunk', { app: id, jobId, chunk: 0, clients: ['c'] }, { jobId: `${jobId}-0`, removeOnComplete: true });
     await jobs.markQueued(jobId);
     jobIds.push([jobs, jobId]);

@@ -212,7 +212,7 @@ export const fcmWorkerEnvSchema = workerEnvSchema.extend({
     'FCM HTTP v1 base URL',
   ),
   FCM_ACCESS_TOKEN: setting(text.optional(), 'a ready OAuth2 bearer token, used instead of a service account (needs `FCM_PROJECT_ID`)'),
-  FCM_CONNECTIONS: setting(int(1, 64).default(2), 'HTTP/2 connections to FCM per worker'),
+  FCM_CONNECTIONS: setting(int(1, 64).default(4), 'HTTP/2 connections to FCM per worker'),
   FCM_BATCH_SIZE: setting(int(1, 500).default(250), "tokens per FCM send group (at most firebase-admin's multicast size, 500)"),
   FCM_RATE_LIMIT_PER_MINUTE: setting(
     int(0).default(600_000),

@@ -77,10 +77,11 @@ export interface DeliveryContext {
   /** Fired when the worker is shutting down: a chunk waiting out a pause hands its tokens back. */
   stopping?: AbortSignal;
   /**
-   * Awaited before each send group of a chunk of `jobId`: a normal chunk waits there while a high chunk of
-   * its process runs, or while its job has more than its share of the process's slots sending.
+   * Awaited before each send group of a chunk of `jobId` (`throttled`: the job has a `ratePerMinute`): a
+   * normal chunk waits there while a high chunk of its process runs, or while its job has more than its
+   * share of the process's slots sending (job-share.ts).
    */
-  beforeSend?: (jobId: string) => Promise<void>;
+  beforeSend?: (jobId: string, throttled: boolean) => Promise<void>;
   /** The zone of clients that registered none (DEFAULT_TIMEZONE), for `localTime` jobs. */
   defaultTimeZone: string;
   /** The time `sendAt`, `localTime` and `expiry` are read against. @defaultValue systemClock */
@@ -238,7 +239,7 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
   let lastFailure: string | undefined;
   let pauses = 0;
   for (let group = groups.shift(); group; group = groups.shift()) {
-    await ctx.beforeSend?.(data.jobId);
+    await ctx.beforeSend?.(data.jobId, ratePerMinute !== undefined);
     // A step reserved in a throttled job's schedule, for the group about to go (kept if it is handed back).
     let step: number | undefined;
     if (ratePerMinute !== undefined) {

@@ -254,9 +254,9 @@ export function createDeliveryWorker({
       logger: app === undefined ? logger : logger.child({ app }),
       stopping: stopping.signal,
       ...(lane === 'normal' && {
-        beforeSend: async (jobId: string) => {
+        beforeSend: async (jobId: string, throttled: boolean) => {
           await gate.normal(stopping.signal);
-          await share.turn(shareKey(app, jobId), stopping.signal);
+          await share.turn(shareKey(app, jobId), throttled, stopping.signal);
         },
       }),
       ...(appEvents && { events: appEvents }),

@@ -4,7 +4,12 @@ import { JobShare } from '@push/delivery';
 function chunkOf(share: JobShare, job: string) {
   let end!: () => void;
   const done = share.run(job, () => new Promise<void>((resolve) => (end = resolve)));
-  return { turn: (stopping?: AbortSignal) => share.turn(job, stopping), end: async () => (end(), done) };
+  return {
+    turn: (stopping?: AbortSignal) => share.turn(job, false, stopping),
+    /** The turn of a chunk of a throttled job. */
+    pacedTurn: () => share.turn(job, true),
+    end: async () => (end(), done),
+  };
 }
 
 /** Which of `turns` have resolved once the microtasks queued now have run. */
@@ -58,5 +63,17 @@ describe('JobShare: no normal job sends on more chunks of a process than the oth
     expect(await resolved(turns)).toEqual([false, true]);
     stopping.abort();
     expect(await resolved(turns)).toEqual([true, true]);
+  });
+
+  it('neither parks a throttled job nor lets it hold another job back', async () => {
+    const share = new JobShare();
+    const blast = [1, 2, 3].map(() => chunkOf(share, 'blast'));
+    const throttled = chunkOf(share, 'slow campaign');
+    // Before its first send it counts like any job: the blast is held to one sender.
+    const held = [blast[0]!.turn(), blast[1]!.turn()];
+    expect(await resolved([...held, blast[2]!.turn()])).toEqual([false, false, true]);
+    // Once it says it is throttled, the blast's parked chunks go on, and a second throttled chunk sends too.
+    expect(await resolved([throttled.pacedTurn(), ...held])).toEqual([true, true, true]);
+    expect(await resolved([chunkOf(share, 'slow campaign').pacedTurn(), blast[0]!.turn()])).toEqual([true, true]);
   });
 });

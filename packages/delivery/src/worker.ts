@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Backoffs, DelayedError, Worker, type Job, type MinimalJob } from 'bullmq';
-import { DEFAULT_APP, priorities, type Platform, type Priority } from '@push/contract';
+import { priorities, type Platform, type Priority } from '@push/contract';
 import type { Logger, Secrets, WorkerEnv } from '@push/config';
 import type { PushProvider } from '@push/providers';
 import {
@@ -191,9 +191,8 @@ export function createDeliveryWorker({
     return fingerprint;
   };
   const gate = new HighLaneGate();
+  // Keyed by job id alone, as jobsSeen below: the API makes every job id a fresh UUID, whatever the app.
   const share = new JobShare();
-  /** A job within the process (job ids are unique per app only). */
-  const shareKey = (app: string | undefined, jobId: string) => `${app ?? DEFAULT_APP}/${jobId}`;
   const connections: RedisClient[] = [];
   // One cache for both lanes and every app: a job's payload is read once per worker process (job ids are unique).
   const jobsSeen = new Map<string, JobPlan>();
@@ -256,7 +255,7 @@ export function createDeliveryWorker({
       ...(lane === 'normal' && {
         beforeSend: async (jobId: string, throttled: boolean) => {
           await gate.normal(stopping.signal);
-          await share.turn(shareKey(app, jobId), throttled, stopping.signal);
+          await share.turn(jobId, throttled, stopping.signal);
         },
       }),
       ...(appEvents && { events: appEvents }),
@@ -286,7 +285,7 @@ export function createDeliveryWorker({
     let run;
     try {
       const deliver = () => deliverChunk(ctx, job.data, lastAttempt);
-      run = await (lane === 'high' ? gate.high(deliver) : share.run(shareKey(job.data.app, job.data.jobId), deliver));
+      run = await (lane === 'high' ? gate.high(deliver) : share.run(job.data.jobId, deliver));
     } catch (error) {
       if (lastAttempt) await abandonChunk(ctx, job.data, (error as Error).message);
       throw error;

@@ -70,6 +70,23 @@ describe('docker-compose.yml', () => {
     ).toEqual([{ host: 'simulators', anySubdomain: false, port: '4444' }]);
   });
 
+  it("repeats the processes' own numeric defaults, so a default changed in the code is not kept at its old value here", () => {
+    const shape = envSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+    const checked: string[] = [];
+    for (const app of apps) {
+      for (const [name, value] of Object.entries(services[app]!.environment ?? {})) {
+        const fallback = /^\$\{\w+:-(\d+)\}$/.exec(String(value))?.[1];
+        const parsed = shape[name]?.safeParse(undefined);
+        if (fallback === undefined || typeof parsed?.data !== 'number') continue;
+        checked.push(name);
+        expect(`${name}=${fallback}`).toBe(`${name}=${parsed.data}`);
+      }
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(['HIGH_WORKER_CONCURRENCY', 'FCM_CONNECTIONS', 'APNS_CONNECTIONS', 'PUSH_CHUNK_CLIENTS']),
+    );
+  });
+
   it('runs Redis 7 with append-only persistence on a volume and without eviction', () => {
     const redis = services.redis!;
     expect(redis.image).toMatch(/^redis:7/);

@@ -10,6 +10,7 @@ import {
   type JobStore,
   type LaneQueues,
   type RedisClient,
+  type TokenRegistry,
 } from '@push/store';
 
 export interface PushJobsDeps {
@@ -19,6 +20,7 @@ export interface PushJobsDeps {
   /** The app's key prefix (keys.ts `appPrefix`). */
   prefix: string;
   jobs: JobStore;
+  registry: TokenRegistry;
   queues: LaneQueues;
   /** The platforms this deployment delivers to (`enabledPlatforms`): chunks are queued on these. */
   platforms: readonly Platform[];
@@ -40,8 +42,16 @@ const LOCAL_TIME_SPAN_MS = 25 * 3600 * 1000;
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 /**
- * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue of its lane.
- * Clients are resolved to tokens by the workers, so this costs the same whatever the registry holds.
+ * A push due now naming at most this many clients is queued only on the platforms where one of them has a
+ * device: one read of their device strings (~230 bytes each), where a chunk job on a platform without any
+ * would cost a worker and Redis as much as one with a token (a one-user push is most of the traffic).
+ */
+const LOOKUP_MAX_CLIENTS = 100;
+
+/**
+ * Turns one accepted request into a job record and chunk jobs on every enabled platform's queue of its lane
+ * (for a small push due now: on those where a client has a device, `LOOKUP_MAX_CLIENTS`). Clients are
+ * resolved to tokens by the workers, so a campaign costs the same whatever the registry holds.
  * Returns the job id, and whether an earlier request with the same Idempotency-Key already made it.
  */
 export async function enqueuePush(
@@ -54,39 +64,46 @@ export async function enqueuePush(
     idempotencyKey === undefined
       ? undefined
       : storeKeys(deps.prefix).idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
-  let created = false;
-  let recorded: Priority | undefined;
+  // How the job was queued when a first request with the same Idempotency-Key created it.
+  let recorded: { priority?: Priority; platforms: Platform[] } | undefined;
   if (idemKey) {
     const claimed = await deps.redis.set(idemKey, jobId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
     const existing = claimed === null ? await deps.redis.get(idemKey) : null;
     if (existing) {
       if (await deps.jobs.isQueued(existing)) return { jobId: existing, replayed: true };
-      // The first request failed part-way (its caller got a 503): finish queueing that same job. Chunk
-      // job ids make the chunks it did queue no-ops, so no device gets the notification twice.
+      // The first request failed part-way (its caller got a 503): finish queueing that same job, in its
+      // lane and on its platforms. Chunk job ids make the chunks it did queue no-ops, so no device gets
+      // the notification twice.
       jobId = existing;
-      created = (await deps.jobs.payload(existing)) !== undefined;
-      // The lane it was given: its chunks already queued are there.
-      if (created) recorded = await deps.jobs.priority(existing);
+      recorded = await deps.jobs.queuedAs(existing);
     }
   }
+  let created = recorded !== undefined;
   try {
     const clients = distinct(request.clients);
     // A throttled job is never urgent and spends its time waiting for its steps: not in the high lane's few slots.
     const small = clients.length <= deps.highMaxClients && request.ratePerMinute === undefined;
-    const priority = recorded ?? request.priority ?? (small ? 'high' : 'normal');
+    const priority = recorded ? (recorded.priority ?? 'normal') : (request.priority ?? (small ? 'high' : 'normal'));
     const chunks = chunk(clients, deps.chunkClients);
     const { sendAt, localTime, ratePerMinute } = request;
     const now = deps.clock.now();
     // A scheduled job's chunks wait as BullMQ delayed jobs (in Redis: they survive restarts of every process).
     const start = Math.max(now, (sendAt ?? 0) * 1000);
     const scheduledUntil = localTime !== undefined ? start + LOCAL_TIME_SPAN_MS : start > now ? start : undefined;
+    // A scheduled or throttled job goes to the devices its clients have when it sends: every platform.
+    const lookup = clients.length <= LOOKUP_MAX_CLIENTS && scheduledUntil === undefined && ratePerMinute === undefined;
+    let platforms = recorded?.platforms ?? deps.platforms;
+    if (!recorded && lookup) {
+      const found = await deps.registry.platformsOf(clients);
+      platforms = deps.platforms.filter((p) => found.has(p));
+    }
     if (!created) {
       await deps.jobs.create(
         {
           jobId,
           clients: clients.length,
           chunks: chunks.length,
-          platforms: deps.platforms,
+          platforms,
           payload: request.payload,
           priority,
           campaign: { ...(sendAt !== undefined && { sendAt }), ...(localTime && { localTime }), ...(ratePerMinute && { ratePerMinute }) },
@@ -106,7 +123,7 @@ export async function enqueuePush(
       opts: { ...opts, jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk) },
     });
     await Promise.all(
-      deps.platforms.map((platform) => {
+      platforms.map((platform) => {
         const queue = deps.queues[platform][priority];
         // One chunk (every one-user push): one script call, without the MULTI addBulk wraps around its jobs.
         if (chunks.length === 1) {
@@ -116,7 +133,7 @@ export async function enqueuePush(
         return queue.addBulk(chunks.map(chunkJob));
       }),
     );
-    await shareAmongApps(deps.redis, deps.queues, deps.platforms, {
+    await shareAmongApps(deps.redis, deps.queues, platforms, {
       app: deps.app,
       jobId,
       lane: priority,

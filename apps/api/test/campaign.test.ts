@@ -1,10 +1,11 @@
-import { startTestApi, type TestApi } from '@push/testing';
+import { registerDevices, startTestApi, type TestApi } from '@push/testing';
 
 // The campaign controls at the API: validation of every field, time zones, job status, cancel answers.
 // No worker runs here, so jobs stay as queued; delivery is covered in packages/delivery/test/campaign.test.ts.
 let api: TestApi;
 beforeAll(async () => {
   api = await startTestApi('campaign-api');
+  await registerDevices(api, ['u1']);
 });
 afterAll(() => api.close());
 

@@ -1,6 +1,6 @@
 import { generateVapidKeys } from '@push/providers';
 import { examplePayloads } from '@push/contract';
-import { startTestApi, type TestApi } from '@push/testing';
+import { registerDevices, startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -10,6 +10,8 @@ beforeAll(async () => {
     PUSH_MAX_CLIENTS: '1000',
     WEBPUSH_VAPID_PUBLIC_KEY: generateVapidKeys().publicKey,
   });
+  // A small push is queued only where its clients have devices: these have one everywhere.
+  await registerDevices(api, ['user001', 'user002', 'user003', 'a', 'b', 'i1', 'i2', 'i3', 'h1', 'h2', 'h3', 'o1']);
 });
 afterAll(() => api.close());
 
@@ -130,6 +132,7 @@ describe('POST /push/push2clients', () => {
   ])('puts a request of %s on the lane it names, else by its size', async (_name, count, fields, lane) => {
     const { repeat, ...extra } = fields as { repeat?: boolean };
     const clients = Array.from({ length: count }, (_, i) => `lane-${count}-${i}`);
+    await registerDevices(api, clients);
     const res = await api.request('POST', '/push/push2clients', {
       clients: repeat ? [...clients, ...clients.slice(0, 5)] : clients,
       payload: { alert: 'x' },
@@ -216,6 +219,61 @@ describe('POST /push/push2clients', () => {
     const bad = await api.request('POST', '/push/push2clients', body, { 'Idempotency-Key': 'has space' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_IDEMPOTENCY_KEY');
+  });
+});
+
+describe('a small push due now (at most 100 clients): queued only where its clients have a device', () => {
+  const queuedOn = async (jobId: string) => {
+    const platformsWithChunks: string[] = [];
+    for (const [platform, lanes] of Object.entries(api.queues))
+      if ((await lanes.high.getJobs(['prioritized'])).some((j) => j.data.jobId === jobId)) platformsWithChunks.push(platform);
+    return platformsWithChunks;
+  };
+
+  it('queues one chunk job per platform some client has a device on, and the status shows every platform', async () => {
+    await registerDevices(api, ['only-ios'], ['ios']);
+    await registerDevices(api, ['only-web'], ['web']);
+    const res = await api.request('POST', '/push/push2clients', {
+      clients: ['only-ios', 'only-web', 'no-device'],
+      payload: { alert: 'x' },
+    });
+    const { jobId } = res.body.result;
+    expect(await queuedOn(jobId)).toEqual(['ios', 'web']);
+    const status = (await api.request('GET', `/push/jobs/${jobId}`)).body.result;
+    expect(status).toMatchObject({ state: 'queued', finishedAt: null, totals: { clients: 3 } });
+    expect([status.platforms.ios.chunks, status.platforms.android.chunks, status.platforms.web.chunks]).toEqual([2, 0, 2]);
+  });
+
+  it('completes at once, with nothing queued, when no client has a device', async () => {
+    const res = await api.request('POST', '/push/push2clients', { clients: ['nobody-1', 'nobody-2'], payload: { alert: 'x' } });
+    const { jobId } = res.body.result;
+    expect(await queuedOn(jobId)).toEqual([]);
+    const status = (await api.request('GET', `/push/jobs/${jobId}`)).body.result;
+    expect(status).toMatchObject({ state: 'completed', finishedAt: status.createdAt, totals: { clients: 2, tokens: 0 } });
+  });
+
+  it('queues a scheduled or a throttled push on every platform: it goes to the devices its clients have when it sends', async () => {
+    for (const extra of [{ sendAt: Math.floor(Date.now() / 1000) + 3600 }, { ratePerMinute: 60, priority: 'high' }]) {
+      const res = await api.request('POST', '/push/push2clients', { clients: ['nobody-3'], payload: { alert: 'x' }, ...extra });
+      const { jobId } = res.body.result;
+      const chunks = await Promise.all(Object.values(api.queues).map((lanes) => lanes.high.getJob(`${jobId}-0`)));
+      expect(chunks.map((chunk) => chunk?.data.clients)).toEqual([['nobody-3'], ['nobody-3'], ['nobody-3']]);
+    }
+  });
+
+  it('keeps the platforms of the first request when a retry with its Idempotency-Key finishes it', async () => {
+    await registerDevices(api, ['late-web'], ['ios']);
+    const ios = api.queues.ios.high;
+    const add = ios.add.bind(ios);
+    ios.add = () => Promise.reject(new Error('connection lost'));
+    const body = { clients: ['late-web'], payload: { alert: 'x' } };
+    const headers = { 'Idempotency-Key': `platforms-${Date.now()}` };
+    expect((await api.request('POST', '/push/push2clients', body, headers)).status).toBe(500);
+    ios.add = add;
+    // A device registered in between: the job stays what the first request made it.
+    await registerDevices(api, ['late-web'], ['web']);
+    const { jobId } = (await api.request('POST', '/push/push2clients', body, headers)).body.result;
+    expect(await queuedOn(jobId)).toEqual(['ios']);
   });
 });
 

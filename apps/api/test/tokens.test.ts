@@ -1,6 +1,6 @@
 import { createECDH } from 'node:crypto';
 import { generateVapidKeys } from '@push/providers';
-import { startTestApi, type TestApi } from '@push/testing';
+import { registerDevices, startTestApi, type TestApi } from '@push/testing';
 
 let api: TestApi;
 let noWeb: TestApi;
@@ -166,6 +166,7 @@ describe('browser subscriptions (platform web)', () => {
       [noWeb, 0],
       [api, 1],
     ] as const) {
+      await registerDevices(target, ['a', 'b']);
       const res = await target.request('POST', '/push/push2clients', { clients: ['a', 'b'], payload: { alert: 'x' } });
       const job = (await target.request('GET', `/push/jobs/${res.body.result.jobId}`)).body.result;
       expect([job.platforms.ios.chunks, job.platforms.android.chunks, job.platforms.web.chunks]).toEqual([1, 1, webChunks]);

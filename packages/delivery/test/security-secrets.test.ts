@@ -64,8 +64,10 @@ describe('secrets and device tokens', () => {
     const jwt = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/;
 
     // Queued: the chunk jobs hold a job id, a chunk number and client ids; nothing else.
-    for (const lanes of Object.values(stack.api.queues)) {
-      const jobs = (await lanes.normal.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) => j.data.jobId === jobId);
+    for (const platform of ['ios', 'android'] as const) {
+      const jobs = (await stack.api.queues[platform].normal.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+        (j) => j.data.jobId === jobId,
+      );
       expect(jobs.length).toBeGreaterThan(0);
       for (const job of jobs) expect(Object.keys(job.data).sort()).toEqual(['chunk', 'clients', 'jobId']);
     }

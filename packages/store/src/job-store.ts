@@ -49,7 +49,10 @@ export interface NewJob {
   jobId: string;
   clients: number;
   chunks: number;
-  /** The platforms the job is queued on; it completes when each has finished every chunk. */
+  /**
+   * The platforms the job is queued on; it completes when each has finished every chunk (at once when
+   * there is none: no client has a device anywhere).
+   */
   platforms: readonly Platform[];
   payload: Payload;
   priority: Priority;
@@ -120,6 +123,7 @@ export class JobStore {
       expiresAt,
       layout: CHUNK_LAYOUT,
       ...job.campaign,
+      ...(job.platforms.length === 0 && { finishedAt: now }),
     };
     const recent = this.keys.recentJobs();
     const scheduled = this.keys.scheduledJobs();
@@ -182,11 +186,6 @@ export class JobStore {
     return (await this.redis.hexists(this.keys.job(jobId), 'queuedAt')) === 1;
   }
 
-  /** The payload of a job, or undefined once it has expired. */
-  async payload(jobId: string): Promise<Payload | undefined> {
-    return (await this.plan(jobId))?.payload;
-  }
-
   /** A job's payload, creation time (epoch ms) and campaign controls, or undefined once it has expired. */
   async plan(jobId: string): Promise<JobPlan | undefined> {
     const [payload, createdAt, sendAt, localTime, ratePerMinute, expiresAt, layout] = await this.redis.hmget(
@@ -211,10 +210,18 @@ export class JobStore {
     };
   }
 
-  /** The lane a job was queued on, or undefined when unknown (expired, or queued before lanes existed). */
-  async priority(jobId: string): Promise<Priority | undefined> {
-    const parsed = prioritySchema.safeParse(await this.redis.hget(this.keys.job(jobId), 'priority'));
-    return parsed.success ? parsed.data : undefined;
+  /**
+   * How an existing job was queued (a retry with its Idempotency-Key finishes queueing it the same way): its
+   * lane (undefined when queued before lanes existed) and platforms. Undefined once the job has expired.
+   */
+  async queuedAs(jobId: string): Promise<{ priority?: Priority; platforms: Platform[] } | undefined> {
+    const [createdAt, priority, listed] = await this.redis.hmget(this.keys.job(jobId), 'createdAt', 'priority', 'platforms');
+    if (createdAt === null) return undefined;
+    const lane = prioritySchema.safeParse(priority);
+    const queuedOn = (listed ?? LEGACY_PLATFORMS.join(','))
+      .split(',')
+      .filter((p): p is Platform => (platforms as readonly string[]).includes(p));
+    return { ...(lane.success && { priority: lane.data }), platforms: queuedOn };
   }
 
   /**

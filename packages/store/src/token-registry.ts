@@ -140,6 +140,18 @@ export class TokenRegistry {
     return resolved;
   }
 
+  /** The platforms on which at least one of `clients` has a device now. */
+  async platformsOf(clients: readonly string[]): Promise<Set<Platform>> {
+    const values = await this.getMany(clients.map((client) => this.keys.clientDevices(client)));
+    const found = new Set<Platform>();
+    for (const value of values)
+      forEachDevice(value, (code) => {
+        const platform = codePlatform[code];
+        if (platform) found.add(platform);
+      });
+    return found;
+  }
+
   /**
    * `tokens` with their keys, for a platform whose tokens carry keys: those without (job data holds none)
    * read them again; a token no longer registered to its client comes back without. `tokens` itself when

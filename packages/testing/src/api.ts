@@ -1,7 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, loadApiConfig, type ApiConfig } from '@push/config';
-import { createLaneQueues, createRedis, listQueues, waitForReady, type Clock, type LaneQueues, type RedisClient } from '@push/store';
+import { DEFAULT_APP, platforms, type Platform } from '@push/contract';
+import {
+  appPrefix,
+  createLaneQueues,
+  createRedis,
+  listQueues,
+  TokenRegistry,
+  waitForReady,
+  type Clock,
+  type LaneQueues,
+  type RedisClient,
+} from '@push/store';
 import { createServer } from '@push/api/server';
 import { fetchJson, JSON_CONTENT_TYPE, type HttpAnswer } from './http';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './redis';
@@ -78,4 +89,22 @@ export async function startTestApi(name: string, env: Record<string, string> = {
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Registers a device for each of `clients` on each of `on` (straight into the registry of `app`), so that a
+ * small push to them is queued there: the API queues one only where a client has a device.
+ */
+export async function registerDevices(
+  api: TestApi,
+  clients: readonly string[],
+  on: readonly Platform[] = platforms,
+  app: string = DEFAULT_APP,
+): Promise<void> {
+  const registry = new TokenRegistry(api.redis, appPrefix(api.prefix, app));
+  for (const client of clients)
+    for (const platform of on) {
+      const token = platform === 'web' ? `https://fcm.googleapis.com/fcm/send/${client}` : `${platform}-${client}`;
+      await registry.register(client, platform, token, Date.now(), platform === 'web' ? { keys: 'packed-keys' } : {});
+    }
 }

@@ -20,7 +20,7 @@ import { requireJsonBody } from '../validation';
 
 /** `POST /push/push2clients` (push2clients.txt), in the request's app: its stores and its `maxClientsPerRequest`. */
 export function pushRoutes(
-  deps: Omit<PushJobsDeps, 'prefix' | 'jobs' | 'app'> & { maxClients: number; pushes: PushMetrics },
+  deps: Omit<PushJobsDeps, 'prefix' | 'jobs' | 'registry' | 'app'> & { maxClients: number; pushes: PushMetrics },
   storesOf: (res: Response) => AppStores,
 ): Router {
   const schema = push2clientsSchema(deps.maxClients);
@@ -51,7 +51,7 @@ export function pushRoutes(
       throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
     const { jobId, replayed } = await enqueuePush(
-      { ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs },
+      { ...deps, app: stores.app.id, prefix: stores.prefix, jobs: stores.jobs, registry: stores.registry },
       parsed.data,
       idempotencyKey,
     );

@@ -1,3 +1,4 @@
+import { batched } from './batched';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
 import { storeScripts } from './scripts';
@@ -18,6 +19,19 @@ export interface ClosedWindow {
   answers: number;
   /** The causes judged a misconfiguration in it (empty: every dead token in it was really dead). */
   suspected: string[];
+}
+
+/** The window a group's answers went into, and any window their counting closed. */
+export interface Observed {
+  window: number;
+  closed: ClosedWindow[];
+}
+
+/** One send group's answers for the guard. */
+interface GroupAnswers {
+  answers: number;
+  byCause: ReadonlyMap<string, number>;
+  fingerprint: string;
 }
 
 export interface GuardVerdict {
@@ -51,12 +65,32 @@ export class DeadTokenGuard {
     this.key = storeKeys(prefix).deadTokenGuard(scope);
   }
 
-  /** Counts one group's `answers`, `byCause` of them guarded; returns their window and any window closed. */
-  async observe(
-    answers: number,
-    byCause: ReadonlyMap<string, number>,
-    fingerprint: string,
-  ): Promise<{ window: number; closed: ClosedWindow[] }> {
+  /**
+   * Counts one group's `answers`, `byCause` of them guarded; returns their window and any window closed.
+   * The groups of concurrent callers are counted together, in one script call per fingerprint; a closed
+   * window is returned to one of them (whoever gets it raises the alarm, once).
+   */
+  observe(answers: number, byCause: ReadonlyMap<string, number>, fingerprint: string): Promise<Observed> {
+    return this.observeTogether({ answers, byCause, fingerprint });
+  }
+
+  private readonly observeTogether = batched(async (groups: GroupAnswers[]): Promise<Observed[]> => {
+    const out = new Array<Observed>(groups.length);
+    for (const fingerprint of new Set(groups.map((g) => g.fingerprint))) {
+      const mine = groups.flatMap((g, i) => (g.fingerprint === fingerprint ? [i] : []));
+      let answers = 0;
+      const byCause = new Map<string, number>();
+      for (const i of mine) {
+        answers += groups[i]!.answers;
+        for (const [cause, n] of groups[i]!.byCause) byCause.set(cause, (byCause.get(cause) ?? 0) + n);
+      }
+      const observed = await this.observeNow(answers, byCause, fingerprint);
+      mine.forEach((i, k) => (out[i] = k === 0 ? observed : { window: observed.window, closed: [] }));
+    }
+    return out;
+  });
+
+  private async observeNow(answers: number, byCause: ReadonlyMap<string, number>, fingerprint: string): Promise<Observed> {
     const { window, share, waitMs } = this.settings;
     const pairs = [...byCause].flat();
     const out = await storeScripts(this.redis).deadTokenGuard(this.key, 'observe', share, waitMs, window, fingerprint, answers, ...pairs);

@@ -15,3 +15,4 @@ export * from './scripts';
 export * from './sealed';
 export * from './app-store';
 export * from './clock';
+export * from './batched';

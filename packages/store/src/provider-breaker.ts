@@ -1,3 +1,4 @@
+import { batched } from './batched';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
 import { storeScripts } from './scripts';
@@ -19,6 +20,16 @@ const PROBE_POLL_MS = 100;
 
 export type BreakerAdmission = { go: true; probe: boolean } | { go: false; waitMs: number };
 
+/** Whether the breaker is open, for how long at most, and whether this observation opened it. */
+export type BreakerState = { open: false } | { open: true; waitMs: number; opens: number; openedNow: boolean };
+
+/** One send group's provider failures, other answers and longest Retry-After (ms). */
+interface GroupAnswers {
+  failures: number;
+  answers: number;
+  retryAfterMs: number;
+}
+
 /**
  * A provider-wide circuit breaker, shared by every worker of one delivery scope through one Redis hash.
  * When requests fail for the provider's reasons (5xx, timeouts, refused or reset connections) many
@@ -39,22 +50,40 @@ export class ProviderBreaker {
     this.key = storeKeys(prefix).providerBreaker(scope);
   }
 
-  async admit(): Promise<BreakerAdmission> {
-    const out = await storeScripts(this.redis).breakerAdmit(this.key, this.settings.probeLeaseMs, PROBE_POLL_MS);
-    if (out[0] === 0) return { go: false, waitMs: Number(out[1]) };
-    return { go: true, probe: out[0] === 2 };
+  /** May a send group go now? Concurrent callers share one script call (`batched`). */
+  admit(): Promise<BreakerAdmission> {
+    return this.admitTogether();
   }
+
+  private readonly admitTogether = batched(async (callers: void[]): Promise<BreakerAdmission[]> => {
+    const out = await storeScripts(this.redis).breakerAdmit(this.key, this.settings.probeLeaseMs, PROBE_POLL_MS);
+    const first: BreakerAdmission = out[0] === 0 ? { go: false, waitMs: Number(out[1]) } : { go: true, probe: out[0] === 2 };
+    // One probe at a time: the first caller holds it; the others wait, as the script tells a caller while another probes.
+    const others: BreakerAdmission = first.go && first.probe ? { go: false, waitMs: PROBE_POLL_MS } : first;
+    return callers.map((_, i) => (i === 0 ? first : others));
+  });
 
   /**
    * Counts one group's provider failures against its other answers. Returns whether the breaker is open
-   * now, and for how long at most.
+   * now, and for how long at most. The groups of concurrent callers are counted together, in one script
+   * call (the probe's alone); `openedNow` is true for one of them.
    */
-  async observe(
-    failures: number,
-    answers: number,
-    retryAfterMs: number,
-    probe: boolean,
-  ): Promise<{ open: false } | { open: true; waitMs: number; opens: number; openedNow: boolean }> {
+  observe(failures: number, answers: number, retryAfterMs: number, probe: boolean): Promise<BreakerState> {
+    return probe ? this.observeNow({ failures, answers, retryAfterMs }, true) : this.observeTogether({ failures, answers, retryAfterMs });
+  }
+
+  private readonly observeTogether = batched(async (groups: GroupAnswers[]): Promise<BreakerState[]> => {
+    const sum = { failures: 0, answers: 0, retryAfterMs: 0 };
+    for (const g of groups) {
+      sum.failures += g.failures;
+      sum.answers += g.answers;
+      sum.retryAfterMs = Math.max(sum.retryAfterMs, g.retryAfterMs);
+    }
+    const state = await this.observeNow(sum, false);
+    return groups.map((_, i) => (i === 0 || !state.open ? state : { ...state, openedNow: false }));
+  });
+
+  private async observeNow({ failures, answers, retryAfterMs }: GroupAnswers, probe: boolean): Promise<BreakerState> {
     const { failures: threshold, baseDelayMs, maxDelayMs } = this.settings;
     const out = await storeScripts(this.redis).breakerObserve(
       this.key,

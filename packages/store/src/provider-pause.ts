@@ -1,4 +1,5 @@
 import type { Priority } from '@push/contract';
+import { batched } from './batched';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
 import { storeScripts } from './scripts';
@@ -37,9 +38,14 @@ export class ProviderPause {
     await storeScripts(this.redis).extendPause(this.key, Math.max(1, Math.ceil(ms)) + HIGH_LANE_HEAD_START_MS);
   }
 
-  /** Milliseconds until this lane may send again (0: not paused). */
+  /** Milliseconds until this lane may send again (0: not paused). Concurrent callers share one read. */
   async remainingMs(): Promise<number> {
-    const ttl = await this.redis.pttl(this.key);
+    const ttl = await this.readTtl();
     return Math.max(0, this.lane === 'high' ? ttl - HIGH_LANE_HEAD_START_MS : ttl);
   }
+
+  private readonly readTtl = batched(async (callers: void[]) => {
+    const ttl = await this.redis.pttl(this.key);
+    return callers.map(() => ttl);
+  });
 }

@@ -1,3 +1,4 @@
+import { batched } from './batched';
 import type { RedisClient } from './redis';
 import { storeKeys } from './keys';
 import { storeScripts } from './scripts';
@@ -30,9 +31,21 @@ export class RateLimiter {
     this.key = storeKeys(prefix).rateLimit(name);
   }
 
-  /** Takes `count` permits now, or returns the ms to wait before asking again (nothing taken). */
+  /**
+   * Takes `count` permits now, or returns the ms to wait before asking again (nothing taken). Concurrent
+   * callers take theirs together, in one script call: all of them or none.
+   */
   async take(count = 1): Promise<number> {
     if (this.perWindow <= 0) return 0;
+    return this.takeTogether(count);
+  }
+
+  private readonly takeTogether = batched(async (counts: number[]) => {
+    const wait = await this.takeNow(counts.reduce((sum, n) => sum + n, 0));
+    return counts.map(() => wait);
+  });
+
+  private async takeNow(count: number): Promise<number> {
     // A request larger than the bucket could never pass; it is allowed once the bucket is full.
     const want = Math.min(count, this.perWindow);
     // A reserve that would leave no room for `want` could never be met: it shrinks to what fits.

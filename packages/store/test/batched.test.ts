@@ -1,0 +1,122 @@
+import { batched, DeadTokenGuard, ProviderBreaker, RateLimiter, storeScripts, type StoreScripts } from '@push/store';
+import { startTestApi, type TestApi } from '@push/testing';
+
+describe('batched', () => {
+  /** A flush that records each batch and answers when `release` is called. */
+  function recorder() {
+    const batches: number[][] = [];
+    const releases: Array<() => void> = [];
+    const call = batched(async (items: number[]) => {
+      batches.push(items);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      if (items.includes(-1)) throw new Error('flush failed');
+      return items.map((n) => n * 10);
+    });
+    return { call, batches, release: () => releases.shift()!() };
+  }
+
+  it('sends the calls of one tick together, and those made while a flush runs together in the next, each answered in order', async () => {
+    const { call, batches, release } = recorder();
+    const first = [call(1), call(2), call(3)];
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1, 2, 3]]);
+    const second = [call(4), call(5)];
+    await new Promise((r) => setImmediate(r));
+    // Still one flush: the next waits for the one in flight.
+    expect(batches).toEqual([[1, 2, 3]]);
+    release();
+    expect(await Promise.all(first)).toEqual([10, 20, 30]);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    release();
+    expect(await Promise.all(second)).toEqual([40, 50]);
+  });
+
+  it('rejects every call of a failed flush, and the next flush goes on', async () => {
+    const { call, batches, release } = recorder();
+    const failed = [call(-1), call(7)];
+    await new Promise((r) => setImmediate(r));
+    const later = call(8);
+    release();
+    await expect(Promise.all(failed)).rejects.toThrow('flush failed');
+    await expect(failed[1]).rejects.toThrow('flush failed');
+    await new Promise((r) => setImmediate(r));
+    release();
+    expect(await later).toBe(80);
+    expect(batches).toEqual([[-1, 7], [8]]);
+  });
+});
+
+describe('provider safety state shared by concurrent chunks (one script call for many)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi('batched');
+  });
+  afterAll(() => api.close());
+  /**
+   * Counts the calls of one store script from here on, in units of one lone call (ioredis' auto-pipelining
+   * calls a script's method twice for one command).
+   */
+  const calls = (script: keyof StoreScripts) => {
+    const spy = jest.spyOn(storeScripts(api.redis), script);
+    return { count: () => spy.mock.calls.length / 2 };
+  };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('half-open breaker: of many concurrent admissions exactly one is the probe, the others wait', async () => {
+    const breaker = new ProviderBreaker(api.redis, api.prefix, 'half-open', {
+      failures: 1,
+      baseDelayMs: 1,
+      maxDelayMs: 1,
+      probeLeaseMs: 60_000,
+    });
+    await breaker.observe(1, 0, 0, false);
+    await new Promise((r) => setTimeout(r, 5));
+    const admit = calls('breakerAdmit');
+    const admissions = await Promise.all(Array.from({ length: 20 }, () => breaker.admit()));
+    expect(admit.count()).toBe(1);
+    expect(admissions.filter((a) => a.go)).toEqual([{ go: true, probe: true }]);
+    expect(admissions.filter((a) => !a.go)).toHaveLength(19);
+  });
+
+  it('breaker: concurrent observations count together; the one that opens it is reported opened once', async () => {
+    const breaker = new ProviderBreaker(api.redis, api.prefix, 'together', {
+      failures: 5,
+      baseDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      probeLeaseMs: 1000,
+    });
+    const observe = calls('breakerObserve');
+    const states = await Promise.all(Array.from({ length: 5 }, () => breaker.observe(1, 0, 0, false)));
+    // One call counted the five failures in a row: it opened.
+    expect(observe.count()).toBe(1);
+    expect(states.every((s) => s.open)).toBe(true);
+    expect(states.filter((s) => s.open && s.openedNow)).toHaveLength(1);
+  });
+
+  it('dead-token guard: concurrent groups go into one window, counted together; a window they close is returned once', async () => {
+    const guard = new DeadTokenGuard(api.redis, api.prefix, 'together', { window: 10, share: 0.5, waitMs: 60_000 });
+    const observe = calls('deadTokenGuard');
+    const observed = await Promise.all(Array.from({ length: 5 }, () => guard.observe(2, new Map([['sandbox', 2]]), 'fp')));
+    expect(observe.count()).toBe(1);
+    expect(observed.map((o) => o.window)).toEqual([0, 0, 0, 0, 0]);
+    expect(observed.flatMap((o) => o.closed)).toEqual([{ window: 0, answers: 10, suspected: ['sandbox'] }]);
+  });
+
+  it('token bucket: concurrent takes are taken together, all of them or none', async () => {
+    const bucket = new RateLimiter(api.redis, api.prefix, 'together', 10);
+    const take = calls('takePermits');
+    expect(await bucket.take(1)).toBe(0);
+    expect(take.count()).toBe(1);
+    expect(await Promise.all([bucket.take(4), bucket.take(4)])).toEqual([0, 0]);
+    expect(take.count()).toBe(2);
+    // 1 left: a take of 1 alone would pass, but together with another they wait, both.
+    const waits = await Promise.all([bucket.take(1), bucket.take(1)]);
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[1]).toBe(waits[0]);
+    expect(await bucket.take(1)).toBe(0);
+  });
+});

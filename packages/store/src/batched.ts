@@ -1,9 +1,9 @@
 /**
- * One Redis call for many concurrent callers: the items of calls made while a flush is in flight (or in
- * the same tick as the first) go out together in the next flush, as ioredis' auto-pipelining does for
- * commands. `flush` answers each item, in order. A lone call waits for nothing but the next tick; under
- * load, the calls of every chunk a worker runs at once share one script call each round trip, where each
- * chunk paid its own (a one-user push's chunk is one token: these calls were most of its Redis work).
+ * One Redis call for many concurrent callers: a call made while no flush is in flight goes out at once
+ * (alone, in the same auto-pipelined write as the caller's other commands); the items of calls made while
+ * one is in flight go out together in the next flush. `flush` answers each item, in order. Under load, the
+ * calls of every chunk a worker runs at once share one script call per round trip, where each chunk paid
+ * its own (a one-user push's chunk is one token: these calls were much of its Redis work).
  */
 export function batched<I, R>(flush: (items: I[]) => Promise<R[]>): (item: I) => Promise<R> {
   let waiting: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
@@ -25,9 +25,6 @@ export function batched<I, R>(flush: (items: I[]) => Promise<R[]>): (item: I) =>
   return (item) =>
     new Promise<R>((resolve, reject) => {
       waiting.push({ item, resolve, reject });
-      if (!running) {
-        running = true;
-        process.nextTick(() => void run());
-      }
+      if (!running) void run();
     });
 }

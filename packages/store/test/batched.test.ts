@@ -15,38 +15,40 @@ describe('batched', () => {
     return { call, batches, release: () => releases.shift()!() };
   }
 
-  it('sends the calls of one tick together, and those made while a flush runs together in the next, each answered in order', async () => {
+  it('sends a call at once when none is in flight, and those made meanwhile together in the next flush, each answered in order', async () => {
     const { call, batches, release } = recorder();
-    const first = [call(1), call(2), call(3)];
+    const first = call(1);
+    // Sent at once: in the same write as the caller's other commands.
+    expect(batches).toEqual([[1]]);
+    const meanwhile = [call(2), call(3)];
     await new Promise((r) => setImmediate(r));
-    expect(batches).toEqual([[1, 2, 3]]);
-    const second = [call(4), call(5)];
+    const later = call(4);
     await new Promise((r) => setImmediate(r));
     // Still one flush: the next waits for the one in flight.
-    expect(batches).toEqual([[1, 2, 3]]);
+    expect(batches).toEqual([[1]]);
     release();
-    expect(await Promise.all(first)).toEqual([10, 20, 30]);
+    expect(await first).toBe(10);
     await new Promise((r) => setImmediate(r));
-    expect(batches).toEqual([
-      [1, 2, 3],
-      [4, 5],
-    ]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
     release();
-    expect(await Promise.all(second)).toEqual([40, 50]);
+    expect(await Promise.all([...meanwhile, later])).toEqual([20, 30, 40]);
   });
 
   it('rejects every call of a failed flush, and the next flush goes on', async () => {
     const { call, batches, release } = recorder();
+    const alone = call(6);
     const failed = [call(-1), call(7)];
+    release();
+    expect(await alone).toBe(60);
     await new Promise((r) => setImmediate(r));
     const later = call(8);
     release();
-    await expect(Promise.all(failed)).rejects.toThrow('flush failed');
+    await expect(failed[0]).rejects.toThrow('flush failed');
     await expect(failed[1]).rejects.toThrow('flush failed');
     await new Promise((r) => setImmediate(r));
     release();
     expect(await later).toBe(80);
-    expect(batches).toEqual([[-1, 7], [8]]);
+    expect(batches).toEqual([[6], [-1, 7], [8]]);
   });
 });
 
@@ -77,7 +79,8 @@ describe('provider safety state shared by concurrent chunks (one script call for
     await new Promise((r) => setTimeout(r, 5));
     const admit = calls('breakerAdmit');
     const admissions = await Promise.all(Array.from({ length: 20 }, () => breaker.admit()));
-    expect(admit.count()).toBe(1);
+    // The first alone, the 19 made while it was in flight together.
+    expect(admit.count()).toBe(2);
     expect(admissions.filter((a) => a.go)).toEqual([{ go: true, probe: true }]);
     expect(admissions.filter((a) => !a.go)).toHaveLength(19);
   });
@@ -91,9 +94,9 @@ describe('provider safety state shared by concurrent chunks (one script call for
     });
     const observe = calls('breakerObserve');
     const states = await Promise.all(Array.from({ length: 5 }, () => breaker.observe(1, 0, 0, false)));
-    // One call counted the five failures in a row: it opened.
-    expect(observe.count()).toBe(1);
-    expect(states.every((s) => s.open)).toBe(true);
+    // Two calls (the first alone, four together) counted the five failures in a row: the second opened it.
+    expect(observe.count()).toBe(2);
+    expect(states.map((s) => s.open)).toEqual([false, true, true, true, true]);
     expect(states.filter((s) => s.open && s.openedNow)).toHaveLength(1);
   });
 
@@ -101,7 +104,7 @@ describe('provider safety state shared by concurrent chunks (one script call for
     const guard = new DeadTokenGuard(api.redis, api.prefix, 'together', { window: 10, share: 0.5, waitMs: 60_000 });
     const observe = calls('deadTokenGuard');
     const observed = await Promise.all(Array.from({ length: 5 }, () => guard.observe(2, new Map([['sandbox', 2]]), 'fp')));
-    expect(observe.count()).toBe(1);
+    expect(observe.count()).toBe(2);
     expect(observed.map((o) => o.window)).toEqual([0, 0, 0, 0, 0]);
     expect(observed.flatMap((o) => o.closed)).toEqual([{ window: 0, answers: 10, suspected: ['sandbox'] }]);
   });
@@ -109,14 +112,14 @@ describe('provider safety state shared by concurrent chunks (one script call for
   it('token bucket: concurrent takes are taken together, all of them or none', async () => {
     const bucket = new RateLimiter(api.redis, api.prefix, 'together', 10);
     const take = calls('takePermits');
-    expect(await bucket.take(1)).toBe(0);
-    expect(take.count()).toBe(1);
-    expect(await Promise.all([bucket.take(4), bucket.take(4)])).toEqual([0, 0]);
+    expect(await Promise.all([bucket.take(1), bucket.take(4), bucket.take(4)])).toEqual([0, 0, 0]);
     expect(take.count()).toBe(2);
-    // 1 left: a take of 1 alone would pass, but together with another they wait, both.
-    const waits = await Promise.all([bucket.take(1), bucket.take(1)]);
-    expect(waits[0]).toBeGreaterThan(0);
-    expect(waits[1]).toBe(waits[0]);
+    // 1 left. The first take goes alone; the other two together: 3 permits, more than are left, so neither
+    // is taken, although the take of 1 alone would have passed.
+    const waits = await Promise.all([bucket.take(0), bucket.take(1), bucket.take(2)]);
+    expect(waits[0]).toBe(0);
+    expect(waits[1]).toBeGreaterThan(0);
+    expect(waits[2]).toBe(waits[1]);
     expect(await bucket.take(1)).toBe(0);
   });
 });

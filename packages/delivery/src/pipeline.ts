@@ -282,8 +282,8 @@ export async function deliverChunk(ctx: DeliveryContext, data: ChunkJobData, las
     const size = group.length;
     // The app's quota, then the proactive provider limit (each takes its permits when it answers 0).
     const held =
-      (ctx.quota && (await waitOut(() => ctx.quota!.take(size), ctx.stopping))) ??
-      (await waitOut(() => ctx.limiter.take(size), ctx.stopping));
+      (ctx.quota && (await waitOut(() => ctx.quota!.takeTogether(size), ctx.stopping))) ??
+      (await waitOut(() => ctx.limiter.takeTogether(size), ctx.stopping));
     if (held !== undefined) {
       groups.unshift(group);
       return handBack(held, stopped, step);

@@ -31,16 +31,20 @@ export class RateLimiter {
     this.key = storeKeys(prefix).rateLimit(name);
   }
 
-  /**
-   * Takes `count` permits now, or returns the ms to wait before asking again (nothing taken). Concurrent
-   * callers take theirs together, in one script call: all of them or none.
-   */
+  /** Takes `count` permits now, or returns the ms to wait before asking again (nothing taken). */
   async take(count = 1): Promise<number> {
-    if (this.perWindow <= 0) return 0;
-    return this.takeTogether(count);
+    return this.perWindow <= 0 ? 0 : this.takeNow(count);
   }
 
-  private readonly takeTogether = batched(async (counts: number[]) => {
+  /**
+   * `take`, where concurrent callers take theirs together, in one script call: all of them or none (a
+   * worker's send groups, which wait and ask again; not requests, each of which must pass or fail alone).
+   */
+  async takeTogether(count: number): Promise<number> {
+    return this.perWindow <= 0 ? 0 : this.takeShared(count);
+  }
+
+  private readonly takeShared = batched(async (counts: number[]) => {
     const wait = await this.takeNow(counts.reduce((sum, n) => sum + n, 0));
     return counts.map(() => wait);
   });

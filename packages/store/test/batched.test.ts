@@ -112,14 +112,17 @@ describe('provider safety state shared by concurrent chunks (one script call for
   it('token bucket: concurrent takes are taken together, all of them or none', async () => {
     const bucket = new RateLimiter(api.redis, api.prefix, 'together', 10);
     const take = calls('takePermits');
-    expect(await Promise.all([bucket.take(1), bucket.take(4), bucket.take(4)])).toEqual([0, 0, 0]);
+    expect(await Promise.all([bucket.takeTogether(1), bucket.takeTogether(4), bucket.takeTogether(4)])).toEqual([0, 0, 0]);
     expect(take.count()).toBe(2);
     // 1 left. The first take goes alone; the other two together: 3 permits, more than are left, so neither
     // is taken, although the take of 1 alone would have passed.
-    const waits = await Promise.all([bucket.take(0), bucket.take(1), bucket.take(2)]);
+    const waits = await Promise.all([bucket.takeTogether(0), bucket.takeTogether(1), bucket.takeTogether(2)]);
     expect(waits[0]).toBe(0);
     expect(waits[1]).toBeGreaterThan(0);
     expect(waits[2]).toBe(waits[1]);
-    expect(await bucket.take(1)).toBe(0);
+    expect(await bucket.takeTogether(1)).toBe(0);
+    // `take` stays one script call each (API requests pass or fail alone).
+    expect(await Promise.all([bucket.take(1), bucket.take(1)])).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(take.count()).toBe(7);
   });
 });

@@ -105,6 +105,9 @@ export class JobStore {
     this.scripts = storeScripts(redis);
   }
 
+  /** When `create` last trimmed the recent jobs (ms). */
+  private trimmedAt = 0;
+
   /**
    * Writes a new job's record (`commands/createJob-1.lua`: with its expiry) and lists it among the recent
    * (and scheduled) jobs: commands sent together, one round trip on the auto-pipelined connection. Each
@@ -127,10 +130,13 @@ export class JobStore {
     };
     const recent = this.keys.recentJobs();
     const scheduled = this.keys.scheduledJobs();
+    // Trimmed at most once a second per process: a job a second past retention in the list costs nothing.
+    const trim = now - this.trimmedAt >= 1000 || now < this.trimmedAt;
+    if (trim) this.trimmedAt = now;
     await Promise.all([
       this.scripts.createJob(this.keys.job(job.jobId), expiresAt, ...Object.entries(fields).flat()),
       this.redis.zadd(recent, now, job.jobId),
-      this.redis.zremrangebyscore(recent, '-inf', now - this.retentionSeconds * 1000),
+      ...(trim ? [this.redis.zremrangebyscore(recent, '-inf', now - this.retentionSeconds * 1000)] : []),
       ...(job.scheduledUntil === undefined
         ? []
         : [this.redis.zadd(scheduled, job.scheduledUntil, job.jobId), this.redis.zremrangebyscore(scheduled, '-inf', now)]),

@@ -198,6 +198,25 @@ describe('job store, written as a worker writes it and read through the API', ()
     expect(await api.redis.ttl(keys.job(jobId))).toBeGreaterThan(0);
   });
 
+  it('drops jobs past retention from the recent list (trimmed at most once a second per process)', async () => {
+    const store = new JobStore(api.redis, `${api.prefix}:trim`, 3600);
+    const recent = storeKeys(`${api.prefix}:trim`).recentJobs();
+    const job = (jobId: string) => ({
+      jobId,
+      clients: 1,
+      chunks: 1,
+      platforms: ['ios' as const],
+      payload: { alert: 'x' },
+      priority: 'high' as const,
+    });
+    const now = Date.now();
+    await store.create(job('old'), now - 3600_000 - 5000);
+    await store.create(job('new'), now);
+    expect(await api.redis.zrange(recent, 0, -1)).toEqual(['new']);
+    await store.create(job('next'), now + 10);
+    expect(await api.redis.zrange(recent, 0, -1)).toEqual(['new', 'next']);
+  });
+
   it('finishes and lists a job of the old layout (created before results were kept per chunk) in that layout', async () => {
     const jobId = await newJob(['o1', 'o2', 'o3']); // chunks [o1, o2], [o3]
     await api.redis.hdel(keys.job(jobId), 'layout'); // as an API from before wrote it

@@ -114,7 +114,7 @@ export async function enqueuePush(
     }
     created = true;
     const delay = Math.max(0, deps.clock.msUntil(start));
-    const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs), ...(delay > 0 && { delay }) };
+    const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs, priority), ...(delay > 0 && { delay }) };
     // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
     const chunkJob = (chunkClients: string[], chunk: number) => ({
       name: chunkJobName(deps.app),

@@ -32,7 +32,7 @@ async function push(app: string, jobId: string, chunks: number, lane: 'normal' |
     Array.from({ length: chunks }, (_, chunk) => ({
       name: 'chunk',
       data: { app, jobId, chunk, clients: [`${jobId}.${chunk}`] },
-      opts: { ...chunkJobOptions(1, 1), jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk), ...(delay > 0 && { delay }) },
+      opts: { ...chunkJobOptions(1, 1, lane), jobId: `${jobId}-${chunk}`, priority: fairShareRound(chunk), ...(delay > 0 && { delay }) },
     })),
   );
   await shareAmongApps(redis, queues, ['ios'], { app, jobId, lane, chunks, delayed: delay > 0 });

@@ -72,8 +72,9 @@ export async function enqueuePush(
     if (existing) {
       if (await deps.jobs.isQueued(existing)) return { jobId: existing, replayed: true };
       // The first request failed part-way (its caller got a 503): finish queueing that same job, in its
-      // lane and on its platforms. Chunk job ids make the chunks it did queue no-ops, so no device gets
-      // the notification twice.
+      // lane and on its platforms. Chunk job ids make the chunks it did queue no-ops while they wait or run;
+      // one that already completed (high chunks leave BullMQ then) runs again and sends nothing, its tokens
+      // having their results: no device gets the notification twice.
       jobId = existing;
       recorded = await deps.jobs.queuedAs(existing);
     }
@@ -115,7 +116,7 @@ export async function enqueuePush(
     created = true;
     const delay = Math.max(0, deps.clock.msUntil(start));
     const opts = { ...chunkJobOptions(deps.attempts, deps.retryBaseDelayMs, priority), ...(delay > 0 && { delay }) };
-    // Custom job ids make a repeated enqueue of the same chunk a no-op in BullMQ.
+    // Custom job ids make a repeated enqueue of a chunk still in BullMQ a no-op.
     const chunkJob = (chunkClients: string[], chunk: number) => ({
       name: chunkJobName(deps.app),
       // The default app's chunks carry no app, as before apps existed.

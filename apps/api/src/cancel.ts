@@ -23,7 +23,8 @@ export async function cancelJob({ jobs, queues }: CancelDeps, jobId: string): Pr
   // The record expired between the two reads: asking again answers as for any unknown job (404).
   if (canceled === undefined) return cancelJob({ jobs, queues }, jobId);
   if (canceled === 'finished') throw new ApiError(409, 'JOB_FINISHED', `job ${jobId} has completed: there is nothing left to cancel`);
-  const chunks = Object.values(status.platforms)[0]!.chunks;
+  // The job's chunk count, from a platform it was queued on (a small push may skip those without devices).
+  const chunks = Math.max(...Object.values(status.platforms).map((p) => p.chunks));
   // Chunk job ids are `<jobId>-<chunk>` on every queue (push-jobs.ts).
   await Promise.all(
     queues.flatMap((queue) =>

@@ -101,6 +101,18 @@ describe('DELETE /push/jobs/:jobId', () => {
     expect(await (await api.queues.ios.high.getJob(`${jobId}-0`))!.isDelayed()).toBe(false);
   });
 
+  it('promotes the delayed chunk of a job queued on Android only (a small push to a user without an iPhone)', async () => {
+    await registerDevices(api, ['android-only'], ['android']);
+    const { jobId } = (await api.request('POST', '/push/push2clients', { clients: ['android-only'], payload })).body.result;
+    // Its chunk waiting out a retry's backoff: delayed.
+    const queue = api.queues.android.high;
+    const queued = (await queue.getJob(`${jobId}-0`))!;
+    await queued.remove();
+    await queue.add(queued.name, queued.data, { jobId: `${jobId}-0`, delay: 600_000 });
+    expect((await api.request('DELETE', `/push/jobs/${jobId}`)).status).toBe(200);
+    expect(await (await queue.getJob(`${jobId}-0`))!.isDelayed()).toBe(false);
+  });
+
   it('answers 409 JOB_FINISHED for a completed job and 404 for an unknown one', async () => {
     const { jobId } = (await push({})).body.result;
     await api.redis.hset(`${api.prefix}:job:{${jobId}}`, 'finishedAt', Date.now());

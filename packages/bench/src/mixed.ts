@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
-import { platforms, type Priority, type SuccessEnvelope } from '@push/contract';
-import { createQueue } from '@push/store';
+import type { SuccessEnvelope } from '@push/contract';
+import { createLaneQueues, listQueues } from '@push/store';
 import { quantile } from './measure';
 import { clientIds } from './population';
 import { CpuMeter, round } from './proc';
@@ -48,7 +48,7 @@ export interface MixedReport {
   rounds: MixedRound[];
   /** Ten alerts with nothing else running (first round): request to `completed`. */
   alertAlone: { p50Ms: number; maxMs: number };
-  /** Where the alerts' time went during the blast: their chunks' times (chunkTimes). */
+  /** Where the alerts' time went during the blast: their chunks' times (addChunkTimes). */
   alertChunks: ChunkTimes;
   /** The same for the campaign's chunks during the blast. */
   campaignChunks: ChunkTimes;
@@ -100,28 +100,39 @@ const p50p99 = (values: number[]): [number, number] => {
   return [quantile(sorted, 0.5), quantile(sorted, 0.99)];
 };
 
+/** Chunk times in ms: request to a worker taking each chunk, and each chunk's run (resolve, send, record). */
+interface ChunkSamples {
+  takenAfter: number[];
+  run: number[];
+}
+
 /**
- * BullMQ's timestamps of the chunks of `sent` in `lane` (kept an hour after completion), every platform:
- * request to a worker taking each chunk, and each chunk's run (resolve, send, record), p50 / p99.
+ * Adds to `into` the times of the chunks of `sent`, every platform and lane, from each queue's BullMQ events
+ * (a high chunk leaves BullMQ as it completes, taking its timestamps with it): when a worker last took each
+ * (`active`) and when it completed. Read after each round: a stream keeps only its last ~10,000 events.
  */
-async function chunkTimes(ctx: RunContext, sent: Finished[], lane: Priority): Promise<ChunkTimes> {
-  const takenAfter: number[] = [];
-  const run: number[] = [];
-  for (const platform of platforms) {
-    const queue = createQueue(platform, lane, ctx.redis, ctx.prefix);
-    for (const job of sent) {
-      for (let k = 0; ; k++) {
-        const chunk = await queue.getJob(`${job.jobId}-${k}`);
-        if (!chunk) break;
-        if (chunk.processedOn === undefined || chunk.finishedOn === undefined) continue;
-        takenAfter.push(chunk.processedOn - job.t0);
-        run.push(chunk.finishedOn - chunk.processedOn);
+async function addChunkTimes(ctx: RunContext, sent: Finished[], into: ChunkSamples): Promise<void> {
+  const t0Of = new Map(sent.map((f) => [f.jobId, f.t0]));
+  for (const { queue } of listQueues(createLaneQueues(() => ctx.redis, ctx.prefix))) {
+    const taken = new Map<string, number>();
+    // Each entry: [`<ms>-<seq>`, ['event', name, 'jobId', `<jobId>-<chunk>`, ...]].
+    for (const [id, fields] of await ctx.redis.xrange(queue.keys.events!, '-', '+')) {
+      const [, event, , chunk] = fields;
+      const t0 = chunk === undefined ? undefined : t0Of.get(chunk.slice(0, chunk.lastIndexOf('-')));
+      if (t0 === undefined) continue;
+      const at = Number(id.slice(0, id.indexOf('-')));
+      if (event === 'active') taken.set(chunk!, at);
+      const takenAt = taken.get(chunk!);
+      if (event === 'completed' && takenAt !== undefined) {
+        into.takenAfter.push(takenAt - t0);
+        into.run.push(at - takenAt);
       }
     }
     await queue.close();
   }
-  return { takenAfterMs: p50p99(takenAfter), runMs: p50p99(run) };
 }
+
+const timesOf = (samples: ChunkSamples): ChunkTimes => ({ takenAfterMs: p50p99(samples.takenAfter), runMs: p50p99(samples.run) });
 
 /**
  * The mixed run (contract Part 2, "Lanes and fair share"), `rounds` times: each part alone first, then all
@@ -136,7 +147,8 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
 
   const rounds: MixedRound[] = [];
   const alertsMixed: Finished[] = [];
-  const campaignsMixed: Finished[] = [];
+  const alertChunks: ChunkSamples = { takenAfter: [], run: [] };
+  const campaignChunks: ChunkSamples = { takenAfter: [], run: [] };
   let alertsAlone: Finished[] = [];
   let blastTokens = 0;
   for (let r = 1; r <= o.rounds; r++) {
@@ -169,7 +181,8 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
     const [blastMixed, campaignMixed, roundAlerts] = await Promise.all([blastRun, campaignRun, alertRun]);
     const others = cpu.stop().others?.cores ?? 0;
     alertsMixed.push(...roundAlerts);
-    campaignsMixed.push(campaignMixed);
+    await addChunkTimes(ctx, roundAlerts, alertChunks);
+    await addChunkTimes(ctx, [campaignMixed], campaignChunks);
     const sorted = roundAlerts.map((a) => a.ms).sort((a, b) => a - b);
     ctx.log(
       `  blast ${blastMixed.ms} ms (${perSecond(blastMixed)} tokens/s), campaign ${campaignMixed.ms} ms, ` +
@@ -197,8 +210,8 @@ export async function mixedRun(ctx: RunContext, o: MixedOptions, quiet: () => Pr
     blastTokens,
     rounds,
     alertAlone: { p50Ms: p50p99(alertsAlone.map((a) => a.ms))[0], maxMs: Math.max(...alertsAlone.map((a) => a.ms)) },
-    alertChunks: await chunkTimes(ctx, alertsMixed, 'high'),
-    campaignChunks: await chunkTimes(ctx, campaignsMixed, 'normal'),
+    alertChunks: timesOf(alertChunks),
+    campaignChunks: timesOf(campaignChunks),
     mixedAlertP50Ms: quantile(sorted, 0.5),
     mixedAlertP99Ms: quantile(sorted, 0.99),
     mixedAlertMaxMs: sorted[sorted.length - 1] ?? 0,
